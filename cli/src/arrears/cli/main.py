@@ -1,0 +1,127 @@
+"""Entry point of the `arrears` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The checkout this command belongs to (the wrapper exports it; else search upwards)."""
+    if os.environ.get("ARREARS_ROOT"):
+        return Path(os.environ["ARREARS_ROOT"])
+    for candidate in (Path.cwd(), *Path.cwd().parents):
+        if (candidate / "arrears").is_file() and (candidate / "services").is_dir():
+            return candidate
+    return Path.cwd()
+
+
+def state_dir() -> Path:
+    return Path(os.environ.get("ARREARS_STATE_DIR") or project_root() / ".arrears")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from arrears.cli.stack import up
+
+    return int(up(state_dir(), detach=args.detach))
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    from arrears.cli.stack import down
+
+    return int(down(state_dir()))
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    from arrears.cli.infra import LocalPostgres
+    from arrears.cli.migrate import SCHEMA_OWNERS, migrate_all
+    from arrears.shared.settings import asyncpg_url
+
+    services = args.service or list(SCHEMA_OWNERS)
+    unknown = sorted(set(services) - set(SCHEMA_OWNERS))
+    if unknown:
+        print(f"unknown service(s): {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    url = os.environ.get("ARREARS_DATABASE_URL")
+    postgres = None
+    if url:
+        url = asyncpg_url(url)
+    else:
+        postgres = LocalPostgres(state_dir() / "pgdata")
+        url = postgres.start()
+    try:
+        asyncio.run(migrate_all(url, services))
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    return 0
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    from arrears.shared.schema_export import export
+
+    target = Path(args.dir) if args.dir else project_root() / "docs" / "events"
+    written = export(target)
+    print(f"wrote {len(written)} files to {target}")
+    return 0
+
+
+def cmd_schema_lock(args: argparse.Namespace) -> int:
+    from arrears.shared.schema_export import lock_path, write_lock
+
+    added = write_lock()
+    print(f"{lock_path()}: {len(added)} new entries" + (f" ({', '.join(added)})" if added else ""))
+    return 0
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from arrears.cli.testing import run_test_suite
+
+    return int(run_test_suite(project_root(), args.pytest_args, lint=not args.no_lint))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="arrears", description="Arrears: accounts-receivable collections platform."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("up", help="run the whole system locally (Ctrl-C stops it)")
+    p.add_argument("--detach", action="store_true", help="run in the background")
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("down", help="stop a stack started with --detach")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("migrate", help="apply database migrations")
+    p.add_argument("service", nargs="*", help="services to migrate (default: all)")
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser("schema", help="the published event contract")
+    schema_sub = p.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
+    e = schema_sub.add_parser("export", help="write JSON Schemas, AsyncAPI and the catalogue")
+    e.add_argument("--dir", help="target directory (default: docs/events)")
+    e.set_defaults(func=cmd_schema)
+    lock = schema_sub.add_parser(
+        "lock", help="record new event versions in the compatibility lock (never rewrites)"
+    )
+    lock.set_defaults(func=cmd_schema_lock)
+
+    p = sub.add_parser("test", help="lint, type-check and run the whole test suite")
+    p.add_argument("--no-lint", action="store_true", help="skip ruff and mypy")
+    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
+    p.set_defaults(func=cmd_test)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,3 @@
+from arrears.aging.app import main
+
+main()

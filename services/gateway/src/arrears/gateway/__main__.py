@@ -1,0 +1,3 @@
+from arrears.gateway.app import main
+
+main()

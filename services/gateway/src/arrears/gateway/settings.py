@@ -1,0 +1,10 @@
+"""Settings of the gateway service (environment variables prefixed ARREARS_)."""
+
+from __future__ import annotations
+
+from arrears.shared.settings import ServiceSettings
+
+
+class GatewaySettings(ServiceSettings):
+    service: str = "gateway"
+    http_port: int = 8000

@@ -1,0 +1,3 @@
+from arrears.ledger.app import main
+
+main()

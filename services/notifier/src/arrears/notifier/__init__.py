@@ -1,0 +1,1 @@
+"""Arrears notifier service."""

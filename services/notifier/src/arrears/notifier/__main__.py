@@ -1,0 +1,3 @@
+from arrears.notifier.app import main
+
+main()

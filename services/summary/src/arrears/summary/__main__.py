@@ -1,0 +1,3 @@
+from arrears.summary.app import main
+
+main()

@@ -1,0 +1,3 @@
+from arrears.shared.migrations import run_env
+
+run_env()

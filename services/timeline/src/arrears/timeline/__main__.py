@@ -1,0 +1,3 @@
+from arrears.timeline.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""Arrears shared: the event contract and the plumbing every service uses."""

@@ -1,0 +1,76 @@
+"""Events on the wire: Kafka key, JSON value and CloudEvents binary-mode headers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from arrears.shared.events.envelope import Event
+from arrears.shared.events.registry import ContractViolation, parse_event
+
+CE_SPECVERSION = "1.0"
+CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class WireMessage:
+    """One Kafka record as Arrears writes it."""
+
+    key: bytes
+    value: bytes
+    headers: dict[str, str]
+
+
+def cloudevents_headers(event: Event, source: str) -> dict[str, str]:
+    """CloudEvents 1.0 Kafka binary-mode attributes (plus Arrears extensions)."""
+    headers = {
+        "ce_specversion": CE_SPECVERSION,
+        "ce_id": str(event.event_id),
+        "ce_type": event.type,
+        "ce_source": source,
+        "ce_time": event.recorded_at.isoformat().replace("+00:00", "Z"),
+        "ce_subject": event.stream,
+        "ce_schemaversion": str(event.schema_version),
+        "ce_sequence": str(event.sequence),
+        "content-type": CONTENT_TYPE,
+    }
+    if event.correlation_id:
+        headers["ce_correlationid"] = event.correlation_id
+    return headers
+
+
+def encode(event: Event, source: str) -> WireMessage:
+    return WireMessage(
+        key=event.stream.encode(),
+        value=event.model_dump_json().encode(),
+        headers=cloudevents_headers(event, source),
+    )
+
+
+def _header_map(headers: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]]) -> dict[str, str]:
+    items = headers.items() if isinstance(headers, Mapping) else headers
+    out: dict[str, str] = {}
+    for name, value in items:
+        out[name] = value.decode() if isinstance(value, bytes) else value
+    return out
+
+
+def decode(
+    value: bytes | None,
+    headers: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]] = (),
+    key: bytes | None = None,
+) -> Event:
+    """Rebuild and validate the envelope; headers and key must agree with it when present."""
+    if value is None:
+        raise ContractViolation("empty message value")
+    event = parse_event(value)
+    found = _header_map(headers)
+    ce_id = found.get("ce_id")
+    if ce_id is not None and ce_id != str(event.event_id):
+        raise ContractViolation(f"ce_id {ce_id} does not match event_id {event.event_id}")
+    ce_type = found.get("ce_type")
+    if ce_type is not None and ce_type != event.type:
+        raise ContractViolation(f"ce_type {ce_type} does not match type {event.type}")
+    if key is not None and key.decode(errors="replace") != event.stream:
+        raise ContractViolation(f"key {key!r} does not match stream {event.stream}")
+    return event

@@ -1,0 +1,320 @@
+"""The batch-consumer building block every projection runs on.
+
+A batch taken from Kafka is applied in ONE database transaction together with the ids of the
+events it applied; offsets are committed only after that transaction. Redelivered events are
+recognized by `event_id` and skipped. A message that cannot be parsed or breaks the contract
+goes to `<topic>.dlq` with the reason, and the batch goes on without it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from arrears.shared import metrics
+from arrears.shared.codec import decode
+from arrears.shared.events.envelope import Event
+from arrears.shared.events.registry import ContractViolation
+from arrears.shared.logging import get_logger
+from arrears.shared.settings import ServiceSettings
+from arrears.shared.topics import Topic
+
+log = get_logger(__name__)
+
+tracking = sa.MetaData()
+applied_events = sa.Table(
+    "applied_events",
+    tracking,
+    sa.Column("consumer", sa.Text, primary_key=True),
+    sa.Column("event_id", sa.Uuid, primary_key=True),
+    sa.Column("topic", sa.Text, nullable=False),
+    sa.Column("partition", sa.Integer, nullable=False),
+    sa.Column("offset", sa.BigInteger, nullable=False),
+    sa.Column("applied_at", sa.DateTime(timezone=True), nullable=False),
+)
+stream_positions = sa.Table(
+    "stream_positions",
+    tracking,
+    sa.Column("consumer", sa.Text, primary_key=True),
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("max_sequence", sa.BigInteger, nullable=False),
+    sa.Column("events_applied", sa.BigInteger, nullable=False),
+    sa.Column("last_recorded_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    """An event together with where it was read from."""
+
+    event: Event
+    topic: str
+    partition: int
+    offset: int
+
+
+class Projection(Protocol):
+    """A read model fed by the batch consumer."""
+
+    @property
+    def name(self) -> str:
+        """Consumer name: the group id suffix and the key of its applied-event records."""
+
+    @property
+    def topics(self) -> Sequence[Topic]:
+        """Topics it consumes."""
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
+        """Apply first deliveries, in order, inside the open transaction. Never commit."""
+
+
+@dataclass(slots=True)
+class BatchResult:
+    applied: list[Delivered] = field(default_factory=list)
+    duplicates: int = 0
+    dead_lettered: int = 0
+
+
+OnCommitted = Callable[[BatchResult], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class _Poison:
+    record: ConsumerRecord[Any, Any]
+    reason: str
+
+
+class BatchConsumer:
+    """Runs one projection: decode, dead-letter, dedupe and apply, one transaction a batch."""
+
+    def __init__(
+        self,
+        projection: Projection,
+        engine: AsyncEngine,
+        broker: KafkaBroker,
+        settings: ServiceSettings,
+        *,
+        on_committed: OnCommitted | None = None,
+    ) -> None:
+        self.projection = projection
+        self.engine = engine
+        self.broker = broker
+        self.settings = settings
+        self.on_committed = on_committed
+        self.consumer_name = projection.name
+        self._failures = 0
+
+    def register(self) -> Any:
+        """Subscribe on the broker (before it starts); offsets commit after a successful batch."""
+        s = self.settings
+        subscriber = self.broker.subscriber(
+            *(s.topic_name(t) for t in self.projection.topics),
+            batch=True,
+            group_id=s.group_id(self.consumer_name),
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            max_records=s.consumer_max_records,
+            batch_timeout_ms=s.consumer_batch_timeout_ms,
+            session_timeout_ms=s.consumer_session_timeout_ms,
+            rebalance_timeout_ms=s.consumer_rebalance_timeout_ms,
+            heartbeat_interval_ms=s.consumer_heartbeat_interval_ms,
+            decoder=_keep_raw,
+            title=f"{self.consumer_name}",
+            description=f"Batch projection {self.consumer_name} of the {s.service} service.",
+        )
+
+        async def handle(body: Any, message: KafkaMessage) -> None:
+            records: tuple[ConsumerRecord[Any, Any], ...] = message.raw_message
+            await self.handle_records(records)
+            self._record_lag(message, records)
+
+        subscriber(handle)
+        return subscriber
+
+    async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> BatchResult:
+        if not records:
+            return BatchResult()
+        started = time.perf_counter()
+        good: list[Delivered] = []
+        poison: list[_Poison] = []
+        for record in records:
+            try:
+                event = decode(record.value, record.headers or (), record.key)
+            except ContractViolation as exc:
+                poison.append(_Poison(record, str(exc)))
+                continue
+            good.append(Delivered(event, record.topic, record.partition, record.offset))
+        try:
+            for item in poison:
+                await self._dead_letter(item)
+            result = await self._apply(good)
+        except Exception:
+            self._failures += 1
+            metrics.BATCH_FAILURES.labels(self.consumer_name).inc()
+            log.exception(
+                "batch failed, will be redelivered",
+                consumer=self.consumer_name,
+                size=len(records),
+                attempt=self._failures,
+            )
+            await asyncio.sleep(min(0.1 * 2**self._failures, 5.0))
+            raise
+        self._failures = 0
+        result.dead_lettered = len(poison)
+        self._observe(result, len(records), time.perf_counter() - started)
+        if self.on_committed is not None:
+            await self.on_committed(result)
+        return result
+
+    async def _apply(self, good: Sequence[Delivered]) -> BatchResult:
+        unique: dict[Any, Delivered] = {}
+        for item in good:
+            unique.setdefault(item.event.event_id, item)
+        result = BatchResult()
+        async with self.engine.begin() as conn:
+            fresh_ids: set[Any] = set()
+            if unique:
+                now = datetime.now(UTC)
+                inserted = await conn.execute(
+                    insert(applied_events)
+                    .values(
+                        [
+                            {
+                                "consumer": self.consumer_name,
+                                "event_id": d.event.event_id,
+                                "topic": d.topic,
+                                "partition": d.partition,
+                                "offset": d.offset,
+                                "applied_at": now,
+                            }
+                            for d in unique.values()
+                        ]
+                    )
+                    .on_conflict_do_nothing()
+                    .returning(applied_events.c.event_id)
+                )
+                fresh_ids = set(inserted.scalars())
+            fresh = [d for d in unique.values() if d.event.event_id in fresh_ids]
+            if fresh:
+                await self._advance_positions(conn, fresh)
+                await self.projection.apply(conn, fresh)
+        result.applied = fresh
+        result.duplicates = len(good) - len(fresh)
+        return result
+
+    async def _advance_positions(self, conn: AsyncConnection, fresh: Sequence[Delivered]) -> None:
+        per_stream: dict[tuple[str, str], list[Event]] = {}
+        for d in fresh:
+            per_stream.setdefault((d.event.company, d.event.customer_id), []).append(d.event)
+        rows = [
+            {
+                "consumer": self.consumer_name,
+                "company": company,
+                "customer_id": customer,
+                "max_sequence": max(e.sequence for e in events),
+                "events_applied": len(events),
+                "last_recorded_at": max(e.recorded_at for e in events),
+            }
+            for (company, customer), events in sorted(per_stream.items())
+        ]
+        stmt = insert(stream_positions).values(rows)
+        excluded = stmt.excluded
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["consumer", "company", "customer_id"],
+                set_={
+                    "max_sequence": sa.func.greatest(
+                        stream_positions.c.max_sequence, excluded.max_sequence
+                    ),
+                    "events_applied": stream_positions.c.events_applied + excluded.events_applied,
+                    "last_recorded_at": sa.func.greatest(
+                        stream_positions.c.last_recorded_at, excluded.last_recorded_at
+                    ),
+                },
+            )
+        )
+
+    async def _dead_letter(self, poison: _Poison) -> None:
+        record = poison.record
+        headers = {
+            name: value.decode(errors="replace") if isinstance(value, bytes) else str(value)
+            for name, value in (record.headers or ())
+        }
+        headers.update(
+            {
+                "x-arrears-error": poison.reason[:2000],
+                "x-arrears-source-topic": record.topic,
+                "x-arrears-source-partition": str(record.partition),
+                "x-arrears-source-offset": str(record.offset),
+                "x-arrears-consumer": self.consumer_name,
+            }
+        )
+        await self.broker.publish(
+            record.value or b"", topic=f"{record.topic}.dlq", key=record.key, headers=headers
+        )
+        metrics.EVENTS_DEAD_LETTERED.labels(self.consumer_name, record.topic).inc()
+        log.warning(
+            "dead-lettered a message",
+            consumer=self.consumer_name,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            reason=poison.reason[:500],
+        )
+
+    def _observe(self, result: BatchResult, size: int, seconds: float) -> None:
+        name = self.consumer_name
+        metrics.BATCH_SIZE.labels(name).observe(size)
+        metrics.BATCH_SECONDS.labels(name).observe(seconds)
+        now = datetime.now(UTC)
+        for d in result.applied:
+            metrics.EVENTS_APPLIED.labels(name, d.topic).inc()
+            metrics.PROJECTION_DELAY.labels(name).observe(
+                max(0.0, (now - d.event.recorded_at).total_seconds())
+            )
+        if result.duplicates:
+            metrics.EVENTS_DUPLICATE.labels(name, "all").inc(result.duplicates)
+        log.debug(
+            "batch applied",
+            consumer=name,
+            size=size,
+            applied=len(result.applied),
+            duplicates=result.duplicates,
+            dead_lettered=result.dead_lettered,
+            ms=round(seconds * 1000, 1),
+        )
+
+    def _record_lag(
+        self, message: KafkaMessage, records: Sequence[ConsumerRecord[Any, Any]]
+    ) -> None:
+        consumer = getattr(message, "consumer", None)
+        if consumer is None or not hasattr(consumer, "highwater"):
+            return
+        last: dict[TopicPartition, int] = {}
+        for r in records:
+            tp = TopicPartition(r.topic, r.partition)
+            last[tp] = max(last.get(tp, -1), r.offset)
+        for tp, offset in last.items():
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                metrics.CONSUMER_LAG.labels(self.consumer_name, tp.topic, str(tp.partition)).set(
+                    max(0, highwater - offset - 1)
+                )
+
+
+async def _keep_raw(message: Any) -> Any:
+    """Skip FastStream's body decoding: records are decoded and validated by the contract."""
+    return None

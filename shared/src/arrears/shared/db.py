@@ -1,0 +1,33 @@
+"""PostgreSQL access: one async engine per service, tables translated into the service's schema.
+
+Tables are declared without a schema; the engine's `schema_translate_map` places them in the
+schema the service owns (`ServiceSettings.schema_name`), so tests can give every run its own.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def create_engine(database_url: str, schema: str, *, pool_size: int = 5) -> AsyncEngine:
+    engine = create_async_engine(
+        database_url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"server_settings": {"application_name": f"arrears-{schema}"}},
+    )
+    return engine.execution_options(schema_translate_map={None: schema})
+
+
+async def database_reachable(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        return bool((await conn.execute(text("SELECT 1"))).scalar_one() == 1)
+
+
+def quoted(identifier: str) -> str:
+    """Quote a schema or table identifier that came from validated settings."""
+    if not identifier.replace("_", "").isalnum():
+        raise ValueError(f"unsafe identifier {identifier!r}")
+    return '"' + identifier + '"'

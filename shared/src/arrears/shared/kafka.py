@@ -1,0 +1,81 @@
+"""Kafka plumbing: the broker factory, topic creation and event publishing."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from faststream.kafka import KafkaBroker
+
+from arrears.shared.codec import encode
+from arrears.shared.events.envelope import Event
+from arrears.shared.logging import get_logger
+from arrears.shared.settings import ServiceSettings
+from arrears.shared.topics import ALL_TOPICS, Topic
+
+log = get_logger(__name__)
+
+
+def create_broker(settings: ServiceSettings) -> KafkaBroker:
+    """A FastStream Kafka broker: acks=all, no idempotent producer (consumers dedupe instead)."""
+    return KafkaBroker(
+        settings.kafka_bootstrap,
+        client_id=f"arrears-{settings.service}",
+        acks="all",
+        enable_idempotence=False,
+        graceful_timeout=10.0,
+        log_level=logging.DEBUG,  # per-message "Received"/"Processed" lines
+        logger=get_logger(f"arrears.{settings.service}.broker"),
+    )
+
+
+async def ensure_topics(
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int,
+    replication: int = 1,
+    attempts: int = 30,
+) -> list[str]:
+    """Create missing topics (idempotent). Returns the names that were created."""
+    wanted = sorted(set(names))
+    for attempt in range(1, attempts + 1):
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="arrears-admin")
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [name for name in wanted if name not in existing]
+            if missing:
+                with contextlib.suppress(TopicAlreadyExistsError):  # created concurrently
+                    await admin.create_topics(
+                        [NewTopic(name, partitions, replication) for name in missing]
+                    )
+            return missing
+        except KafkaConnectionError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(min(0.2 * attempt, 2.0))
+        finally:
+            await admin.close()
+    return []
+
+
+def topic_names(settings: ServiceSettings, topics: Sequence[Topic] = ALL_TOPICS) -> list[str]:
+    """Every topic and its dead-letter twin, with the configured prefix."""
+    return [n for t in topics for n in (settings.topic_name(t), settings.dlq_name(t))]
+
+
+async def publish_event(broker: KafkaBroker, settings: ServiceSettings, event: Event) -> None:
+    """Publish one event to its topic with its key and CloudEvents headers; waits for acks."""
+    wire = encode(event, source=f"/arrears/{settings.service}")
+    await broker.publish(
+        wire.value,
+        topic=settings.topic_name(event.topic),
+        key=wire.key,
+        headers=wire.headers,
+        correlation_id=event.correlation_id or str(event.event_id),
+    )

@@ -1,0 +1,63 @@
+"""Money: a Decimal amount with an ISO 4217 currency. Never a float."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+CurrencyCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[A-Z]{3}$"),
+    Field(description="ISO 4217 alphabetic currency code, e.g. EUR, USD."),
+]
+
+Amount = Annotated[
+    Decimal,
+    Field(
+        max_digits=24,
+        decimal_places=6,
+        allow_inf_nan=False,
+        description="Decimal amount, serialized as a JSON string so that it round-trips exactly.",
+    ),
+]
+
+
+class CurrencyMismatchError(ValueError):
+    """Two amounts in different currencies were combined."""
+
+
+class Money(BaseModel):
+    """An exact amount in one currency."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: Amount = Field(description="The amount; negative only where the event says so.")
+    currency: CurrencyCode
+
+    @classmethod
+    def of(cls, amount: str | int | Decimal, currency: str) -> Self:
+        return cls(amount=Decimal(amount), currency=currency)
+
+    @classmethod
+    def zero(cls, currency: str) -> Self:
+        return cls(amount=Decimal(0), currency=currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatchError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(amount=self.amount + other.amount, currency=self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(amount=self.amount - other.amount, currency=self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(amount=-self.amount, currency=self.currency)
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.amount:,.2f}"

@@ -1,0 +1,207 @@
+"""The composition root every service shares: settings, database, broker, projections, HTTP.
+
+A service declares a `ServiceSpec`; `create_service_app` wires it into a FastAPI application
+with `/healthz`, `/readyz` and `/metrics`, runs its migrations at start and its projections
+on the broker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from aiokafka.errors import KafkaConnectionError
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arrears.shared import metrics
+from arrears.shared.clock import Clock, SystemClock
+from arrears.shared.consumer import BatchConsumer, OnCommitted, Projection
+from arrears.shared.db import create_engine, database_reachable
+from arrears.shared.errors import PROBLEM_JSON, install_problem_handlers
+from arrears.shared.ids import uuid7
+from arrears.shared.kafka import create_broker
+from arrears.shared.logging import configure_logging, get_logger
+from arrears.shared.migrations import is_current, upgrade
+from arrears.shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+
+@dataclass
+class ServiceContext:
+    """What handlers and routes of a running service may use."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    broker: KafkaBroker
+    clock: Clock
+    consumers: list[BatchConsumer] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    title: str
+    description: str
+    migrations: Path
+    projections: Callable[[ServiceContext], Sequence[Projection]] = lambda _ctx: ()
+    routers: Sequence[APIRouter] = ()
+    on_committed: OnCommitted | None = None
+
+
+async def _start_broker(broker: KafkaBroker, settings: ServiceSettings) -> None:
+    deadline = time.monotonic() + 60
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            await broker.start()
+            return
+        except (KafkaConnectionError, OSError) as exc:
+            if time.monotonic() > deadline:
+                raise
+            log.warning(
+                "broker not reachable yet",
+                bootstrap=settings.kafka_bootstrap,
+                attempt=attempt,
+                error=str(exc),
+            )
+            await broker.stop()
+            await asyncio.sleep(min(0.5 * attempt, 5.0))
+
+
+def create_service_app(
+    spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None
+) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(spec.name, settings.log_level, settings.log_format)
+        engine = create_engine(
+            settings.database_url, settings.schema_name, pool_size=settings.db_pool_size
+        )
+        if settings.migrate_on_start:
+            await upgrade(engine, spec.migrations, settings.schema_name)
+        broker = create_broker(settings)
+        ctx = ServiceContext(settings, engine, broker, clock or SystemClock())
+        for projection in spec.projections(ctx):
+            consumer = BatchConsumer(
+                projection, engine, broker, settings, on_committed=spec.on_committed
+            )
+            consumer.register()
+            ctx.consumers.append(consumer)
+        await _start_broker(broker, settings)
+        app.state.ctx = ctx
+        log.info(
+            "service started",
+            port=settings.http_port,
+            schema=settings.schema_name,
+            consumers=[c.consumer_name for c in ctx.consumers],
+        )
+        try:
+            yield
+        finally:
+            await broker.stop()
+            await engine.dispose()
+            log.info("service stopped")
+
+    app = FastAPI(
+        title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan
+    )
+    install_problem_handlers(app)
+    _install_request_context(app)
+    app.include_router(_operations_router(spec, settings))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _install_request_context(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_context(request: Request, call_next: Any) -> Response:
+        correlation_id = request.headers.get("x-correlation-id") or str(uuid7())
+        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
+        started = time.perf_counter()
+        status = 500
+        try:
+            response: Response = await call_next(request)
+            status = response.status_code
+            response.headers["x-correlation-id"] = correlation_id
+            return response
+        finally:
+            route = request.scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.HTTP_LATENCY.labels(request.method, path, str(status)).observe(
+                time.perf_counter() - started
+            )
+            structlog.contextvars.unbind_contextvars("correlation_id")
+
+
+def _operations_router(spec: ServiceSpec, settings: ServiceSettings) -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": spec.name}
+
+    @router.get("/readyz", summary="Database and broker reachable, migrations applied")
+    async def readyz(request: Request) -> JSONResponse:
+        ctx: ServiceContext | None = getattr(request.app.state, "ctx", None)
+        checks: dict[str, str] = {}
+        if ctx is None:
+            checks["startup"] = "starting"
+        else:
+            checks["database"] = await _check(lambda: database_reachable(ctx.engine))
+            checks["migrations"] = await _check(
+                lambda: is_current(ctx.engine, spec.migrations, settings.schema_name)
+            )
+            checks["broker"] = await _check(lambda: ctx.broker.ping(timeout=2.0))
+        ready = all(value == "ok" for value in checks.values())
+        body: dict[str, Any] = {"service": spec.name, "checks": checks}
+        if ready:
+            return JSONResponse({"status": "ready", **body})
+        body.update(
+            type="https://arrears.dev/problems/not_ready",
+            title="Not ready",
+            status=503,
+            code="not_ready",
+            detail=", ".join(f"{k}: {v}" for k, v in checks.items() if v != "ok"),
+        )
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def prometheus() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+async def _check(probe: Callable[[], Any]) -> str:
+    try:
+        ok = await asyncio.wait_for(probe(), timeout=3.0)
+    except Exception as exc:
+        return f"error: {type(exc).__name__}: {exc}"[:300]
+    return "ok" if ok else "failing"
+
+
+def run_service(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
+    """Process entry point: serve the app with uvicorn, logging through structlog."""
+    configure_logging(settings.service, settings.log_level, settings.log_format)
+    uvicorn.run(
+        app_factory(),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )

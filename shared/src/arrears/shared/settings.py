@@ -1,0 +1,73 @@
+"""Typed settings: environment variables prefixed ARREARS_, one class per service."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from arrears.shared.topics import Topic
+
+DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/arrears"
+
+
+def asyncpg_url(url: str) -> str:
+    """Accept postgres://, postgresql:// and postgresql+asyncpg:// and return the asyncpg form."""
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError("database URL must start with postgresql:// or postgresql+asyncpg://")
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every Arrears service shares. Subclasses set the service name and port."""
+
+    model_config = SettingsConfigDict(env_prefix="ARREARS_", extra="ignore")
+
+    service: str = "arrears"
+    environment: Literal["local", "production"] = Field(
+        default="local", description="'production' refuses insecure defaults."
+    )
+    database_url: str = Field(default=DEFAULT_DATABASE_URL, description="PostgreSQL URL.")
+    db_schema: str | None = Field(
+        default=None,
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of this service's tables; defaults to the service name.",
+    )
+    db_pool_size: int = Field(default=5, ge=1)
+    migrate_on_start: bool = Field(default=True, description="Run migrations at start-up.")
+    kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
+    topic_prefix: str = Field(
+        default="", description="Prefix for every topic name (isolates tests and tenants)."
+    )
+    group_prefix: str = Field(default="arrears", description="Prefix of consumer group ids.")
+    topic_partitions: int = Field(default=12, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+    consumer_max_records: int = Field(default=500, ge=1, description="Largest batch applied.")
+    consumer_batch_timeout_ms: int = Field(default=200, ge=1)
+    consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
+    consumer_rebalance_timeout_ms: int = Field(default=1000, ge=500)
+    consumer_heartbeat_interval_ms: int = Field(default=500, ge=100)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=0, le=65535)
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    @field_validator("database_url")
+    @classmethod
+    def _asyncpg(cls, value: str) -> str:
+        return asyncpg_url(value)
+
+    @property
+    def schema_name(self) -> str:
+        return self.db_schema or self.service
+
+    def topic_name(self, topic: Topic) -> str:
+        return f"{self.topic_prefix}{topic.name}"
+
+    def dlq_name(self, topic: Topic) -> str:
+        return f"{self.topic_prefix}{topic.dlq}"
+
+    def group_id(self, consumer: str) -> str:
+        return f"{self.group_prefix}.{consumer}"

@@ -1,0 +1,84 @@
+"""Pure pieces of the shared plumbing."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from arrears.cli.stack import address_table, render_log_line
+from arrears.shared.ids import stream_key, uuid7
+from arrears.shared.money import CurrencyMismatchError, Money
+from arrears.shared.settings import ServiceSettings, asyncpg_url
+from arrears.shared.topics import ALL_TOPICS, INVOICES, topic_named
+
+pytestmark = pytest.mark.unit
+
+
+def test_uuid7_is_version_7_and_time_ordered() -> None:
+    ids = [uuid7(unix_ms=1_700_000_000_000 + i) for i in range(50)]
+    assert all(i.version == 7 and i.variant == uuid.RFC_4122 for i in ids)
+    assert ids == sorted(ids)
+    assert len({uuid7() for _ in range(1000)}) == 1000
+
+
+def test_money_is_exact_and_refuses_mixed_currencies() -> None:
+    total = Money.of("0.10", "EUR") + Money.of("0.20", "EUR")
+    assert total.amount == Decimal("0.30")
+    assert str(Money.of("1234.5", "USD")) == "USD 1,234.50"
+    with pytest.raises(CurrencyMismatchError):
+        _ = Money.of("1", "EUR") + Money.of("1", "USD")
+    with pytest.raises(ValueError):
+        Money.of("1", "eur")
+    assert json.loads(Money.of("1234.50", "EUR").model_dump_json())["amount"] == "1234.50"
+
+
+def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARREARS_DATABASE_URL", "postgresql://u@db:5432/x")
+    monkeypatch.setenv("ARREARS_TOPIC_PREFIX", "staging.")
+    monkeypatch.setenv("ARREARS_HTTP_PORT", "9999")
+    settings = ServiceSettings(service="aging")
+    assert settings.database_url == "postgresql+asyncpg://u@db:5432/x"
+    assert settings.topic_name(INVOICES) == "staging.arrears.invoices.v1"
+    assert settings.dlq_name(INVOICES) == "staging.arrears.invoices.v1.dlq"
+    assert settings.schema_name == "aging"
+    assert settings.http_port == 9999
+    with pytest.raises(ValueError):
+        asyncpg_url("mysql://x")
+
+
+def test_topic_registry() -> None:
+    assert len({t.name for t in ALL_TOPICS}) == 8
+    assert topic_named("arrears.payments.v1").producer == "ledger"
+    assert stream_key("usmf", "US-001") == "usmf/US-001"
+
+
+def test_log_lines_are_condensed_for_people() -> None:
+    line = json.dumps(
+        {
+            "timestamp": "2026-11-22T10:11:12.5Z",
+            "level": "warning",
+            "event": "dead-lettered a message",
+            "service": "aging",
+            "logger": "x",
+            "topic": "arrears.invoices.v1",
+        }
+    )
+    assert render_log_line(line) == (
+        "10:11:12 WARNING dead-lettered a message topic=arrears.invoices.v1"
+    )
+    assert render_log_line("plain text") == "plain text"
+
+
+def test_address_table_lists_ui_services_and_infrastructure() -> None:
+    table = address_table(
+        {
+            "database_url": "postgresql+asyncpg://postgres@127.0.0.1:5/arrears",
+            "kafka_bootstrap": "127.0.0.1:9092",
+            "services": {"gateway": "http://127.0.0.1:8000", "ledger": "http://127.0.0.1:8001"},
+        }
+    )
+    assert "http://127.0.0.1:8000/" in table and "ledger API" in table
+    assert "postgresql://postgres@127.0.0.1:5/arrears" in table
