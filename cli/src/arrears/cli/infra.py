@@ -101,8 +101,8 @@ def _prepare_for_system_user(data_dir: Path) -> str | None:
     return PG_SYSTEM_USER
 
 
-def _running_port(data_dir: Path) -> int | None:
-    """Port of a server already running on this data directory, if any."""
+def _running_server(data_dir: Path) -> tuple[int, int] | None:
+    """(pid, port) of a server already running on this data directory, if any."""
     pid_file = data_dir / "postmaster.pid"
     if not pid_file.exists():
         return None
@@ -115,7 +115,18 @@ def _running_port(data_dir: Path) -> int | None:
         os.kill(pid, 0)
     except OSError:
         return None
-    return port
+    return pid, port
+
+
+def _pg(tool: str, data_dir: Path, *args: str, check: bool = True) -> int:
+    user = PG_SYSTEM_USER if _as_root() else None
+    done = subprocess.run(
+        [str(_pg_bin(tool)), "-D", str(data_dir), *args],
+        check=check,
+        capture_output=True,
+        user=user,
+    )
+    return done.returncode
 
 
 @dataclass
@@ -126,6 +137,7 @@ class LocalPostgres:
     preferred_port: int | None = 54320
     durable: bool = True
     port: int = 0
+    pid: int = 0
     started_here: bool = False
 
     @property
@@ -133,27 +145,20 @@ class LocalPostgres:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/arrears"
 
     def start(self) -> str:
+        """Start the server (or reuse one already running on this data) and create the database."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        user = _prepare_for_system_user(self.data_dir)
-        running = _running_port(self.data_dir)
-        if running is not None:
-            self.port = running
-        else:
+        _prepare_for_system_user(self.data_dir)
+        running = _running_server(self.data_dir)
+        if running is None:
             if not (self.data_dir / "PG_VERSION").exists():
-                subprocess.run(
-                    [
-                        str(_pg_bin("initdb")),
-                        "-D",
-                        str(self.data_dir),
-                        "--auth=trust",
-                        "--encoding=UTF8",
-                        "--locale=C",
-                        "-U",
-                        "postgres",
-                    ],
-                    check=True,
-                    capture_output=True,
-                    user=user,
+                _pg(
+                    "initdb",
+                    self.data_dir,
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C",
+                    "-U",
+                    "postgres",
                 )
             self.port = pick_port(self.preferred_port)
             options = (
@@ -161,48 +166,25 @@ class LocalPostgres:
             )
             if not self.durable:
                 options += " " + FAST_UNSAFE
-            subprocess.run(
-                [
-                    str(_pg_bin("pg_ctl")),
-                    "-D",
-                    str(self.data_dir),
-                    "-l",
-                    str(self.data_dir / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    options,
-                    "start",
-                ],
-                check=True,
-                capture_output=True,
-                user=user,
-            )
+            log = str(self.data_dir / "server.log")
+            _pg("pg_ctl", self.data_dir, "-l", log, "-w", "-t", "60", "-o", options, "start")
             self.started_here = True
+            running = _running_server(self.data_dir)
+            if running is None:
+                raise RuntimeError(f"PostgreSQL did not start; see {log}")
+        self.pid, self.port = running
         asyncio.run(_ensure_database(self.port, "arrears"))
         return self.url
 
     def stop(self) -> None:
+        """Stop the server if this object started it."""
         if not self.started_here:
             return
-        user = PG_SYSTEM_USER if _as_root() else None
-        subprocess.run(
-            [
-                str(_pg_bin("pg_ctl")),
-                "-D",
-                str(self.data_dir),
-                "-m",
-                "fast",
-                "-w",
-                "-t",
-                "30",
-                "stop",
-            ],
-            check=False,
-            capture_output=True,
-            user=user,
-        )
+        code = _pg("pg_ctl", self.data_dir, "-m", "fast", "-w", "-t", "30", "stop", check=False)
+        if code != 0 and self.pid:
+            # The data directory may be gone or unreadable: stop the postmaster directly.
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGTERM)
         self.started_here = False
 
 

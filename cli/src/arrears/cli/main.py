@@ -110,15 +110,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lock.set_defaults(func=cmd_schema_lock)
 
-    p = sub.add_parser("test", help="lint, type-check and run the whole test suite")
+    p = sub.add_parser(
+        "test",
+        help="lint, type-check and run the whole test suite",
+        description="Runs ruff, mypy and pytest; every other argument goes to pytest.",
+    )
     p.add_argument("--no-lint", action="store_true", help="skip ruff and mypy")
-    p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed to pytest")
-    p.set_defaults(func=cmd_test)
+    p.set_defaults(func=cmd_test, pytest_args=[])
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        if args.func is not cmd_test:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.pytest_args = extra
     code: int = args.func(args)
     return code
 

@@ -31,7 +31,7 @@ class CurrencyMismatchError(ValueError):
 class Money(BaseModel):
     """An exact amount in one currency."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     amount: Amount = Field(description="The amount; negative only where the event says so.")
     currency: CurrencyCode
