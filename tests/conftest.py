@@ -14,6 +14,7 @@ import pytest
 
 from arrears.shared.ids import uuid7
 from arrears.shared.settings import ServiceSettings, asyncpg_url
+from tests.support import ProbeSettings
 
 
 @pytest.fixture(scope="session")
@@ -60,8 +61,7 @@ def unique_name(prefix: str = "t") -> str:
 def settings(postgres_url: str, kafka_bootstrap: str) -> ServiceSettings:
     """Settings isolated for one test: own schema, topic prefix and consumer groups."""
     name = unique_name()
-    return ServiceSettings(
-        service="test",
+    return ProbeSettings(
         database_url=postgres_url,
         kafka_bootstrap=kafka_bootstrap,
         db_schema=name,

@@ -26,6 +26,11 @@ CONSUMER_MIGRATIONS = Path(__file__).resolve().parents[1] / (
     "services/aging/src/arrears/aging/migrations"
 )
 
+
+class ProbeSettings(ServiceSettings):
+    service = "test"
+
+
 probe_metadata = sa.MetaData()
 probe_rows = sa.Table(
     "probe_rows",

@@ -10,13 +10,12 @@ import sys
 
 from arrears.shared.consumer import BatchConsumer, BatchResult
 from arrears.shared.kafka import create_broker
-from arrears.shared.settings import ServiceSettings
 from arrears.shared.topics import LEDGER_TOPICS
-from tests.support import ProbeProjection, prepare
+from tests.support import ProbeProjection, ProbeSettings, prepare
 
 
 async def main(settings_json: str) -> None:
-    settings = ServiceSettings.model_validate_json(settings_json)
+    settings = ProbeSettings.model_validate_json(settings_json)
     engine = await prepare(settings)
     broker = create_broker(settings)
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from arrears.aging.settings import AgingSettings
 from arrears.cli.stack import address_table, render_log_line
 from arrears.shared.ids import stream_key, uuid7
 from arrears.shared.money import CurrencyMismatchError, Money
@@ -39,7 +40,7 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ARREARS_DATABASE_URL", "postgresql://u@db:5432/x")
     monkeypatch.setenv("ARREARS_TOPIC_PREFIX", "staging.")
     monkeypatch.setenv("ARREARS_HTTP_PORT", "9999")
-    settings = ServiceSettings(service="aging")
+    settings = AgingSettings()
     assert settings.database_url == "postgresql+asyncpg://u@db:5432/x"
     assert settings.topic_name(INVOICES) == "staging.arrears.invoices.v1"
     assert settings.dlq_name(INVOICES) == "staging.arrears.invoices.v1.dlq"
@@ -82,3 +83,18 @@ def test_address_table_lists_ui_services_and_infrastructure() -> None:
     )
     assert "http://127.0.0.1:8000/" in table and "ledger API" in table
     assert "postgresql://postgres@127.0.0.1:5/arrears" in table
+
+
+def test_production_refuses_the_local_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARREARS_ENVIRONMENT", "production")
+    with pytest.raises(ValueError, match="ARREARS_DATABASE_URL must be set in production"):
+        AgingSettings()
+    monkeypatch.setenv("ARREARS_DATABASE_URL", "postgresql://arrears@db/arrears")
+    monkeypatch.setenv("ARREARS_KAFKA_BOOTSTRAP", "kafka-0:9092,kafka-1:9092")
+    assert AgingSettings().kafka_bootstrap == "kafka-0:9092,kafka-1:9092"
+
+
+def test_the_service_name_is_not_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ARREARS_SERVICE", "ledger")
+    assert AgingSettings().service == "aging"
+    assert ServiceSettings().service == "arrears"

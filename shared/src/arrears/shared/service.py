@@ -51,13 +51,34 @@ class ServiceContext:
 
 @dataclass(frozen=True)
 class ServiceSpec:
+    """What a service is made of; `create_app` and `main` wire it."""
+
     name: str
     title: str
     description: str
+    settings: type[ServiceSettings]
     migrations: Path
     projections: Callable[[ServiceContext], Sequence[Projection]] = lambda _ctx: ()
     routers: Sequence[APIRouter] = ()
     on_committed: OnCommitted | None = None
+
+    def create_app(
+        self, settings: ServiceSettings | None = None, *, clock: Clock | None = None
+    ) -> FastAPI:
+        return create_service_app(self, settings or self.settings(), clock=clock)
+
+    def main(self) -> None:
+        """Process entry point: serve the app with uvicorn, logging through structlog."""
+        settings = self.settings()
+        configure_logging(settings.service, settings.log_level, settings.log_format)
+        uvicorn.run(
+            self.create_app(settings),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=10,
+        )
 
 
 async def _start_broker(broker: KafkaBroker, settings: ServiceSettings) -> None:
@@ -192,16 +213,3 @@ async def _check(probe: Callable[[], Any]) -> str:
     except Exception as exc:
         return f"error: {type(exc).__name__}: {exc}"[:300]
     return "ok" if ok else "failing"
-
-
-def run_service(app_factory: Callable[[], FastAPI], settings: ServiceSettings) -> None:
-    """Process entry point: serve the app with uvicorn, logging through structlog."""
-    configure_logging(settings.service, settings.log_level, settings.log_format)
-    uvicorn.run(
-        app_factory(),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )

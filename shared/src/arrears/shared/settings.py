@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from arrears.shared.topics import Topic
@@ -25,9 +25,10 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="ARREARS_", extra="ignore")
 
-    service: str = "arrears"
+    service: ClassVar[str] = "arrears"
     environment: Literal["local", "production"] = Field(
-        default="local", description="'production' refuses insecure defaults."
+        default="local",
+        description="'production' refuses to start on the local defaults of database and broker.",
     )
     database_url: str = Field(default=DEFAULT_DATABASE_URL, description="PostgreSQL URL.")
     db_schema: str | None = Field(
@@ -35,29 +36,52 @@ class ServiceSettings(BaseSettings):
         pattern=r"^[a-z_][a-z0-9_]{0,62}$",
         description="PostgreSQL schema of this service's tables; defaults to the service name.",
     )
-    db_pool_size: int = Field(default=5, ge=1)
+    db_pool_size: int = Field(default=5, ge=1, description="Connections kept per process.")
     migrate_on_start: bool = Field(default=True, description="Run migrations at start-up.")
     kafka_bootstrap: str = Field(default="127.0.0.1:9092", description="Kafka bootstrap servers.")
     topic_prefix: str = Field(
         default="", description="Prefix for every topic name (isolates tests and tenants)."
     )
     group_prefix: str = Field(default="arrears", description="Prefix of consumer group ids.")
-    topic_partitions: int = Field(default=12, ge=1)
-    topic_replication: int = Field(default=1, ge=1)
+    topic_partitions: int = Field(
+        default=12, ge=1, description="Partitions of topics this process creates."
+    )
+    topic_replication: int = Field(
+        default=1, ge=1, description="Replication factor of topics this process creates."
+    )
     consumer_max_records: int = Field(default=500, ge=1, description="Largest batch applied.")
-    consumer_batch_timeout_ms: int = Field(default=200, ge=1)
-    consumer_session_timeout_ms: int = Field(default=6000, ge=1000)
-    consumer_rebalance_timeout_ms: int = Field(default=1000, ge=500)
-    consumer_heartbeat_interval_ms: int = Field(default=500, ge=100)
-    http_host: str = "127.0.0.1"
-    http_port: int = Field(default=8000, ge=0, le=65535)
-    log_level: str = "INFO"
-    log_format: Literal["json", "console"] = "json"
+    consumer_batch_timeout_ms: int = Field(
+        default=200, ge=1, description="Longest wait to fill a batch."
+    )
+    consumer_session_timeout_ms: int = Field(
+        default=6000, ge=1000, description="Group member considered dead after this silence."
+    )
+    consumer_rebalance_timeout_ms: int = Field(
+        default=1000, ge=500, description="How long a rebalance waits for members to rejoin."
+    )
+    consumer_heartbeat_interval_ms: int = Field(
+        default=500, ge=100, description="Heartbeat period of group members."
+    )
+    http_host: str = Field(default="127.0.0.1", description="HTTP listen address.")
+    http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP listen port.")
+    log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    log_format: Literal["json", "console"] = Field(
+        default="json", description="JSON lines, or plain text for a terminal."
+    )
 
     @field_validator("database_url")
     @classmethod
     def _asyncpg(cls, value: str) -> str:
         return asyncpg_url(value)
+
+    @model_validator(mode="after")
+    def _no_local_defaults_in_production(self) -> Self:
+        if self.environment == "production":
+            defaults = type(self).model_fields
+            for name in ("database_url", "kafka_bootstrap"):
+                if getattr(self, name) == defaults[name].default:
+                    raise ValueError(f"ARREARS_{name.upper()} must be set in production")
+        return self
 
     @property
     def schema_name(self) -> str:

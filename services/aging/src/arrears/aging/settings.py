@@ -6,5 +6,5 @@ from arrears.shared.settings import ServiceSettings
 
 
 class AgingSettings(ServiceSettings):
-    service: str = "aging"
+    service = "aging"
     http_port: int = 8002

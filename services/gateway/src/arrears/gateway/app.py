@@ -4,23 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from arrears.gateway.settings import GatewaySettings
-from arrears.shared.service import ServiceSpec, create_service_app, run_service
+from arrears.shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="gateway",
     title="Arrears gateway",
     description="The collections agent's workspace and the public REST API.",
+    settings=GatewaySettings,
     migrations=Path(__file__).parent / "migrations",
 )
-
-
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or GatewaySettings())
-
-
-def main() -> None:
-    settings = GatewaySettings()
-    run_service(lambda: create_app(settings), settings)
+create_app = SPEC.create_app
+main = SPEC.main

@@ -6,5 +6,5 @@ from arrears.shared.settings import ServiceSettings
 
 
 class GatewaySettings(ServiceSettings):
-    service: str = "gateway"
+    service = "gateway"
     http_port: int = 8000

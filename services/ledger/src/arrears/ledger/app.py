@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from arrears.ledger.settings import LedgerSettings
-from arrears.shared.service import ServiceSpec, create_service_app, run_service
+from arrears.shared.service import ServiceSpec
 
 SPEC = ServiceSpec(
     name="ledger",
@@ -16,14 +14,8 @@ SPEC = ServiceSpec(
         "The only writer of receivables facts: commands, the customer-account event store "
         "and the outbox relay."
     ),
+    settings=LedgerSettings,
     migrations=Path(__file__).parent / "migrations",
 )
-
-
-def create_app(settings: LedgerSettings | None = None) -> FastAPI:
-    return create_service_app(SPEC, settings or LedgerSettings())
-
-
-def main() -> None:
-    settings = LedgerSettings()
-    run_service(lambda: create_app(settings), settings)
+create_app = SPEC.create_app
+main = SPEC.main

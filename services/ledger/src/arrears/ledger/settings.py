@@ -6,5 +6,5 @@ from arrears.shared.settings import ServiceSettings
 
 
 class LedgerSettings(ServiceSettings):
-    service: str = "ledger"
+    service = "ledger"
     http_port: int = 8001

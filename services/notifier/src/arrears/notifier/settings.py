@@ -6,5 +6,5 @@ from arrears.shared.settings import ServiceSettings
 
 
 class NotifierSettings(ServiceSettings):
-    service: str = "notifier"
+    service = "notifier"
     http_port: int = 8005

@@ -6,5 +6,5 @@ from arrears.shared.settings import ServiceSettings
 
 
 class SummarySettings(ServiceSettings):
-    service: str = "summary"
+    service = "summary"
     http_port: int = 8004

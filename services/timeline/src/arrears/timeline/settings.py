@@ -6,5 +6,5 @@ from arrears.shared.settings import ServiceSettings
 
 
 class TimelineSettings(ServiceSettings):
-    service: str = "timeline"
+    service = "timeline"
     http_port: int = 8003
