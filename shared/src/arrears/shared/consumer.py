@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import sqlalchemy as sa
+import structlog
 from aiokafka import ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -147,6 +148,15 @@ class BatchConsumer:
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> BatchResult:
         if not records:
             return BatchResult()
+        first = records[0]
+        with structlog.contextvars.bound_contextvars(
+            consumer=self.consumer_name,
+            batch=f"{first.topic}/{first.partition}@{first.offset}",
+            batch_size=len(records),
+        ):
+            return await self._handle(records)
+
+    async def _handle(self, records: Sequence[ConsumerRecord[Any, Any]]) -> BatchResult:
         started = time.perf_counter()
         good: list[Delivered] = []
         poison: list[_Poison] = []
