@@ -113,7 +113,8 @@ async def wait_until(
 async def read_topic(
     bootstrap: str, topic: str, count: int, *, timeout: float = 30.0
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read `count` records of a topic from the beginning, without a consumer group."""
+    """Every record of a topic, without a consumer group: waits for at least `count`, then
+    reads up to the end offsets (so duplicates do not hide later records)."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
@@ -125,12 +126,17 @@ async def read_topic(
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
         deadline = time.monotonic() + timeout
-        while len(records) < count:
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{topic}: {len(records)} of {count} records after {timeout}s")
-            batch = await consumer.getmany(timeout_ms=500)
+        while True:
+            batch = await consumer.getmany(timeout_ms=300)
             for part in batch.values():
                 records.extend(part)
+            if len(records) >= count:
+                partitions = list(consumer.assignment())
+                ends = await consumer.end_offsets(partitions)
+                positions = {tp: await consumer.position(tp) for tp in partitions}
+                if all(positions[tp] >= ends[tp] for tp in partitions):
+                    return records
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{topic}: {len(records)} of {count} records after {timeout}s")
     finally:
         await consumer.stop()
-    return records

@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +161,7 @@ class LocalPostgres:
                     "-U",
                     "postgres",
                 )
-            self.port = pick_port(self.preferred_port)
+            self.port = pick_port(self.port or self.preferred_port)  # a restart keeps its port
             options = (
                 f"-h 127.0.0.1 -p {self.port} -c unix_socket_directories='' -c max_connections=300"
             )
@@ -173,7 +174,9 @@ class LocalPostgres:
             if running is None:
                 raise RuntimeError(f"PostgreSQL did not start; see {log}")
         self.pid, self.port = running
-        asyncio.run(_ensure_database(self.port, "arrears"))
+        # A thread of its own: callers may already run an event loop.
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _ensure_database(self.port, "arrears")).result()
         return self.url
 
     def stop(self) -> None:

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from arrears.cli.infra import LocalPostgres
+
 
 def project_root() -> Path:
     """The checkout this command belongs to (the wrapper exports it; else search upwards)."""
@@ -36,22 +38,14 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from arrears.cli.infra import LocalPostgres
     from arrears.cli.migrate import SCHEMA_OWNERS, migrate_all
-    from arrears.shared.settings import asyncpg_url
 
     services = args.service or list(SCHEMA_OWNERS)
     unknown = sorted(set(services) - set(SCHEMA_OWNERS))
     if unknown:
         print(f"unknown service(s): {', '.join(unknown)}", file=sys.stderr)
         return 2
-    url = os.environ.get("ARREARS_DATABASE_URL")
-    postgres = None
-    if url:
-        url = asyncpg_url(url)
-    else:
-        postgres = LocalPostgres(state_dir() / "pgdata")
-        url = postgres.start()
+    url, postgres = database_url()
     try:
         asyncio.run(migrate_all(url, services))
     finally:
@@ -77,6 +71,32 @@ def cmd_schema_lock(args: argparse.Namespace) -> int:
     return 0
 
 
+def database_url() -> tuple[str, LocalPostgres | None]:
+    """ARREARS_DATABASE_URL, or the local stack's embedded server (started when needed)."""
+    from arrears.shared.settings import asyncpg_url
+
+    url = os.environ.get("ARREARS_DATABASE_URL")
+    if url:
+        return asyncpg_url(url), None
+    postgres = LocalPostgres(state_dir() / "pgdata")
+    return postgres.start(), postgres
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from arrears.cli.progress import progress_bar
+    from arrears.cli.replay import replay
+
+    url, postgres = database_url()
+    try:
+        with progress_bar(f"replay {args.service}") as report:
+            total = asyncio.run(replay(args.service, url, schema=args.schema, on_progress=report))
+        print(f"{args.service}: read model rebuilt from {total} stored events")
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    return 0
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from arrears.cli.testing import run_test_suite
 
@@ -99,6 +119,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("service", nargs="*", help="services to migrate (default: all)")
     p.set_defaults(func=cmd_migrate)
+
+    from arrears.cli.replay import REPLAYABLE
+
+    p = sub.add_parser("replay", help="rebuild a read model from the ledger's event store")
+    p.add_argument("service", choices=REPLAYABLE)
+    p.add_argument("--schema", help="replay into this schema instead of the service's own")
+    p.set_defaults(func=cmd_replay)
+
+    from arrears.cli import demo, imports
+
+    p = sub.add_parser("import", help="import customers, invoices, payments or settlements")
+    imports.add_arguments(p)
+    p.set_defaults(func=lambda args: imports.run(args, database_url))
+
+    p = sub.add_parser("demo", help="generate a realistic demo history through the ledger")
+    demo.add_arguments(p)
+    p.set_defaults(func=lambda args: demo.run(args, database_url))
 
     p = sub.add_parser("schema", help="the published event contract")
     schema_sub = p.add_subparsers(dest="schema_command", required=True, metavar="ACTION")

@@ -170,7 +170,7 @@ class BatchConsumer:
         try:
             for item in poison:
                 await self._dead_letter(item)
-            result = await self._apply(good)
+            result = await self.apply(good)
         except Exception:
             self._failures += 1
             metrics.BATCH_FAILURES.labels(self.consumer_name).inc()
@@ -189,7 +189,8 @@ class BatchConsumer:
             await self.on_committed(result)
         return result
 
-    async def _apply(self, good: Sequence[Delivered]) -> BatchResult:
+    async def apply(self, good: Sequence[Delivered]) -> BatchResult:
+        """Apply decoded events in one transaction, skipping ids already applied."""
         unique: dict[Any, Delivered] = {}
         for item in good:
             unique.setdefault(item.event.event_id, item)

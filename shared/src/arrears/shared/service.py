@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ class ServiceContext:
     broker: KafkaBroker
     clock: Clock
     consumers: list[BatchConsumer] = field(default_factory=list)
+    extras: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class ServiceSpec:
     projections: Callable[[ServiceContext], Sequence[Projection]] = lambda _ctx: ()
     routers: Sequence[APIRouter] = ()
     on_committed: OnCommitted | None = None
+    background: Callable[[ServiceContext], AbstractAsyncContextManager[None]] | None = None
+    """Service-specific resources and tasks, entered after the broker starts."""
 
     def create_app(
         self, settings: ServiceSettings | None = None, *, clock: Clock | None = None
@@ -123,14 +126,17 @@ def create_service_app(
             ctx.consumers.append(consumer)
         await _start_broker(broker, settings)
         app.state.ctx = ctx
-        log.info(
-            "service started",
-            port=settings.http_port,
-            schema=settings.schema_name,
-            consumers=[c.consumer_name for c in ctx.consumers],
-        )
         try:
-            yield
+            async with AsyncExitStack() as stack:
+                if spec.background is not None:
+                    await stack.enter_async_context(spec.background(ctx))
+                log.info(
+                    "service started",
+                    port=settings.http_port,
+                    schema=settings.schema_name,
+                    consumers=[c.consumer_name for c in ctx.consumers],
+                )
+                yield
         finally:
             await broker.stop()
             await engine.dispose()

@@ -11,7 +11,7 @@ note lowers it).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Literal, Self
@@ -494,6 +494,106 @@ class InvoiceReprintRequested(Event):
     data: InvoiceReprintRequestedData
 
 
+class PromiseToPayKeptData(Payload):
+    transaction_id: TransactionId = Field(description="The transaction the promise was about.")
+    document_number: DocumentNumber | None = Field(
+        default=None, description="Document number of the transaction."
+    )
+    promise_date: date = Field(description="Date the customer had promised to pay by.")
+    tolerance_days: int = Field(
+        ge=0, le=365, description="Days of grace after the promise date that still counted."
+    )
+    promised_amount: Money = Field(description="Amount promised, transaction currency; positive.")
+    paid_amount: Money = Field(
+        description=(
+            "Paid against the transaction by the promise date plus tolerance, transaction "
+            "currency; at least the promised amount, or everything that was still owed."
+        )
+    )
+    kept_on: date = Field(description="Date of the settlement that completed the promise.")
+    settlement_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        description="Settlement that completed the promise, when one did.",
+    )
+    status: CollectionStatus = Field(
+        description="Collection status of the transaction after the promise was kept."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        require_positive(self.promised_amount, "promised_amount")
+        require_positive(self.paid_amount, "paid_amount")
+        require_currency((self.paid_amount,), self.promised_amount.currency, "paid_amount")
+        if self.kept_on > self.promise_date + timedelta(days=self.tolerance_days):
+            raise ValueError("kept_on must not follow promise_date plus tolerance_days")
+        return self
+
+
+class PromiseToPayKept(Event):
+    """A promise to pay was kept: the promised amount was paid by the promise date plus
+    tolerance days."""
+
+    topic = INVOICES
+    type: Literal["PromiseToPayKept"] = "PromiseToPayKept"
+    schema_version: Literal[1] = 1
+    data: PromiseToPayKeptData
+
+
+class PromiseToPayBrokenData(Payload):
+    transaction_id: TransactionId = Field(description="The transaction the promise was about.")
+    document_number: DocumentNumber | None = Field(
+        default=None, description="Document number of the transaction."
+    )
+    outcome: Literal["broken", "partially_kept"] = Field(
+        description="'broken' when nothing was paid in time, 'partially_kept' when some was."
+    )
+    promise_date: date = Field(description="Date the customer had promised to pay by.")
+    tolerance_days: int = Field(
+        ge=0, le=365, description="Days of grace after the promise date that still counted."
+    )
+    promised_amount: Money = Field(description="Amount promised, transaction currency; positive.")
+    paid_amount: Money = Field(
+        description=(
+            "Paid against the transaction by the promise date plus tolerance, transaction "
+            "currency; zero when broken, less than the promised amount when partially kept."
+        )
+    )
+    judged_on: date = Field(
+        description="Date the promise was judged; after the promise date plus tolerance."
+    )
+    broken_promise_count: int = Field(
+        ge=1, description="Broken (or partially kept) promises on this transaction so far."
+    )
+    status: CollectionStatus = Field(
+        description="Collection status of the transaction after the promise was judged."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        require_positive(self.promised_amount, "promised_amount")
+        require_currency((self.paid_amount,), self.promised_amount.currency, "paid_amount")
+        paid = self.paid_amount.amount
+        if paid < 0 or paid >= self.promised_amount.amount:
+            raise ValueError("paid_amount must lie between 0 and the promised amount")
+        if (self.outcome == "broken") != (paid == 0):
+            raise ValueError("a promise is broken exactly when nothing was paid in time")
+        if self.judged_on <= self.promise_date + timedelta(days=self.tolerance_days):
+            raise ValueError("judged_on must follow promise_date plus tolerance_days")
+        return self
+
+
+class PromiseToPayBroken(Event):
+    """A promise to pay was broken or only partially kept: less than the promised amount was
+    paid by the promise date plus tolerance days."""
+
+    topic = INVOICES
+    type: Literal["PromiseToPayBroken"] = "PromiseToPayBroken"
+    schema_version: Literal[1] = 1
+    data: PromiseToPayBrokenData
+
+
 EVENTS: tuple[type[Event], ...] = (
     InvoicePosted,
     CreditNotePosted,
@@ -504,4 +604,6 @@ EVENTS: tuple[type[Event], ...] = (
     FeeReversed,
     CollectionStatusChanged,
     InvoiceReprintRequested,
+    PromiseToPayKept,
+    PromiseToPayBroken,
 )

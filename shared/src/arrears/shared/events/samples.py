@@ -2,9 +2,10 @@
 
 Used by the contract tests, by integration tests that need a stream of valid events and by
 the generated event catalogue (its examples). The story: a EUR customer of a USD company
-is invoiced, credited, charged interest and fees, disputes and promises, pays, bounces a
-payment, gets a collection letter, has a small balance written off, and the derived
-services age, summarize and notify.
+is invoiced, credited, breaks a first promise to pay (its promise is not in the sample),
+is charged interest and fees, disputes and promises again, keeps the promise by a payment,
+bounces that payment, gets a collection letter, has a small balance written off, and the
+derived services age, summarize and notify.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ SAMPLE_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """Default `recorded_at` of the first sample event."""
 
 RATE = Decimal("1.08")
-LEDGER_STORY_LENGTH = 21
+LEDGER_STORY_LENGTH = 23
 """Number of ledger events in the story; the derived events reflect up to the last one."""
 
 
@@ -154,6 +155,22 @@ def _payloads(customer_id: str, day: date, position: int) -> list[tuple[int, typ
                 original_document_number="INV-000101",
                 reason_code="DAMAGED",
                 description="Two damaged cartons",
+            ),
+        ),
+        (
+            59,
+            invoices.PromiseToPayBroken,
+            invoices.PromiseToPayBrokenData(
+                transaction_id=inv,
+                document_number="INV-000101",
+                outcome="broken",
+                promise_date=d(50),
+                tolerance_days=3,
+                promised_amount=_eur("600.00"),
+                paid_amount=_eur("0.00"),
+                judged_on=d(59),
+                broken_promise_count=1,
+                status=invoices.CollectionStatus.NOT_DISPUTED,
             ),
         ),
         (
@@ -302,6 +319,21 @@ def _payloads(customer_id: str, day: date, position: int) -> list[tuple[int, typ
                         accounting_amount=_usd("12.26"),
                     ),
                 ),
+            ),
+        ),
+        (
+            70,
+            invoices.PromiseToPayKept,
+            invoices.PromiseToPayKeptData(
+                transaction_id=inv,
+                document_number="INV-000101",
+                promise_date=d(70),
+                tolerance_days=3,
+                promised_amount=_eur("1134.50"),
+                paid_amount=_eur("1134.50"),
+                kept_on=d(70),
+                settlement_id="st-000031",
+                status=invoices.CollectionStatus.RESOLVED,
             ),
         ),
         (

@@ -1,0 +1,28 @@
+"""In-process access to the ledger for commands that write many facts (imports, demo data).
+
+They run the ledger's own application service against its event store, so every rule, the
+outbox and idempotency apply exactly as over HTTP; the running ledger's relay publishes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from arrears.ledger.app import SPEC
+from arrears.ledger.application import Ledger
+from arrears.shared.clock import Clock, SystemClock
+from arrears.shared.db import create_engine
+from arrears.shared.migrations import upgrade
+
+
+@asynccontextmanager
+async def open_ledger(
+    database_url: str, *, schema: str = "ledger", clock: Clock | None = None
+) -> AsyncIterator[Ledger]:
+    engine = create_engine(database_url, schema, pool_size=4)
+    try:
+        await upgrade(engine, SPEC.migrations, schema)
+        yield Ledger(engine, clock or SystemClock())
+    finally:
+        await engine.dispose()

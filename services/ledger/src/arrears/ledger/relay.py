@@ -1,0 +1,224 @@
+"""The outbox relay: publishes stored events to their topics, at least once, in stream order.
+
+One relay is active at a time (a PostgreSQL advisory lock elects it). It takes the oldest
+unpublished events, publishes them with their key and CloudEvents headers, waits for the
+broker's acknowledgements and only then deletes their outbox rows, so a crash anywhere
+re-publishes (consumers dedupe on event_id) and never loses an event.
+
+The relay also notices a broker that lost its messages (the local in-memory broker after a
+restart): a marker message it wrote is gone. It then queues every stored event again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
+from prometheus_client import Counter, Gauge
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arrears.ledger import store
+from arrears.ledger.settings import LedgerSettings
+from arrears.shared.codec import cloudevents_headers
+from arrears.shared.events.registry import parse_event
+from arrears.shared.kafka import ensure_topics, topic_names
+from arrears.shared.logging import get_logger
+from arrears.shared.topics import LEDGER_TOPICS
+
+log = get_logger(__name__)
+
+RELAY_LOCK = 0x41525245  # advisory lock key: one active relay per database
+PUBLISHED = Counter("arrears_relay_published_total", "Events published by the outbox relay.")
+BACKLOG = Gauge("arrears_relay_backlog", "Events stored but not yet published.")
+REWINDS = Counter(
+    "arrears_relay_rewinds_total", "Times the broker had lost messages and all were republished."
+)
+MARKER_TOPIC = "arrears.relay-marker.v1"
+FAILURES = Counter("arrears_relay_failures_total", "Publish rounds that failed and were retried.")
+
+
+class OutboxRelay:
+    def __init__(
+        self, engine: AsyncEngine, settings: LedgerSettings, *, idle_interval: float = 0.05
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.batch_size = settings.relay_batch_size
+        self.idle_interval = idle_interval
+        self.check_interval = settings.relay_check_interval_s
+        self.source = f"/arrears/{settings.service}"
+        self._producer: AIOKafkaProducer | None = None
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Until stopped: hold the relay lock, publish, recover from any failure."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                async with self.engine.connect() as lock_conn:
+                    if not await self._try_lock(lock_conn):
+                        await self._sleep(1.0)
+                        continue
+                    log.info("outbox relay active")
+                    await self._serve()
+                    failures = 0
+            except (KafkaError, OSError, sa.exc.DBAPIError, sa.exc.OperationalError) as exc:
+                failures += 1
+                FAILURES.inc()
+                pause = min(0.2 * 2**failures, 5.0)
+                log.warning("relay round failed, retrying", error=str(exc)[:300], pause=pause)
+                await self._close_producer()
+                await self._sleep(pause)
+        await self._close_producer()
+
+    async def _try_lock(self, conn: Any) -> bool:
+        got = await conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK})
+        await conn.commit()
+        return bool(got.scalar_one())
+
+    async def _serve(self) -> None:
+        await self._ensure_broker()
+        last_check = time.monotonic()
+        while not self._stopping.is_set():
+            published = await self.publish_once()
+            if time.monotonic() - last_check > self.check_interval:
+                await self.check_broker_has_everything()
+                last_check = time.monotonic()
+            if not published:
+                await self._sleep(self.idle_interval)
+
+    async def _ensure_topics(self) -> None:
+        await ensure_topics(
+            self.settings.kafka_bootstrap,
+            topic_names(self.settings, LEDGER_TOPICS),
+            partitions=self.settings.topic_partitions,
+            replication=self.settings.topic_replication,
+        )
+
+    async def _ensure_broker(self) -> None:
+        if self._producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.settings.kafka_bootstrap,
+                client_id=f"arrears-{self.settings.service}-relay",
+                acks="all",
+                enable_idempotence=False,
+                linger_ms=5,
+                max_batch_size=256 * 1024,
+                request_timeout_ms=15000,
+            )
+            await producer.start()
+            self._producer = producer
+        await self.check_broker_has_everything()
+
+    async def publish_once(self) -> int:
+        """Publish the oldest batch of the outbox; returns how many events were published."""
+        async with self.engine.connect() as conn:
+            batch = await store.outbox_batch(conn, self.batch_size)
+            BACKLOG.set(await store.outbox_backlog(conn))
+        if not batch:
+            return 0
+        assert self._producer is not None
+        futures = []
+        for _, envelope in batch:
+            event = parse_event(envelope)
+            headers = cloudevents_headers(event, self.source)
+            futures.append(
+                await self._producer.send(
+                    self.settings.topic_name(event.topic),
+                    value=event.model_dump_json().encode(),
+                    key=event.stream.encode(),
+                    headers=[(k, v.encode()) for k, v in headers.items()],
+                )
+            )
+        await asyncio.gather(*futures)
+        positions = [position for position, _ in batch]
+        async with self.engine.begin() as conn:
+            await store.mark_published(conn, positions)
+        PUBLISHED.inc(len(positions))
+        return len(positions)
+
+    @property
+    def marker_topic(self) -> str:
+        return f"{self.settings.topic_prefix}{MARKER_TOPIC}"
+
+    async def check_broker_has_everything(self) -> None:
+        """Rewind the outbox when the broker lost what was published to it.
+
+        After queueing everything again the relay writes one message to a marker topic; a
+        broker whose marker is gone (the in-memory broker after a restart) has lost every
+        message since. Topics a new broker lacks are created before anything is republished,
+        so everything lands in topics with the configured partitions."""
+        await self._ensure_topics()
+        if await self._marker_present():
+            return
+        async with self.engine.begin() as conn:
+            queued = await store.rewind_outbox(conn)
+        REWINDS.inc()
+        log.warning(
+            "the broker has no relay marker; republishing every stored event", queued=queued
+        )
+        assert self._producer is not None
+        await self._producer.send_and_wait(self.marker_topic, b"relay-marker")
+
+    async def _marker_present(self) -> bool:
+        await ensure_topics(
+            self.settings.kafka_bootstrap,
+            [self.marker_topic],
+            partitions=1,
+            replication=self.settings.topic_replication,
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partition = TopicPartition(self.marker_topic, 0)
+            ends = await consumer.end_offsets([partition])
+            return bool(ends.get(partition, 0) > 0)
+        finally:
+            await consumer.stop()
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            with contextlib.suppress(Exception):
+                await self._producer.stop()
+            self._producer = None
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+
+
+def main() -> None:
+    import signal
+
+    from arrears.shared.db import create_engine
+    from arrears.shared.logging import configure_logging
+
+    settings = LedgerSettings()
+    configure_logging("ledger-relay", settings.log_level, settings.log_format)
+
+    async def serve() -> None:
+        engine = create_engine(settings.database_url, settings.schema_name)
+        relay = OutboxRelay(engine, settings)
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, relay.stop)
+        try:
+            await relay.run()
+        finally:
+            await engine.dispose()
+
+    asyncio.run(serve())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,67 @@
+"""A ledger service running in-process on the real database and broker, driven over HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arrears.ledger import store
+from arrears.ledger.app import SPEC
+from arrears.ledger.settings import LedgerSettings
+from arrears.shared.clock import FixedClock
+from arrears.shared.events.envelope import Event
+from arrears.shared.kafka import ensure_topics, topic_names
+from arrears.shared.settings import ServiceSettings
+
+NOW = datetime(2026, 6, 15, 10, 0, tzinfo=UTC)
+
+
+@dataclass
+class LedgerHarness:
+    client: httpx.AsyncClient
+    engine: AsyncEngine
+    settings: LedgerSettings
+    clock: FixedClock
+    company: str = "usmf"
+
+    def url(self, customer_id: str, suffix: str = "") -> str:
+        return f"/v1/companies/{self.company}/customers/{customer_id}{suffix}"
+
+    async def stream(self, customer_id: str) -> list[Event]:
+        async with self.engine.connect() as conn:
+            return await store.load_stream(conn, self.company, customer_id)
+
+    async def all_events(self) -> int:
+        return await store.count_events(self.engine)
+
+    async def register(self, customer_id: str, **extra: Any) -> httpx.Response:
+        body = {
+            "customer_id": customer_id,
+            "profile": {"name": f"Customer {customer_id}"},
+            "currency": "USD",
+            "accounting_currency": "USD",
+            "credit_limit": "10000.00",
+        } | extra
+        response = await self.client.post(f"/v1/companies/{self.company}/customers", json=body)
+        assert response.status_code == 201, response.text
+        return response
+
+
+@pytest.fixture
+async def ledger(settings: ServiceSettings) -> AsyncIterator[LedgerHarness]:
+    ledger_settings = LedgerSettings(
+        **(settings.model_dump() | {"scheduler_enabled": False, "relay_check_interval_s": 1.0})
+    )
+    await ensure_topics(ledger_settings.kafka_bootstrap, topic_names(ledger_settings), partitions=3)
+    clock = FixedClock(NOW)
+    app = SPEC.create_app(ledger_settings, clock=clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ledger") as client:
+            yield LedgerHarness(client, app.state.ctx.engine, ledger_settings, clock)
