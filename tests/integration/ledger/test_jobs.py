@@ -1,0 +1,89 @@
+"""Runs over many customers: the daily promise rollover and collection-letter runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from arrears.ledger.jobs import DailyScheduler
+from tests.integration.ledger.conftest import LedgerHarness
+
+pytestmark = pytest.mark.integration
+
+
+async def invoice(h: LedgerHarness, customer: str, number: str, due: str, amount: str) -> str:
+    response = await h.client.post(
+        h.url(customer, "/invoices"),
+        json={
+            "document_number": number,
+            "posting_date": "2026-03-01",
+            "due_date": due,
+            "amount": amount,
+        },
+    )
+    assert response.status_code == 201, response.text
+    transaction_id: str = response.json()["events"][0]["data"]["transaction_id"]
+    return transaction_id
+
+
+async def test_the_daily_rollover_judges_due_promises_once_a_day(ledger: LedgerHarness) -> None:
+    h = ledger
+    await h.register("P-1")
+    await h.register("P-2")
+    broken = await invoice(h, "P-1", "P-INV-1", "2026-04-01", "100.00")
+    later = await invoice(h, "P-2", "P-INV-2", "2026-04-01", "100.00")
+    for customer, transaction, day in (("P-1", broken, "2026-06-01"), ("P-2", later, "2026-07-01")):
+        response = await h.client.put(
+            h.url(customer, f"/transactions/{transaction}/collection-status"),
+            json={"status": "promised_to_pay", "promise_date": day, "promise_amount": "100.00"},
+        )
+        assert response.status_code == 201, response.text
+
+    scheduler = DailyScheduler(h.client._transport.app.state.ctx.extras["ledger"], h.engine)  # type: ignore[attr-defined]
+    await scheduler.run_due()  # the clock says 2026-06-15
+    assert [e.type for e in await h.stream("P-1")][-1] == "PromiseToPayBroken"
+    assert [e.type for e in await h.stream("P-2")][-1] == "CollectionStatusChanged"
+    count = await h.all_events()
+    await scheduler.run_due()  # same day again: nothing
+    assert await h.all_events() == count
+
+    h.clock.set(datetime(2026, 7, 10, 8, 0, tzinfo=UTC))
+    await scheduler.run_due()
+    assert [e.type for e in await h.stream("P-2")][-1] == "PromiseToPayBroken"
+
+
+async def test_a_collection_letter_run_writes_to_every_overdue_customer(
+    ledger: LedgerHarness,
+) -> None:
+    h = ledger
+    for customer, due in (("L-1", "2026-05-01"), ("L-2", "2026-06-01"), ("L-3", "2026-07-01")):
+        await h.register(customer)
+        await invoice(h, customer, f"{customer}-INV", due, "250.00")
+    sequence = {
+        "id": "STD",
+        "name": "Standard",
+        "levels": [
+            {"level": 1, "days_overdue": 20, "minimum_overdue_balance": "10", "fee_amount": "5.00"}
+        ],
+    }
+    put = await h.client.put(f"/v1/companies/{h.company}/letter-sequences/STD", json=sequence)
+    assert put.status_code == 200, put.text
+    listed = await h.client.get(f"/v1/companies/{h.company}/letter-sequences")
+    assert [s["id"] for s in listed.json()] == ["STD"]
+
+    run = await h.client.post(
+        f"/v1/companies/{h.company}/collection-letter-runs",
+        json={"as_of": "2026-06-15", "letter_sequence_id": "STD"},
+    )
+    assert run.status_code == 200, run.text
+    letters = [e for e in await h.stream("L-1") if e.type == "CollectionLetterPosted"]
+    assert run.json()["events"] == 1, [e.type for e in await h.stream("L-1")]
+    assert len(letters) == 1 and letters[0].data.level == 1
+    assert letters[0].data.fee is not None and str(letters[0].data.fee.amount.amount) == "5.00"
+    assert not [e for e in await h.stream("L-2") if e.type == "CollectionLetterPosted"]
+    again = await h.client.post(
+        f"/v1/companies/{h.company}/collection-letter-runs",
+        json={"as_of": "2026-06-15", "letter_sequence_id": "STD"},
+    )
+    assert again.json()["events"] == 0
