@@ -51,77 +51,36 @@ from arrears.shared.ids import uuid7
 
 KINDS = ("customers", "invoices", "payments", "settlements")
 
-_PROFILE_TEXT = (
-    "country",
-    "language",
-    "organization_email",
-    "organization_phone",
-    "credit_group",
-    "account_status",
-    "employee_responsible",
-    "primary_contact",
-    "credit_rating",
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
+
+
+_PROFILE_TEXT = _names(
+    "country language organization_email organization_phone credit_group account_status "
+    "employee_responsible primary_contact credit_rating"
 )
-_CONTACT = ("contact_name", "contact_email", "contact_phone", "contact_role")
+_CONTACT = _names("contact_name contact_email contact_phone contact_role")
 
 FIELDS: dict[str, tuple[str, ...]] = {
     "customers": (
-        "company",
-        "customer_id",
-        "name",
-        "currency",
-        "accounting_currency",
-        "credit_limit",
+        *_names("company customer_id name currency accounting_currency credit_limit"),
         *_PROFILE_TEXT,
-        "customer_since",
-        "risk_score",
-        "open_contracts",
+        *_names("customer_since risk_score open_contracts"),
         *_CONTACT,
     ),
-    "invoices": (
-        "company",
-        "customer_id",
-        "customer_name",
-        "document_number",
-        "posting_date",
-        "document_date",
-        "due_date",
-        "payment_terms",
-        "amount",
-        "currency",
-        "exchange_rate",
-        "sales_tax_amount",
-        "description",
-        "customer_reference",
-        "purchase_order",
-        "sales_order",
-        "voucher",
-        "method_of_payment",
-        "disputed",
+    "invoices": _names(
+        "company customer_id customer_name document_number posting_date document_date "
+        "due_date payment_terms amount currency exchange_rate sales_tax_amount description "
+        "customer_reference purchase_order sales_order voucher method_of_payment disputed"
     ),
-    "payments": (
-        "company",
-        "customer_id",
-        "customer_name",
-        "document_number",
-        "payment_date",
-        "posting_date",
-        "amount",
-        "currency",
-        "exchange_rate",
-        "method_of_payment",
-        "payment_reference",
-        "bank_account",
-        "remittance_info",
+    "payments": _names(
+        "company customer_id customer_name document_number payment_date posting_date amount "
+        "currency exchange_rate method_of_payment payment_reference bank_account "
+        "remittance_info"
     ),
-    "settlements": (
-        "company",
-        "customer_id",
-        "payment_document",
-        "invoice_document",
-        "amount",
-        "settlement_date",
-        "exchange_rate",
+    "settlements": _names(
+        "company customer_id payment_document invoice_document amount settlement_date exchange_rate"
     ),
 }
 """The fields each kind of import understands (ledger command fields plus conveniences)."""
@@ -312,7 +271,7 @@ class ImportOptions:
     accounting_currency: str | None = None
     decimal_comma: bool = False
     actor: str = "import"
-    batch_size: int = 1000
+    batch_size: int = 5000
     rejects: Path | None = None
     register_missing_customers: bool = False
 
@@ -856,6 +815,7 @@ class Importer:
         self.on_progress = on_progress
         self.correlation_id = f"import-{uuid7().hex}"
         self.summary = ImportSummary(options.kind, options.path, self.correlation_id)
+        self._customers_seen: set[tuple[str, str]] = set()
 
     async def run(self, source: SourceFile) -> ImportSummary:
         started = time.perf_counter()
@@ -923,17 +883,20 @@ class Importer:
     # -- customers, invoices, payments: one command per row
 
     async def _commands(self, batch: list[Item], ready: list[int]) -> dict[int, _Result]:
+        results: dict[int, _Result] = {}
+        if self.options.kind == "customers":
+            ready = self._first_sightings(batch, ready, results)
         commands: list[Command] = []
         for i in ready:
-            assert batch[i].command is not None
-            commands.append(batch[i].command)
+            command = batch[i].command
+            assert command is not None
+            commands.append(command)
         registrations = self._registrations([batch[i] for i in ready])
         bulk = await self._execute([*registrations, *commands])
         for index in range(len(registrations)):
             if index in bulk.outcomes and bulk.outcomes[index].events:
                 self.summary.customers_registered += 1
                 self.summary.events += len(bulk.outcomes[index].events)
-        results: dict[int, _Result] = {}
         disputes: list[tuple[int, ChangeCollectionStatus]] = []
         for offset, i in enumerate(ready, start=len(registrations)):
             outcome = bulk.outcomes.get(offset)
@@ -946,6 +909,23 @@ class Importer:
         if disputes:
             await self._dispute(disputes, results)
         return results
+
+    def _first_sightings(
+        self, batch: list[Item], ready: list[int], results: dict[int, _Result]
+    ) -> list[int]:
+        """Customers files often repeat a customer on many rows (one per invoice): only its
+        first row goes to the ledger, the others are already present."""
+        first = []
+        for i in ready:
+            command = batch[i].command
+            assert command is not None
+            stream = (command.company, command.customer_id)
+            if stream in self._customers_seen:
+                results[i] = _Result("present")
+            else:
+                self._customers_seen.add(stream)
+                first.append(i)
+        return first
 
     def _registrations(self, items: Sequence[Item]) -> list[RegisterCustomer]:
         """With --register-missing-customers: a registration ahead of each customer's first
@@ -1021,28 +1001,25 @@ class Importer:
             assert request is not None
             wanted[i] = request
         streams = await self._settlement_streams(wanted, results)
-        states = await self._states(set(streams.values()))
+        accounts = await self._accounts(set(streams.values()))
         commands: list[SettleTransactions] = []
         rows: list[int] = []
-        submitted: dict[tuple[str, str, str, str], int] = {}
+        submitted: set[tuple[str, str, str, str]] = set()
         for i, stream in streams.items():
-            request = wanted[i]
-            state = states[stream]
+            account = accounts[stream]
             try:
-                command, pair = _settle_command(state, request)
+                command, pair = account.settle(wanted[i])
             except RowError as error:
                 results[i] = _Result("rejected", code=error.code, reason=error.reason)
                 continue
             except ValidationError as error:
-                results[i] = _Result(
-                    "rejected", code="invalid_field", reason=validation_reason(error)
-                )
+                reason = validation_reason(error)
+                results[i] = _Result("rejected", code="invalid_field", reason=reason)
                 continue
-            key = (*stream, *pair)
-            if pair in _settled_pairs(state) or key in submitted:
+            if pair in account.settled or (*stream, *pair) in submitted:
                 results[i] = _Result("present")
                 continue
-            submitted[key] = i
+            submitted.add((*stream, *pair))
             commands.append(command)
             rows.append(i)
         bulk = await self._execute(commands)
@@ -1083,15 +1060,13 @@ class Importer:
                         )
         return streams
 
-    async def _states(
-        self, streams: set[tuple[str, str]]
-    ) -> dict[tuple[str, str], CustomerAccount]:
-        states = {}
+    async def _accounts(self, streams: set[tuple[str, str]]) -> dict[tuple[str, str], Account]:
+        accounts = {}
         async with self.ledger.engine.connect() as conn:
             for company, customer_id in sorted(streams):
                 history = await store.load_stream(conn, company, customer_id)
-                states[(company, customer_id)] = rebuild(company, customer_id, history)
-        return states
+                accounts[(company, customer_id)] = Account(rebuild(company, customer_id, history))
+        return accounts
 
 
 def _dispute(item: Item, outcome: Outcome) -> ChangeCollectionStatus:
@@ -1106,67 +1081,58 @@ def _dispute(item: Item, outcome: Outcome) -> ChangeCollectionStatus:
     )
 
 
-def _document_index(state: CustomerAccount) -> dict[tuple[str, str], str]:
-    return {
-        (t.kind, t.document_number): t.transaction_id
-        for t in state.transactions.values()
-        if t.document_number is not None
-    }
+class Account:
+    """What settlement rows need of a customer's account: its documents by number and the
+    (paying, settled) transaction pairs of every settlement in force."""
 
+    def __init__(self, state: CustomerAccount) -> None:
+        self.state = state
+        self.documents: dict[tuple[str, str], str] = {
+            (t.kind, t.document_number): t.transaction_id
+            for t in state.transactions.values()
+            if t.document_number is not None
+        }
+        self.settled = {
+            (s.paying_transaction_id, part.transaction_id)
+            for s in state.settlements.values()
+            if not s.reversed
+            for part in s.parts
+        }
 
-def _settled_pairs(state: CustomerAccount) -> set[tuple[str, str]]:
-    """(paying, settled) transaction ids of every settlement in force on the account."""
-    return {
-        (s.paying_transaction_id, part.transaction_id)
-        for s in state.settlements.values()
-        if not s.reversed
-        for part in s.parts
-    }
-
-
-def _settle_command(
-    state: CustomerAccount, request: SettlementRow
-) -> tuple[SettleTransactions, tuple[str, str]]:
-    if not state.registered:
-        raise RowError(
-            "unknown_customer", f"no customer {state.customer_id} in company {state.company}"
+    def find(self, kinds: Sequence[str], number: str) -> str | None:
+        return next(
+            (self.documents[(k, number)] for k in kinds if (k, number) in self.documents), None
         )
-    documents = _document_index(state)
-    paying = next(
-        (
-            documents[(k, request.payment_document)]
-            for k in _PAYING_KINDS
-            if (k, request.payment_document) in documents
-        ),
-        None,
-    )
-    if paying is None:
-        raise RowError(
-            "unknown_document",
-            f"no payment or credit note {request.payment_document} on customer {state.customer_id}",
+
+    def settle(self, request: SettlementRow) -> tuple[SettleTransactions, tuple[str, str]]:
+        """The command settling one row, and its (paying, settled) transaction pair."""
+        state = self.state
+        if not state.registered:
+            raise RowError(
+                "unknown_customer", f"no customer {state.customer_id} in company {state.company}"
+            )
+        paying = self.find(_PAYING_KINDS, request.payment_document)
+        if paying is None:
+            raise RowError(
+                "unknown_document",
+                f"no payment or credit note {request.payment_document} on customer "
+                f"{state.customer_id}",
+            )
+        settled = self.find(_SETTLED_KINDS, request.invoice_document)
+        if settled is None:
+            raise RowError(
+                "unknown_document",
+                f"no invoice {request.invoice_document} on customer {state.customer_id}",
+            )
+        command = SettleTransactions(
+            company=state.company,
+            customer_id=state.customer_id,
+            paying_transaction_id=paying,
+            allocations=(AllocationRequest(transaction_id=settled, amount=request.amount),),
+            settlement_date=request.settlement_date,
+            exchange_rate=request.exchange_rate,
         )
-    settled = next(
-        (
-            documents[(k, request.invoice_document)]
-            for k in _SETTLED_KINDS
-            if (k, request.invoice_document) in documents
-        ),
-        None,
-    )
-    if settled is None:
-        raise RowError(
-            "unknown_document",
-            f"no invoice {request.invoice_document} on customer {state.customer_id}",
-        )
-    command = SettleTransactions(
-        company=state.company,
-        customer_id=state.customer_id,
-        paying_transaction_id=paying,
-        allocations=(AllocationRequest(transaction_id=settled, amount=request.amount),),
-        settlement_date=request.settlement_date,
-        exchange_rate=request.exchange_rate,
-    )
-    return command, (paying, settled)
+        return command, (paying, settled)
 
 
 # ---------------------------------------------------------------------------- entry points
@@ -1270,7 +1236,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--decimal-comma", action="store_true", help="amounts are written 1.234,56")
     parser.add_argument("--actor", default="import", help="actor recorded on every event")
     parser.add_argument(
-        "--batch-size", type=int, default=1000, help="rows per ledger batch (default 1000)"
+        "--batch-size", type=int, default=5000, help="rows per ledger batch (default 5000)"
     )
     parser.add_argument("--rejects", metavar="FILE", help="also write rejected rows to FILE (CSV)")
     parser.add_argument(
