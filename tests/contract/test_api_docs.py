@@ -25,6 +25,9 @@ def test_every_command_route_is_documented() -> None:
 def test_every_setting_is_documented() -> None:
     text = (DOCS / "operations.md").read_text()
     fields = set(ServiceSettings.model_fields) | set(LEDGER.settings.model_fields)
-    missing = [f"ARREARS_{name.upper()}" for name in sorted(fields)
-               if f"`ARREARS_{name.upper()}`" not in text]
+    missing = [
+        f"ARREARS_{name.upper()}"
+        for name in sorted(fields)
+        if f"`ARREARS_{name.upper()}`" not in text
+    ]
     assert not missing, f"document these in docs/operations.md: {missing}"

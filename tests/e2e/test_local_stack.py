@@ -56,6 +56,25 @@ def check_running_stack(state: Path) -> list[psutil.Process]:
     return processes
 
 
+def applied(url: str) -> float:
+    """Events a service's projections applied, from its /metrics."""
+    total = 0.0
+    for line in httpx.get(f"{url}/metrics", timeout=5).text.splitlines():
+        if line.startswith("arrears_events_applied_total{"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def assert_events_flow_to_projections(state: Path) -> None:
+    """The demo's events go ledger → outbox relay → Kafka → every consuming service."""
+    services = json.loads((state / "stack.json").read_text())["services"]
+    deadline = time.monotonic() + 60
+    for name in ("aging", "timeline", "summary", "notifier"):
+        while applied(services[name]) == 0:
+            assert time.monotonic() < deadline, f"{name} applied no event"
+            time.sleep(0.5)
+
+
 def assert_all_gone(processes: list[psutil.Process]) -> None:
     _gone, alive = psutil.wait_procs(processes, timeout=30)
     assert not alive, [" ".join(p.cmdline()) for p in alive]
@@ -83,7 +102,9 @@ def test_up_ctrl_c_then_detached_up_and_down(tmp_path: Path) -> None:
     assert time.monotonic() - started < 90, "not ready within 90 s"
     output = "".join(lines)
     assert "Web UI" in output and "/metrics" in output
+    assert "demo data loaded: 40 customers" in output
     processes = check_running_stack(state)
+    assert_events_flow_to_projections(state)
     up.send_signal(signal.SIGINT)
     up.wait(60)
     assert_all_gone(processes)
@@ -99,6 +120,7 @@ def test_up_ctrl_c_then_detached_up_and_down(tmp_path: Path) -> None:
     )
     assert detached.returncode == 0, detached.stdout + detached.stderr
     assert "Web UI" in detached.stdout
+    assert "data present, no demo loaded" in (state / "logs" / "stack.log").read_text()
     processes = check_running_stack(state)
     again = subprocess.run(
         [sys.executable, "-m", "arrears.cli.main", "up"],

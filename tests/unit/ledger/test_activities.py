@@ -80,11 +80,11 @@ def test_close_one_or_many_all_or_nothing() -> None:
     book = Book().register()
     first, second, third = activity(book), activity(book), activity(book)
     events = book.run(c.CloseActivities, activity_ids=[first, second], memo="done")
-    assert [(e.type, e.data.activity_id) for e in events] == [  # type: ignore[attr-defined]
+    assert [(e.type, e.data.activity_id) for e in events] == [
         ("ActivityClosed", first),
         ("ActivityClosed", second),
     ]
-    assert events[0].data.closed_at == book.now  # type: ignore[attr-defined]
+    assert events[0].data.closed_at == book.now
     assert book.state.activities[first].closed
     with pytest.raises(Conflict) as caught:
         book.decide(c.CloseActivities, activity_ids=[third, first])
@@ -98,4 +98,4 @@ def test_close_one_or_many_all_or_nothing() -> None:
         book.decide(c.ChangeActivity, activity_id=first, purpose="x")
     at = datetime(2025, 3, 4, 12, tzinfo=UTC)
     (event,) = book.run(c.CloseActivities, activity_ids=[third], outcome="cancelled", closed_at=at)
-    assert event.occurred_at == at and event.data.outcome is ac.ActivityOutcome.CANCELLED  # type: ignore[attr-defined]
+    assert event.occurred_at == at and event.data.outcome is ac.ActivityOutcome.CANCELLED

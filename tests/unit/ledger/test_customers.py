@@ -121,6 +121,17 @@ def test_every_command_but_registration_needs_a_registered_customer(cls: type[Co
     assert book.customer_id in caught.value.detail
 
 
+@pytest.mark.parametrize("cls", list(MINIMAL), ids=lambda cls: cls.__name__)
+def test_every_command_has_a_decision(cls: type[Command]) -> None:
+    book = Book().register()
+    try:
+        changes = book.decide(cls, **MINIMAL[cls])
+    except DomainError as error:
+        assert error.code and error.detail and error.status in (404, 409, 422)
+    else:
+        assert isinstance(changes, list)
+
+
 def test_a_command_for_another_stream_is_a_programming_error() -> None:
     state = initial_state("usmf", "C-1")
     command = c.EvaluatePromises(company="usmf", customer_id="C-2", as_of=date(2025, 1, 1))

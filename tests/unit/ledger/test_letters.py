@@ -31,7 +31,7 @@ def sequence(per_transaction: bool = False, **level_one: Any) -> LetterSequence:
 
 def letters(book: Book, on: str, **fields: Any) -> list[lt.CollectionLetterPostedData]:
     events = book.run(c.CreateCollectionLetter, as_of=d(on), letter_sequence_id="STD", **fields)
-    return [e.data for e in events]  # type: ignore[misc]
+    return [e.data for e in events]
 
 
 def test_sequence_levels_are_numbered_and_timed() -> None:

@@ -107,7 +107,7 @@ def test_kept_at_once_when_a_payment_reaches_the_promised_amount() -> None:
     assert isinstance(data, iv.PromiseToPayKeptData)
     assert (data.paid_amount.amount, data.promised_amount.amount) == (D(100), D(100))
     assert (data.kept_on, data.tolerance_days, data.status) == (d("2025-02-12"), 3, Status.RESOLVED)
-    assert data.settlement_id == events[0].data.settlement_id  # type: ignore[attr-defined]
+    assert data.settlement_id == events[0].data.settlement_id
     assert events[1].occurred_at == datetime(2025, 2, 12, tzinfo=UTC)
     txn = book.txn(invoice)
     assert txn.promise is None and txn.collection_status is Status.RESOLVED
@@ -129,7 +129,7 @@ def test_a_credit_note_lowers_what_must_be_paid() -> None:
     assert book.txn(invoice).promise is not None
     events = book.settle(book.payment("80"), invoice, on="2025-02-02")
     assert types(events) == ["PaymentSettled", "PromiseToPayKept"]
-    assert events[1].data.paid_amount.amount == D(80)  # type: ignore[attr-defined]
+    assert events[1].data.paid_amount.amount == D(80)
 
 
 def test_tolerance_is_a_command_field() -> None:
@@ -182,14 +182,14 @@ def test_a_late_settlement_judges_the_promise_at_once() -> None:
     book.settle(payment, (invoice, "10"), on="2025-02-10")
     events = book.settle(payment, (invoice, "90"), on="2025-03-01")
     assert types(events) == ["PaymentSettled", "PromiseToPayBroken"]
-    assert events[1].data.outcome == "partially_kept"  # type: ignore[attr-defined]
+    assert events[1].data.outcome == "partially_kept"
 
 
 def test_a_reversed_settlement_no_longer_counts() -> None:
     book = Book().register()
     invoice = promised(book, "100", by="2025-02-10")
     payment = book.payment("60")
-    settlement = book.settle(payment, invoice, on="2025-02-01")[0].data.settlement_id  # type: ignore[attr-defined]
+    settlement = book.settle(payment, invoice, on="2025-02-01")[0].data.settlement_id
     book.run(c.ReverseSettlement, settlement_id=settlement, reason="wrong invoice")
     data = book.one(c.EvaluatePromises, as_of=d("2025-02-20"))
     assert data.outcome == "broken"
@@ -202,7 +202,5 @@ def test_the_rollover_judges_every_due_promise_of_the_customer() -> None:
     later = promised(book, "50", by="2025-03-05")
     book.settle(book.payment("50"), second, on="2025-01-20")  # kept at once
     events = book.run(c.EvaluatePromises, as_of=d("2025-02-15"))
-    assert [(e.type, e.data.transaction_id) for e in events] == [  # type: ignore[attr-defined]
-        ("PromiseToPayBroken", first)
-    ]
+    assert [(e.type, e.data.transaction_id) for e in events] == [("PromiseToPayBroken", first)]
     assert book.txn(later).promise is not None

@@ -279,7 +279,7 @@ def test_settling_then_reversing_restores_every_open_amount(
         )
     except DomainError:
         return
-    settlement = events[0].data.settlement_id  # type: ignore[attr-defined]
+    settlement = events[0].data.settlement_id
     check_invariants(book.state)
     book.run(c.ReverseSettlement, settlement_id=settlement, reason="undo")
     for transaction_id, txn in before.items():
@@ -325,7 +325,7 @@ def test_nsf_reopens_exactly_what_the_payment_had_settled(
         except DomainError:
             continue
         if reverse:
-            book.run(c.ReverseSettlement, settlement_id=events[0].data.settlement_id, reason="r")  # type: ignore[attr-defined]
+            book.run(c.ReverseSettlement, settlement_id=events[0].data.settlement_id, reason="r")
     try:  # a credit note's settlement is not the payment's: the return leaves it alone
         book.run(
             c.SettleTransactions,

@@ -161,7 +161,7 @@ def test_reversal_reopens_both_sides_exactly_once() -> None:
     invoice = book.invoice("100", exchange_rate=D("1.10"))
     payment = book.payment("60", exchange_rate=D("1.20"))
     before = (book.open(invoice), book.open(payment))
-    settlement = book.settle(payment, invoice)[0].data.settlement_id  # type: ignore[attr-defined]
+    settlement = book.settle(payment, invoice)[0].data.settlement_id
     data = book.one(c.ReverseSettlement, settlement_id=settlement, reason="wrong customer")
     assert data.posting_date == book.now.date()
     assert (book.open(invoice), book.open(payment)) == before
@@ -175,7 +175,7 @@ def test_reversal_reopens_both_sides_exactly_once() -> None:
 def test_a_reversal_cannot_precede_its_settlement() -> None:
     book = Book().register()
     invoice, payment = book.invoice("10"), book.payment("10")
-    settlement = book.settle(payment, invoice, on="2025-02-10")[0].data.settlement_id  # type: ignore[attr-defined]
+    settlement = book.settle(payment, invoice, on="2025-02-10")[0].data.settlement_id
     with pytest.raises(Rejected, match="invalid_posting_date"):
         book.decide(
             c.ReverseSettlement, settlement_id=settlement, reason="x", posting_date=d("2025-02-01")
@@ -190,9 +190,9 @@ def test_nsf_cancels_the_payment_and_reopens_what_it_settled() -> None:
     first = book.invoice("100", exchange_rate=D("1.10"))
     second = book.invoice("50", exchange_rate=D("1.10"))
     payment = book.payment("130", exchange_rate=D("1.08"), document_number="PAY-9")
-    one = book.settle(payment, first)[0].data.settlement_id  # type: ignore[attr-defined]
-    two = book.settle(payment, (second, "20"))[0].data.settlement_id  # type: ignore[attr-defined]
-    three = book.settle(payment, (second, "10"))[0].data.settlement_id  # type: ignore[attr-defined]
+    one = book.settle(payment, first)[0].data.settlement_id
+    two = book.settle(payment, (second, "20"))[0].data.settlement_id
+    three = book.settle(payment, (second, "10"))[0].data.settlement_id
     book.run(c.ReverseSettlement, settlement_id=three, reason="typo")
     data = book.one(
         c.ReturnPaymentNsf,

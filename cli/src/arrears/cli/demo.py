@@ -34,6 +34,9 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from arrears.cli.progress import Report
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
@@ -83,7 +86,7 @@ from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.activities import ActivityKind, ActivityOutcome, Priority
 from arrears.shared.events.customers import Contact, CustomerProfile
-from arrears.shared.events.envelope import event_types_of
+from arrears.shared.events.envelope import Event, event_types_of
 
 ACCOUNTING_CURRENCY = "USD"
 AGENTS = ("anna", "ben", "chloe", "dev")
@@ -126,6 +129,7 @@ PROMISED_EVENT_TYPES: tuple[str, ...] = tuple(event_types_of(e)[0] for e in LEDG
 
 CENT = Decimal("0.01")
 _SIM_ID = re.compile(r"^[A-Z]+-sim\d+$")
+_SIM_ID_IN_JSON = re.compile(r'"([A-Z]+-sim\d+)"')
 
 
 class Behaviour(StrEnum):
@@ -456,7 +460,10 @@ class _Account:
     intent: dict[str, date | None] = field(default_factory=dict)
     """Transaction → the day the customer means to pay it in full (None: never)."""
     calls: dict[str, int] = field(default_factory=dict)
-    last_call: dict[str, date] = field(default_factory=dict)
+    """Transaction → calls made about it."""
+    last_call: date | None = None
+    promises: dict[str, date] = field(default_factory=dict)
+    """Transaction → deadline of the promise made on it (until it is judged)."""
     default_on: date | None = None
     on_hold: bool = False
     written_off: bool = False
@@ -486,7 +493,7 @@ class _Day:
     def emit(self, command: Command, actor: str, *, optional: bool = False) -> list[Change]:
         """Decide `command` now; record it when it changes something. A refusal is a bug of
         the planner unless `optional` (then nothing is recorded and [] returned)."""
-        refs = _placeholders(command.model_dump())
+        refs = _placeholders(command)
         is_letter = isinstance(command, CreateCollectionLetter)
         new_batch = (
             not self.batches
@@ -526,7 +533,9 @@ class _Day:
             self._letters = is_letter
         self.batches[-1].append(PlannedCommand(command, actor, tuple(changes), bool(refs)))
         for change in changes:
-            self._produced |= _placeholders(change.data.model_dump())
+            made = _placeholders(change.data) - self.sim.known_ids
+            self.sim.known_ids |= made
+            self._produced |= made
         return changes
 
     def schedule(self, days: int, priority: int, action: Action) -> date | None:
@@ -540,22 +549,9 @@ class PlanError(RuntimeError):
     """The planner proposed a command the ledger's rules refuse (a bug of the planner)."""
 
 
-def _placeholders(value: Any) -> set[str]:
-    found: set[str] = set()
-
-    def walk(item: Any) -> None:
-        if isinstance(item, str):
-            if _SIM_ID.match(item):
-                found.add(item)
-        elif isinstance(item, dict):
-            for inner in item.values():
-                walk(inner)
-        elif isinstance(item, list | tuple):
-            for inner in item:
-                walk(inner)
-
-    walk(value)
-    return found
+def _placeholders(model: BaseModel) -> set[str]:
+    """The plan's ids a command or payload mentions."""
+    return set(_SIM_ID_IN_JSON.findall(model.model_dump_json()))
 
 
 class _Simulation:
@@ -576,6 +572,7 @@ class _Simulation:
             self._account(index, customers, behaviour) for index, behaviour in enumerate(behaviours)
         ]
         self._sequence = 0
+        self.known_ids: set[str] = set()
         self._days: dict[date, list[list[PlannedCommand]]] = {}
 
     # -------------------------------------------------------------- bookkeeping
@@ -867,10 +864,12 @@ class _Simulation:
         priority: Priority | None = "normal",
         responsible: str | None = None,
     ) -> str:
-        changes = d.emit(
+        activity_id = f"ACT-{d.spec.customer_id}-{len(d.state.activities) + 1:04d}"
+        d.emit(
             CreateActivity(
                 company=self.company,
                 customer_id=d.spec.customer_id,
+                activity_id=activity_id,
                 kind=kind,
                 purpose=purpose[:200],
                 responsible=responsible or d.spec.agent,
@@ -883,7 +882,7 @@ class _Simulation:
             ),
             responsible or d.spec.agent,
         )
-        return str(changes[0].data.activity_id)  # type: ignore[attr-defined]
+        return activity_id
 
     def _close(
         self,
@@ -1290,6 +1289,8 @@ class _Simulation:
             return
         self._story_days(d)
         rng, account = d.rng, d.account
+        if account.last_call is not None and (d.day - account.last_call).days < 14:
+            return
         for txn in list(d.state.transactions.values()):
             if (
                 txn.kind != "invoice"
@@ -1301,18 +1302,15 @@ class _Simulation:
             assert txn.due_date is not None
             if (d.day - txn.due_date).days < 10 or account.calls.get(txn.transaction_id, 0) >= 2:
                 continue
-            last = account.last_call.get(txn.transaction_id)
-            if last is not None and (d.day - last).days < 20:
-                continue
             if rng.random() < _CALL_CHANCE[d.spec.behaviour]:
                 self._promise_call(d, txn)
-                return
+            return
 
     def _promise_call(self, d: _Day, txn: Transaction) -> None:
         """Call about an overdue invoice; the customer promises to pay (kept or not)."""
         account, rng, spec = d.account, d.rng, d.spec
         account.calls[txn.transaction_id] = account.calls.get(txn.transaction_id, 0) + 1
-        account.last_call[txn.transaction_id] = d.day
+        account.last_call = d.day
         intent = account.intent.get(txn.transaction_id)
         keep = rng.random() < _PROMISE_KEPT[spec.behaviour]
         if intent is not None and d.day < intent <= d.day + timedelta(days=21) and keep:
@@ -1345,6 +1343,7 @@ class _Simulation:
             spec.agent,
         )
         deadline = promise_date + timedelta(days=TOLERANCE)
+        account.promises[txn.transaction_id] = deadline
         follow_up = self._activity(
             d,
             f"Check payment promised for {txn.label}",
@@ -1829,11 +1828,10 @@ class _Simulation:
     # -------------------------------------------------------------- system: batch jobs
 
     def _system_routine(self, d: _Day) -> None:
-        state = d.state
-        if any(
-            t.promise is not None and t.promise.promise_date + timedelta(days=TOLERANCE) < d.day
-            for t in state.transactions.values()
-        ):
+        promises = d.account.promises
+        if any(deadline < d.day for deadline in promises.values()):
+            for txn_id in [t for t, deadline in promises.items() if deadline < d.day]:
+                del promises[txn_id]
             changes = d.emit(
                 EvaluatePromises(company=self.company, customer_id=d.spec.customer_id, as_of=d.day),
                 "system",
@@ -2008,22 +2006,59 @@ async def _check_free(ledger: Ledger, plan: DemoPlan) -> None:
         )
 
 
+class _RememberingLedger(Ledger):
+    """The ledger's application service, remembering the customer states it appended to.
+
+    Every command still runs through the ledger's own `decide`, event store, outbox and
+    optimistic concurrency; only re-reading and re-folding a customer's whole stream for each
+    command is skipped. A remembered state is lent out once and taken back only with the
+    events the ledger reports appended; a second load without them (a retry after a
+    concurrent writer, a failed bulk append) reads the stream again. A state that missed
+    another writer's events cannot be appended from: its sequence is taken.
+    """
+
+    def __init__(self, ledger: Ledger, clock: FixedClock) -> None:
+        super().__init__(ledger.engine, clock, new_event_id=ledger.new_event_id)
+        self._kept: dict[tuple[str, str], CustomerAccount] = {}
+        self._lent: dict[tuple[str, str], CustomerAccount] = {}
+
+    async def _load(self, conn: AsyncConnection, command: Command) -> CustomerAccount:
+        key = (command.company, command.customer_id)
+        state = self._kept.pop(key, None)
+        if state is None:
+            state = await super()._load(conn, command)
+        self._lent[key] = state
+        return state
+
+    def appended(self, events: list[Event]) -> None:
+        """Take back the states the ledger appended `events` to (in stream order)."""
+        for event in events:
+            key = (event.company, event.customer_id)
+            state = self._lent.pop(key, None) or self._kept.pop(key, None)
+            if state is None:
+                continue
+            if state.version == event.sequence - 1:
+                evolve(state, event)
+            elif state.version < event.sequence:
+                continue  # it missed events: forget it, the next load reads the stream
+            self._kept[key] = state
+
+
 async def execute_plan(
     ledger: Ledger, plan: DemoPlan, *, on_progress: Report | None = None
 ) -> Counter[str]:
-    """Run the plan through the ledger day by day; the count of events appended, by type."""
-    clock = (
-        ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(_at(plan.first_day, 0))
-    )
-    if clock is not ledger.clock:
-        ledger = Ledger(ledger.engine, clock, new_event_id=ledger.new_event_id)
-    async with ledger.engine.begin() as conn:
+    """Run the plan through the ledger, one batch after another with the clock at the
+    batch's time; the count of events appended, by type. Stops at the first refusal or at
+    the first effect the plan did not foresee (DemoError)."""
+    clock = ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(plan_start(plan))
+    writer = _RememberingLedger(ledger, clock)
+    async with writer.engine.begin() as conn:
         await store.put_letter_sequence(
             conn,
             plan.company,
             plan.letter_sequence.id,
             plan.letter_sequence.model_dump(mode="json"),
-            _at(plan.first_day, 0),
+            plan_start(plan),
         )
     ids: dict[str, str] = {}
     counts: Counter[str] = Counter()
@@ -2040,16 +2075,18 @@ async def execute_plan(
                 by_actor.setdefault(planned.actor, []).append(planned)
         for actor, group in by_actor.items():
             commands = [_resolve(p, ids) for p in group]
-            result = await ledger.execute_many(commands, actor=actor, correlation_id=correlation)
+            result = await writer.execute_many(commands, actor=actor, correlation_id=correlation)
             if result.rejections:
-                index, problem = next(iter(sorted(result.rejections.items())))
+                index, problem = min(result.rejections.items())
                 raise DemoError(_refusal(commands[index], problem))
             for index, planned in enumerate(group):
-                _learn(planned, result.outcomes[index].events, ids, counts)
+                events = result.outcomes[index].events
+                writer.appended(events)
+                _learn(planned, events, ids, counts)
         for planned in letters:
             command = _resolve(planned, ids)
             try:
-                outcome = await ledger.execute(
+                outcome = await writer.execute(
                     command,
                     actor=planned.actor,
                     correlation_id=correlation,
@@ -2057,11 +2094,16 @@ async def execute_plan(
                 )
             except Problem as problem:
                 raise DemoError(_refusal(command, problem)) from problem
+            writer.appended(outcome.events)
             _learn(planned, outcome.events, ids, counts)
         done += len(batch.commands)
         if on_progress is not None:
             on_progress(done, total)
     return counts
+
+
+def plan_start(plan: DemoPlan) -> datetime:
+    return _at(plan.first_day, 0)
 
 
 def _refusal(command: Command, problem: Problem) -> str:

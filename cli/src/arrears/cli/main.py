@@ -28,7 +28,7 @@ def state_dir() -> Path:
 def cmd_up(args: argparse.Namespace) -> int:
     from arrears.cli.stack import up
 
-    return int(up(state_dir(), detach=args.detach))
+    return int(up(state_dir(), detach=args.detach, demo=not args.no_demo))
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("up", help="run the whole system locally (Ctrl-C stops it)")
     p.add_argument("--detach", action="store_true", help="run in the background")
+    p.add_argument(
+        "--no-demo", action="store_true", help="do not load demo data into an empty ledger"
+    )
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("down", help="stop a stack started with --detach")

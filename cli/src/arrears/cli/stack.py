@@ -19,6 +19,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,6 +38,8 @@ SERVICES: tuple[tuple[str, int], ...] = (
     ("summary", 8004),
     ("notifier", 8005),
 )
+DEMO_CUSTOMERS = 40
+DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
 READY_TIMEOUT = 90.0
 STATE_FILE = "stack.json"
@@ -111,6 +114,29 @@ class Stack:
             self.services.append(service)
             self._spawn(service)
         self._wait_ready()
+
+    def load_demo_if_empty(self) -> None:
+        """First start: write a modest demo history through the ledger so the UI has data."""
+        from arrears.cli.demo import generate
+        from arrears.cli.ledger_access import open_ledger
+        from arrears.ledger.store import count_events
+
+        async def load() -> str | None:
+            async with open_ledger(self.database_url) as ledger:
+                if await count_events(ledger.engine) > 0:
+                    return None
+                summary = await generate(
+                    ledger,
+                    customers=DEMO_CUSTOMERS,
+                    months=DEMO_MONTHS,
+                    seed=1,
+                    today=datetime.now(UTC).date(),
+                )
+                return f"{summary.customers} customers, {summary.events} events"
+
+        _say("first start: loading demo data (./arrears up --no-demo skips this) ...")
+        loaded = asyncio.run(load())
+        _say(f"demo data loaded: {loaded}" if loaded else "data present, no demo loaded")
 
     def _spawn(self, service: ServiceProcess) -> None:
         env = dict(os.environ)
@@ -256,7 +282,7 @@ def _read_state(state_dir: Path) -> dict[str, Any] | None:
     return state
 
 
-def up(state_dir: Path, *, detach: bool) -> int:
+def up(state_dir: Path, *, detach: bool, demo: bool = True) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     running = _read_state(state_dir)
     if running is not None:
@@ -264,7 +290,7 @@ def up(state_dir: Path, *, detach: bool) -> int:
         print(address_table(running))
         return 1
     if detach:
-        return _up_detached(state_dir)
+        return _up_detached(state_dir, demo=demo)
     stack = Stack(state_dir, colors=sys.stdout.isatty())
 
     def on_signal(signum: int, _frame: Any) -> None:
@@ -275,6 +301,8 @@ def up(state_dir: Path, *, detach: bool) -> int:
     state_path = state_dir / STATE_FILE
     try:
         stack.start()
+        if demo:
+            stack.load_demo_if_empty()
         addresses = stack.addresses()
         state_path.write_text(json.dumps(addresses, indent=2))
         print("\n" + address_table(addresses) + "\n", flush=True)
@@ -291,12 +319,12 @@ def up(state_dir: Path, *, detach: bool) -> int:
         stack.stop()
 
 
-def _up_detached(state_dir: Path) -> int:
+def _up_detached(state_dir: Path, *, demo: bool) -> int:
     log_path = state_dir / "logs" / "stack.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "arrears.cli.main", "up"],
+            [sys.executable, "-m", "arrears.cli.main", "up", *(() if demo else ("--no-demo",))],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

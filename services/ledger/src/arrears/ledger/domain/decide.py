@@ -235,7 +235,8 @@ def _post_invoice(state: CustomerAccount, cmd: c.PostInvoice, ctx: Context) -> l
         value = positive_amount(cmd.cash_discount.amount, "cash_discount.amount")
         if value >= posting.amount.amount:
             raise Rejected("invalid_amount", "the cash discount must be less than the amount")
-        discount = iv.CashDiscount(
+        discount = payload(
+            iv.CashDiscount,
             code=cmd.cash_discount.code,
             until=cmd.cash_discount.until,
             amount=money(value, posting.amount.currency),
@@ -343,7 +344,8 @@ def _post_interest_note(
         if interest <= 0:
             continue
         lines.append(
-            iv.InterestLine(
+            payload(
+                iv.InterestLine,
                 transaction_id=txn.transaction_id,
                 document_number=txn.document_number,
                 from_date=start,
@@ -361,7 +363,8 @@ def _post_interest_note(
     fee = None
     if cmd.fee_amount is not None:
         fee_posting = _posting(state, cmd.fee_amount, currency, cmd.exchange_rate, "fee_amount")
-        fee = iv.PostedFee(
+        fee = payload(
+            iv.PostedFee,
             transaction_id=ctx.new_id("FEE"),
             amount=fee_posting.amount,
             accounting_amount=fee_posting.accounting_amount,
@@ -627,7 +630,8 @@ def _settle(state: CustomerAccount, cmd: c.SettleTransactions, ctx: Context) -> 
         )
         adjustment = share - target_share
         allocations.append(
-            pm.Allocation(
+            payload(
+                pm.Allocation,
                 transaction_id=target.transaction_id,
                 document_number=target.document_number,
                 amount=money(applied, paying.currency),
@@ -713,7 +717,8 @@ def _return_nsf(state: CustomerAccount, cmd: c.ReturnPaymentNsf, ctx: Context) -
         if payment.currency != state.accounting_currency and rate is None:
             rate = payment.exchange_rate
         fee_posting = _posting(state, cmd.fee_amount, payment.currency, rate, "fee_amount")
-        fee = iv.PostedFee(
+        fee = payload(
+            iv.PostedFee,
             transaction_id=ctx.new_id("FEE"),
             amount=fee_posting.amount,
             accounting_amount=fee_posting.accounting_amount,
@@ -874,7 +879,8 @@ def _write_off(state: CustomerAccount, cmd: c.WriteOffTransactions, ctx: Context
                 "amount_too_small", f"{amount} of {txn.label} is nothing in {accounting}"
             )
         written.append(
-            pm.WrittenOffTransaction(
+            payload(
+                pm.WrittenOffTransaction,
                 transaction_id=txn.transaction_id,
                 document_number=txn.document_number,
                 amount=money(amount, txn.currency),
@@ -894,7 +900,8 @@ def _write_off(state: CustomerAccount, cmd: c.WriteOffTransactions, ctx: Context
             tax_accounting = tax if same else cents(share * percent / (100 + percent))
             if tax > 0 and tax_accounting > 0:
                 taxes.append(
-                    pm.SalesTaxLine(
+                    payload(
+                        pm.SalesTaxLine,
                         transaction_id=txn.transaction_id,
                         sales_tax_code=cmd.sales_tax_code,
                         amount=money(tax, txn.currency),

@@ -371,7 +371,7 @@ def _reopen(state: CustomerAccount, settlement: Settlement, on: date) -> None:
     _move(paying, settlement.amount, settlement.accounting_amount)
     for part in settlement.parts:
         target = _txn(state, part.transaction_id)
-        _move(target, part.settled_amount, part.settled_accounting_amount - part.settled_accounting_amount)
+        _move(target, part.settled_amount, part.settled_accounting_amount)
         if target.promise is not None:
             target.promise.payments = [
                 p for p in target.promise.payments if p.settlement_id != settlement.settlement_id

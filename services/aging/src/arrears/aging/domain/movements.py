@@ -1,0 +1,608 @@
+"""From ledger events to the facts of the aging read model.
+
+Every function here reads one event (and, for two event types, facts recorded by earlier
+events, passed in explicitly as `Lookups`) and returns rows; nothing is looked up behind
+the caller's back, so the result of applying an event never depends on which other topics
+have been consumed yet. The ledger's interpretation of each event (its `evolve`) is
+mirrored, not imported:
+
+- InvoicePosted, CreditNotePosted, PaymentReceived, FeeCharged: the document is a new
+  transaction; + its original amount on its posting date.
+- InterestNotePosted: the note and its fee, if any; + each on the posting date.
+- CollectionLetterPosted: its fee, if any; + the fee on the posting date.
+- PaymentSettled: the paying transaction - the total; each settled transaction - its part
+  (in its own currency; in accounting currency the allocation less its exchange
+  adjustment, i.e. at the transaction's own rate); on the settlement date.
+- SettlementReversed: the settlement's movements negated, on the reversal date.
+- PaymentReturnedNsf: its NSF fee, if any; the named settlements reopened (each at most
+  once, however many events reopen it), then the payment - (returned amount less what was
+  written off of it, which leaves it at 0), + the fee; on the posting date.
+- TransactionsWrittenOff: each transaction - its amount, on the posting date.
+- FeeWaived, FeeReversed / FeeReinstated: the fee - / + the amount, on the posting date.
+
+Collection status (`status_of`) comes from CollectionStatusChanged, PromiseToPayKept and
+PromiseToPayBroken; customer attributes (`evolve_customer`) from the customers topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from arrears.shared.events import customers as cu
+from arrears.shared.events import invoices as iv
+from arrears.shared.events import letters as lt
+from arrears.shared.events import payments as pm
+from arrears.shared.events.envelope import Event
+
+from .errors import MissingFact
+from .facts import (
+    NO_LOOKUPS,
+    Amounts,
+    CustomerFacts,
+    Lookups,
+    Movement,
+    MovementCause,
+    Needs,
+    OpenItemFacts,
+    SettledPart,
+    SettlementFacts,
+    StatusFacts,
+    TransactionKind,
+    reopen_source,
+)
+
+ONE = Decimal(1)
+
+
+# ---------------------------------------------------------------------------- transactions
+
+
+def _facts(
+    event: Event,
+    kind: TransactionKind,
+    *,
+    transaction_id: str,
+    document_number: str | None,
+    posting_date: date,
+    document_date: date,
+    due_date: date | None,
+    amount: Any,
+    accounting_amount: Any,
+    exchange_rate: Decimal,
+    fee_kind: str | None = None,
+    related: str | None = None,
+) -> OpenItemFacts:
+    return OpenItemFacts(
+        company=event.company,
+        customer_id=event.customer_id,
+        transaction_id=transaction_id,
+        kind=kind,
+        receivable=kind in ("invoice", "interest_note", "fee"),
+        document_number=document_number,
+        posting_date=posting_date,
+        document_date=document_date,
+        due_date=due_date,
+        currency=amount.currency,
+        amount=amount.amount,
+        accounting_currency=accounting_amount.currency,
+        accounting_amount=accounting_amount.amount,
+        exchange_rate=exchange_rate,
+        fee_kind=fee_kind,
+        related_transaction_id=related,
+        event_id=str(event.event_id),
+        sequence=event.sequence,
+    )
+
+
+def _posted_fee(
+    event: Event,
+    fee: iv.PostedFee,
+    *,
+    fee_kind: str,
+    document_number: str | None,
+    posting_date: date,
+    due_date: date,
+    related: str | None,
+) -> OpenItemFacts:
+    same = fee.amount.currency == fee.accounting_amount.currency
+    return _facts(
+        event,
+        "fee",
+        transaction_id=fee.transaction_id,
+        document_number=document_number,
+        posting_date=posting_date,
+        document_date=posting_date,
+        due_date=due_date,
+        amount=fee.amount,
+        accounting_amount=fee.accounting_amount,
+        exchange_rate=ONE if same else fee.accounting_amount.amount / fee.amount.amount,
+        fee_kind=fee_kind,
+        related=related,
+    )
+
+
+def transactions_of(event: Event) -> list[OpenItemFacts]:
+    """The transactions an event creates (none for most events)."""
+    data = event.data
+    if isinstance(event, iv.InvoicePosted):
+        return [
+            _facts(
+                event,
+                "invoice",
+                transaction_id=data.transaction_id,
+                document_number=data.document_number,
+                posting_date=data.posting_date,
+                document_date=data.document_date,
+                due_date=data.due_date,
+                amount=data.amount,
+                accounting_amount=data.accounting_amount,
+                exchange_rate=data.exchange_rate,
+            )
+        ]
+    if isinstance(event, iv.CreditNotePosted):
+        return [
+            _facts(
+                event,
+                "credit_note",
+                transaction_id=data.transaction_id,
+                document_number=data.document_number,
+                posting_date=data.posting_date,
+                document_date=data.document_date,
+                due_date=None,
+                amount=data.amount,
+                accounting_amount=data.accounting_amount,
+                exchange_rate=data.exchange_rate,
+                related=data.original_transaction_id,
+            )
+        ]
+    if isinstance(event, iv.InterestNotePosted):
+        created = [
+            _facts(
+                event,
+                "interest_note",
+                transaction_id=data.transaction_id,
+                document_number=data.document_number,
+                posting_date=data.posting_date,
+                document_date=data.document_date,
+                due_date=data.due_date,
+                amount=data.amount,
+                accounting_amount=data.accounting_amount,
+                exchange_rate=data.exchange_rate,
+            )
+        ]
+        if data.fee is not None:
+            created.append(
+                _posted_fee(
+                    event,
+                    data.fee,
+                    fee_kind="interest_note",
+                    document_number=data.document_number,
+                    posting_date=data.posting_date,
+                    due_date=data.due_date,
+                    related=data.transaction_id,
+                )
+            )
+        return created
+    if isinstance(event, iv.FeeCharged):
+        return [
+            _facts(
+                event,
+                "fee",
+                transaction_id=data.transaction_id,
+                document_number=data.document_number,
+                posting_date=data.posting_date,
+                document_date=data.posting_date,
+                due_date=data.due_date,
+                amount=data.amount,
+                accounting_amount=data.accounting_amount,
+                exchange_rate=data.exchange_rate,
+                fee_kind=data.kind,
+                related=data.related_transaction_id,
+            )
+        ]
+    if isinstance(event, pm.PaymentReceived):
+        return [
+            _facts(
+                event,
+                "payment",
+                transaction_id=data.transaction_id,
+                document_number=data.document_number,
+                posting_date=data.posting_date,
+                document_date=data.payment_date,
+                due_date=None,
+                amount=data.amount,
+                accounting_amount=data.accounting_amount,
+                exchange_rate=data.exchange_rate,
+            )
+        ]
+    if isinstance(event, pm.PaymentReturnedNsf) and data.nsf_fee is not None:
+        # The event does not carry the payment's document number (the ledger prints the fee
+        # with it); the store can show it through `related_transaction_id`.
+        return [
+            _posted_fee(
+                event,
+                data.nsf_fee,
+                fee_kind="nsf",
+                document_number=None,
+                posting_date=data.posting_date,
+                due_date=data.posting_date,
+                related=data.payment_transaction_id,
+            )
+        ]
+    if isinstance(event, lt.CollectionLetterPosted) and data.fee is not None:
+        return [
+            _posted_fee(
+                event,
+                data.fee,
+                fee_kind="collection_letter",
+                document_number=data.document_number,
+                posting_date=data.posting_date,
+                due_date=data.posting_date,
+                related=None,
+            )
+        ]
+    return []
+
+
+# ---------------------------------------------------------------------------- settlements
+
+
+def settlement_of(event: Event) -> SettlementFacts | None:
+    """The settlement a `PaymentSettled` records (keep it for its reversal), else None."""
+    if not isinstance(event, pm.PaymentSettled):
+        return None
+    data = event.data
+    parts = []
+    for allocation in data.allocations:
+        settled = allocation.invoice_currency_amount or allocation.amount
+        adjustment = allocation.exchange_adjustment.amount if allocation.exchange_adjustment else 0
+        parts.append(
+            SettledPart(
+                transaction_id=allocation.transaction_id,
+                amount=allocation.amount.amount,
+                accounting_amount=allocation.accounting_amount.amount,
+                settled_amount=settled.amount,
+                settled_accounting_amount=allocation.accounting_amount.amount - adjustment,
+            )
+        )
+    return SettlementFacts(
+        company=event.company,
+        customer_id=event.customer_id,
+        settlement_id=data.settlement_id,
+        paying_transaction_id=data.paying_transaction_id,
+        paying_kind=data.paying_transaction_kind,
+        settlement_date=data.settlement_date,
+        amount=data.amount.amount,
+        accounting_amount=data.accounting_amount.amount,
+        parts=tuple(parts),
+        event_id=str(event.event_id),
+    )
+
+
+def _settlement_lines(settlement: SettlementFacts) -> list[tuple[str, Amounts]]:
+    """(transaction, amounts taken off its open amount) per line of a settlement; line 0 is
+    the paying transaction, line i the i-th settled one."""
+    lines = [
+        (
+            settlement.paying_transaction_id,
+            Amounts(settlement.accounting_amount, settlement.amount),
+        )
+    ]
+    lines.extend(
+        (p.transaction_id, Amounts(p.settled_accounting_amount, p.settled_amount))
+        for p in settlement.parts
+    )
+    return lines
+
+
+def _reopened(event: Event, settlement: SettlementFacts, on: date) -> list[Movement]:
+    return [
+        Movement(
+            company=event.company,
+            customer_id=event.customer_id,
+            transaction_id=transaction_id,
+            source_id=reopen_source(settlement.settlement_id),
+            line=line,
+            effective_date=on,
+            delta=taken.accounting,
+            delta_txn=taken.txn,
+            cause="settlement_reopened",
+            event_id=str(event.event_id),
+            settlement_id=settlement.settlement_id,
+        )
+        for line, (transaction_id, taken) in enumerate(_settlement_lines(settlement))
+    ]
+
+
+def _settlement(lookups: Lookups, settlement_id: str, event: Event) -> SettlementFacts:
+    settlement = lookups.settlements.get(settlement_id)
+    if settlement is None:
+        raise MissingFact(
+            "unknown_settlement",
+            f"{event.type} {event.event_id} names settlement {settlement_id}, which is not "
+            "recorded",
+        )
+    return settlement
+
+
+# ---------------------------------------------------------------------------- movements
+
+
+def needs(event: Event) -> Needs:
+    """What `movements_of(event, lookups)` needs in `lookups` (nothing for most events)."""
+    if isinstance(event, pm.SettlementReversed):
+        return Needs(settlement_ids=(event.data.settlement_id,))
+    if isinstance(event, pm.PaymentReturnedNsf):
+        return Needs(
+            settlement_ids=tuple(event.data.reopened_settlement_ids),
+            written_off_transaction_ids=(event.data.payment_transaction_id,),
+        )
+    return Needs()
+
+
+class _Lines:
+    """Collects the movements of one event, numbering them 0, 1, 2 ..."""
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.movements: list[Movement] = []
+
+    def add(
+        self,
+        transaction_id: str,
+        on: date,
+        accounting: Decimal,
+        txn: Decimal,
+        cause: MovementCause,
+        settlement_id: str | None = None,
+    ) -> None:
+        self.movements.append(
+            Movement(
+                company=self.event.company,
+                customer_id=self.event.customer_id,
+                transaction_id=transaction_id,
+                source_id=str(self.event.event_id),
+                line=len(self.movements),
+                effective_date=on,
+                delta=accounting,
+                delta_txn=txn,
+                cause=cause,
+                event_id=str(self.event.event_id),
+                settlement_id=settlement_id,
+            )
+        )
+
+    def posted(self, facts: Iterable[OpenItemFacts]) -> None:
+        for f in facts:
+            self.add(f.transaction_id, f.posting_date, f.accounting_amount, f.amount, "posted")
+
+
+def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
+    """Every dated change of an open amount that `event` implies (see the module table).
+
+    Raises `MissingFact` when a settlement that `needs(event)` names is not in `lookups`.
+    """
+    data = event.data
+    lines = _Lines(event)
+    if isinstance(event, pm.PaymentSettled):
+        on = data.settlement_date
+        settlement = settlement_of(event)
+        assert settlement is not None
+        for transaction_id, taken in _settlement_lines(settlement):
+            lines.add(
+                transaction_id,
+                on,
+                -taken.accounting,
+                -taken.txn,
+                "settled",
+                settlement.settlement_id,
+            )
+        return lines.movements
+    if isinstance(event, pm.SettlementReversed):
+        return _reopened(event, _settlement(lookups, data.settlement_id, event), data.posting_date)
+    if isinstance(event, pm.PaymentReturnedNsf):
+        reopened: list[Movement] = []
+        for settlement_id in data.reopened_settlement_ids:
+            settlement = _settlement(lookups, settlement_id, event)
+            if settlement.paying_transaction_id != data.payment_transaction_id:
+                raise MissingFact(
+                    "foreign_settlement",
+                    f"NSF return of {data.payment_transaction_id} names settlement "
+                    f"{settlement_id} of {settlement.paying_transaction_id}",
+                )
+            reopened.extend(_reopened(event, settlement, data.posting_date))
+        written_off = lookups.written_off.get(data.payment_transaction_id, Amounts())
+        lines.add(
+            data.payment_transaction_id,
+            data.posting_date,
+            -(data.accounting_amount.amount - written_off.accounting),
+            -(data.amount.amount - written_off.txn),
+            "payment_returned",
+        )
+        lines.posted(transactions_of(event))
+        return reopened + lines.movements
+    if isinstance(event, pm.TransactionsWrittenOff):
+        for item in data.transactions:
+            lines.add(
+                item.transaction_id,
+                data.posting_date,
+                -item.accounting_amount.amount,
+                -item.amount.amount,
+                "written_off",
+            )
+        return lines.movements
+    adjustment = _FEE_ADJUSTMENTS.get(type(event))
+    if adjustment is not None:
+        sign, cause = adjustment
+        lines.add(
+            data.transaction_id,
+            data.posting_date,
+            sign * data.accounting_amount.amount,
+            sign * data.amount.amount,
+            cause,
+        )
+        return lines.movements
+    lines.posted(transactions_of(event))
+    return lines.movements
+
+
+_FEE_ADJUSTMENTS: dict[type[Event], tuple[int, MovementCause]] = {
+    iv.FeeWaived: (-1, "fee_waived"),
+    iv.FeeReinstated: (1, "fee_reinstated"),
+    iv.FeeReversed: (-1, "fee_reversed"),
+}
+
+
+def written_off_total(movements: Iterable[Movement]) -> Amounts:
+    """What the `written_off` movements among `movements` took off (positive magnitudes):
+    the `Lookups.written_off` entry of their transaction."""
+    total = Amounts()
+    for m in movements:
+        if m.cause == "written_off":
+            total = total + (-m.amounts)
+    return total
+
+
+# ---------------------------------------------------------------------------- status
+
+
+def status_of(event: Event) -> StatusFacts | None:
+    """The collection status of a transaction after `event`, if the event sets one."""
+    data = event.data
+    common: dict[str, Any] = {
+        "company": event.company,
+        "customer_id": event.customer_id,
+        "sequence": event.sequence,
+        "effective_date": event.occurred_at.date(),
+        "event_id": str(event.event_id),
+    }
+    if isinstance(event, iv.CollectionStatusChanged):
+        promised = data.status is iv.CollectionStatus.PROMISED_TO_PAY
+        return StatusFacts(
+            transaction_id=data.transaction_id,
+            status=data.status.value,
+            promise_date=data.promise_date,
+            promise_amount=data.promise_amount.amount if data.promise_amount else None,
+            promise_currency=data.promise_amount.currency if data.promise_amount else None,
+            promise_state="open" if promised else None,
+            **common,
+        )
+    if isinstance(event, iv.PromiseToPayKept):
+        return StatusFacts(
+            transaction_id=data.transaction_id,
+            status=data.status.value,
+            promise_date=data.promise_date,
+            promise_amount=data.promised_amount.amount,
+            promise_currency=data.promised_amount.currency,
+            promise_state="kept",
+            **common,
+        )
+    if isinstance(event, iv.PromiseToPayBroken):
+        return StatusFacts(
+            transaction_id=data.transaction_id,
+            status=data.status.value,
+            promise_date=data.promise_date,
+            promise_amount=data.promised_amount.amount,
+            promise_currency=data.promised_amount.currency,
+            promise_state=data.outcome,
+            broken_promise_count=data.broken_promise_count,
+            **common,
+        )
+    return None
+
+
+def merge_status(current: StatusFacts | None, new: StatusFacts) -> StatusFacts:
+    """Status after both facts whatever order they came in: the newer `sequence` wins,
+    except the broken-promise count, which only grows (the larger one). Idempotent,
+    commutative; in SQL an upsert with `CASE WHEN excluded.sequence > t.sequence` per column
+    and `GREATEST` for the count."""
+    if current is None:
+        return new
+    winner = new if new.sequence > current.sequence else current
+    count = max(current.broken_promise_count, new.broken_promise_count)
+    if winner.broken_promise_count == count:
+        return winner
+    return replace(winner, broken_promise_count=count)
+
+
+def status_as_of(history: Iterable[StatusFacts], as_of: date) -> StatusFacts | None:
+    """The status of a transaction as of a date, from all of its status facts."""
+    status: StatusFacts | None = None
+    for fact in history:
+        if fact.effective_date <= as_of:
+            status = merge_status(status, fact)
+    return status
+
+
+# ---------------------------------------------------------------------------- customers
+
+
+def _profile(current: CustomerFacts, profile: cu.CustomerProfile) -> CustomerFacts:
+    changes: dict[str, Any] = {}
+    for name in (
+        "name",
+        "credit_group",
+        "account_status",
+        "country",
+        "credit_rating",
+        "risk_score",
+        "customer_since",
+        "employee_responsible",
+    ):
+        value = getattr(profile, name)
+        if value is not None:
+            changes[name] = value
+    return replace(current, **changes) if changes else current
+
+
+def evolve_customer(current: CustomerFacts | None, event: Event) -> CustomerFacts | None:
+    """The customer's attributes after an event of the customers topic.
+
+    Other events, and events at or before the sequence already applied (redelivery), leave
+    `current` unchanged. Raises `MissingFact` for a change of a customer never registered.
+    """
+    handler = _CUSTOMER_EVENTS.get(type(event))
+    if handler is None or (current is not None and event.sequence <= current.sequence):
+        return current
+    if current is None and not isinstance(event, cu.CustomerRegistered):
+        raise MissingFact(
+            "unknown_customer",
+            f"{event.type} {event.event_id} for {event.stream}, which is not registered",
+        )
+    return replace(handler(current, event), sequence=event.sequence)
+
+
+def _registered(current: CustomerFacts | None, event: Event) -> CustomerFacts:
+    data: cu.CustomerRegisteredData = event.data
+    facts = CustomerFacts(
+        company=event.company,
+        customer_id=event.customer_id,
+        sequence=event.sequence,
+        registered_on=event.occurred_at.date(),
+        currency=data.currency,
+        accounting_currency=data.accounting_currency,
+        credit_limit=data.credit_limit.amount if data.credit_limit else None,
+    )
+    return _profile(facts, data.profile)
+
+
+def _profile_changed(current: CustomerFacts | None, event: Event) -> CustomerFacts:
+    assert current is not None
+    return _profile(current, event.data.changes)
+
+
+def _credit_limit_changed(current: CustomerFacts | None, event: Event) -> CustomerFacts:
+    assert current is not None
+    limit = event.data.credit_limit
+    return replace(current, credit_limit=limit.amount if limit else None)
+
+
+_CUSTOMER_EVENTS: dict[type[Event], Callable[[CustomerFacts | None, Event], CustomerFacts]] = {
+    cu.CustomerRegistered: _registered,
+    cu.CustomerProfileChanged: _profile_changed,
+    cu.CreditLimitChanged: _credit_limit_changed,
+}
