@@ -199,6 +199,8 @@ async def test_every_bad_row_is_reported_with_its_number_and_reason(
             "due_date=due",
             "--rejects",
             str(rejects),
+            "--batch-size",
+            "3",
         ],
     )
     assert (summary.rows, summary.accepted, summary.present, summary.rejected) == (7, 2, 1, 4)
@@ -361,17 +363,20 @@ def test_the_command_exits_nonzero_on_rejections_and_bad_options(
     postgres_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     schema = unique_name("imp")
-    good = write(tmp_path / "c.csv", "customer_id,name,currency\nA,Ann,USD\n")
+    good = write(tmp_path / "c.csv", "customer_id,name,currency\nA,Ann,USD\nA,Ann,USD\n")
     bad = write(tmp_path / "d.csv", "customer_id,name,currency\nB,Bob,dollars\n")
 
     def database_url() -> tuple[str, None]:
         return postgres_url, None
 
     base = ["--company", "x", "--schema", schema]
+    assert (
+        imports.run(parse(["customers", str(good), *base, "--batch-size", "1"]), database_url) == 0
+    )
+    out = capsys.readouterr().out
+    assert "accepted                 1" in out and "already present          1" in out
     assert imports.run(parse(["customers", str(good), *base]), database_url) == 0
-    assert "accepted                 1" in capsys.readouterr().out
-    assert imports.run(parse(["customers", str(good), *base]), database_url) == 0
-    assert "already present          1" in capsys.readouterr().out
+    assert "already present          2" in capsys.readouterr().out
     assert imports.run(parse(["customers", str(bad), *base]), database_url) == 1
     assert "row 1: invalid_field: currency: String should match pattern" in capsys.readouterr().err
     missing = parse(["invoices", str(good), *base])

@@ -26,7 +26,7 @@ import sys
 import time as timer
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -95,6 +95,8 @@ XSS_CUSTOMER_NAME = "<script>alert(1)</script> GmbH"
 XSS_MEMO = "<b>call back</b> <script>alert(1)</script>"
 """The memo of one open activity (for agent anna), stored verbatim: the UI must escape it."""
 TOLERANCE = DEFAULT_PROMISE_TOLERANCE_DAYS
+POSTING = "erp"
+"""Actor of postings from the ERP: invoices, credit and interest notes, payment journals."""
 
 LETTER_SEQUENCE = LetterSequence(
     id="DEMO-STD",
@@ -975,7 +977,7 @@ class _Simulation:
                 purchase_order=f"PO-{rng.randint(10000, 99999)}",
                 sales_order=self.document("SO"),
             ),
-            "erp",
+            POSTING,
         )
         data = changes[0].data
         assert isinstance(data, iv.InvoicePostedData)
@@ -1057,7 +1059,7 @@ class _Simulation:
                 reason_code=reason,
                 description=f"{text} ({txn.document_number})",
             ),
-            "erp",
+            POSTING,
         )
         credit = changes[0].data.transaction_id  # type: ignore[attr-defined]
         d.emit(
@@ -1068,7 +1070,7 @@ class _Simulation:
                 allocations=(AllocationRequest(transaction_id=txn.transaction_id),),
                 settlement_date=d.day,
             ),
-            "erp",
+            POSTING,
         )
 
     def _interest_note(self, d: _Day) -> None:
@@ -1085,7 +1087,7 @@ class _Simulation:
                 currency=d.spec.currency,
                 exchange_rate=self._fx(d),
             ),
-            "erp",
+            POSTING,
             optional=True,
         )
         if changes:
@@ -1137,7 +1139,7 @@ class _Simulation:
                 bank_account="OPER-USD" if spec.currency == "USD" else "OPER-EUR",
                 remittance_info=documents[:1000] or None,
             ),
-            "bank",
+            POSTING,
         )
         payment = str(changes[0].data.transaction_id)  # type: ignore[attr-defined]
         allocations = tuple(
@@ -1153,7 +1155,7 @@ class _Simulation:
                 allocations=allocations,
                 settlement_date=d.day,
             ),
-            "bank",
+            POSTING,
         )
         self._maybe_nsf(d, payment, tuple(wanted))
 
@@ -1191,7 +1193,7 @@ class _Simulation:
                 ),
                 settlement_date=d.day,
             ),
-            "bank",
+            POSTING,
         )
         settlement = str(changes[0].data.settlement_id)  # type: ignore[attr-defined]
 
@@ -1254,7 +1256,7 @@ class _Simulation:
                 bank_reason_code=rng.choice(("R01", "R09")),
                 note="Returned by the bank: insufficient funds",
             ),
-            "bank",
+            POSTING,
             optional=True,
         )
         if not changes:
@@ -2064,42 +2066,73 @@ async def execute_plan(
     counts: Counter[str] = Counter()
     total, done = plan.command_count, 0
     correlation = f"demo-{plan.company}-{plan.seed}"
+
+    async def bulk(actor: str, group: list[PlannedCommand]) -> None:
+        commands = [_resolve(p, ids) for p in group]
+        result = await writer.execute_many(commands, actor=actor, correlation_id=correlation)
+        if result.rejections:
+            index, problem = min(result.rejections.items())
+            raise DemoError(_refusal(commands[index], problem))
+        for index, planned in enumerate(group):
+            events = result.outcomes[index].events
+            writer.appended(events)
+            _learn(planned, events, ids, counts)
+
+    async def letter(planned: PlannedCommand) -> None:
+        command = _resolve(planned, ids)
+        try:
+            outcome = await writer.execute(
+                command,
+                actor=planned.actor,
+                correlation_id=correlation,
+                letter_sequence=plan.letter_sequence,
+            )
+        except Problem as problem:
+            raise DemoError(_refusal(command, problem)) from problem
+        writer.appended(outcome.events)
+        _learn(planned, outcome.events, ids, counts)
+
     for batch in plan.batches:
         clock.set(min(batch.at, datetime.now(UTC)))
-        by_actor: dict[str, list[PlannedCommand]] = {}
+        lanes: list[dict[str, list[PlannedCommand]]] = [{} for _ in range(LANES)]
         letters: list[PlannedCommand] = []
+        lane_of: dict[str, int] = {}
         for planned in batch.commands:
             if isinstance(planned.command, CreateCollectionLetter):
                 letters.append(planned)
-            else:
-                by_actor.setdefault(planned.actor, []).append(planned)
-        for actor, group in by_actor.items():
-            commands = [_resolve(p, ids) for p in group]
-            result = await writer.execute_many(commands, actor=actor, correlation_id=correlation)
-            if result.rejections:
-                index, problem = min(result.rejections.items())
-                raise DemoError(_refusal(commands[index], problem))
-            for index, planned in enumerate(group):
-                events = result.outcomes[index].events
-                writer.appended(events)
-                _learn(planned, events, ids, counts)
-        for planned in letters:
-            command = _resolve(planned, ids)
-            try:
-                outcome = await writer.execute(
-                    command,
-                    actor=planned.actor,
-                    correlation_id=correlation,
-                    letter_sequence=plan.letter_sequence,
-                )
-            except Problem as problem:
-                raise DemoError(_refusal(command, problem)) from problem
-            writer.appended(outcome.events)
-            _learn(planned, outcome.events, ids, counts)
+                continue
+            lane = lane_of.setdefault(planned.command.customer_id, len(lane_of) % LANES)
+            lanes[lane].setdefault(planned.actor, []).append(planned)
+        work = [bulk(actor, group) for lane in lanes for actor, group in lane.items()]
+        work += [letter(planned) for planned in letters]
+        await _run_in_lanes(work)
         done += len(batch.commands)
         if on_progress is not None:
             on_progress(done, total)
     return counts
+
+
+LANES = 4
+"""Customers written concurrently within a batch (each on its own connection)."""
+
+
+async def _run_in_lanes(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run `work` with at most LANES at a time; the first failure cancels the rest."""
+    limit = asyncio.Semaphore(LANES)
+
+    async def one(item: Coroutine[Any, Any, None]) -> None:
+        async with limit:
+            await item
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for item in work:
+                group.create_task(one(item))
+    except BaseExceptionGroup as failed:
+        first: BaseException = failed
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
 
 
 def plan_start(plan: DemoPlan) -> datetime:

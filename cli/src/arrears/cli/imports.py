@@ -293,8 +293,8 @@ class ImportOptions:
             mapping[name] = source
         if args.batch_size < 1:
             raise UsageError("--batch-size must be at least 1")
-        if not 1 <= args.concurrency <= 16:
-            raise UsageError("--concurrency must be between 1 and 16")
+        if not 1 <= args.concurrency <= 8:
+            raise UsageError("--concurrency must be between 1 and 8")
         currency = args.currency.upper() if args.currency else None
         if args.register_missing_customers and args.kind not in ("invoices", "payments"):
             raise UsageError("--register-missing-customers applies to invoices and payments")
@@ -938,6 +938,12 @@ class Importer:
                     disputes.append((i, _dispute(batch[i], outcome)))
             else:
                 results[i] = await self._refused(batch[i], bulk.rejections[offset])
+        if self.options.kind == "customers":
+            self._customers_seen.update(
+                (command.company, command.customer_id)
+                for i, command in zip(ready, commands, strict=True)
+                if results[i].outcome != "rejected"
+            )
         if disputes:
             await self._dispute(disputes, results)
         return results
@@ -945,19 +951,17 @@ class Importer:
     def _first_sightings(
         self, batch: list[Item], ready: list[int], results: dict[int, _Result]
     ) -> list[int]:
-        """Customers files often repeat a customer on many rows (one per invoice): only its
-        first row goes to the ledger, the others are already present."""
-        first = []
+        """Customers files often repeat a customer on many rows (one per invoice): a customer
+        an earlier batch registered or found is already present without asking the ledger."""
+        unseen = []
         for i in ready:
             command = batch[i].command
             assert command is not None
-            stream = (command.company, command.customer_id)
-            if stream in self._customers_seen:
+            if (command.company, command.customer_id) in self._customers_seen:
                 results[i] = _Result("present")
             else:
-                self._customers_seen.add(stream)
-                first.append(i)
-        return first
+                unseen.append(i)
+        return unseen
 
     def _registrations(self, items: Sequence[Item]) -> list[RegisterCustomer]:
         """With --register-missing-customers: a registration ahead of each customer's first
