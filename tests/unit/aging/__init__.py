@@ -29,9 +29,11 @@ ACC = "USD"
 CENT = Decimal("0.01")
 ZERO = Decimal(0)
 START = date(2025, 1, 6)
+RATE = Decimal("1.1")
+TEN_THOUSAND = Decimal(10000)
 
 
-def D(value: str | int) -> Decimal:
+def D(value: str | int | Decimal) -> Decimal:
     return Decimal(str(value))
 
 
@@ -98,13 +100,14 @@ class Story:
         default_factory=list
     )
     uuid_base: int = 0
+    id_prefix: str = ""
     _ids: int = 0
 
     # ------------------------------------------------------------------ plumbing
 
     def new_id(self, prefix: str) -> str:
         self._ids += 1
-        return f"{prefix}-{self._ids:05d}"
+        return f"{self.id_prefix}{prefix}-{self._ids:05d}"
 
     def emit(self, cls: type[Event], data: Payload) -> Event:
         type_name, version = event_types_of(cls)
@@ -196,7 +199,7 @@ class Story:
 
     # ------------------------------------------------------------------ customers
 
-    def register(self, credit_limit: Decimal | None = D(10000), **profile: Any) -> Story:
+    def register(self, credit_limit: Decimal | None = TEN_THOUSAND, **profile: Any) -> Story:
         self.credit_limit = credit_limit
         fields: dict[str, Any] = {"name": "Contoso", "credit_group": "RETAIL", **profile}
         self.emit(
@@ -237,7 +240,7 @@ class Story:
         *,
         due_in: int = 30,
         currency: str = ACC,
-        rate: Decimal = D("1.1"),
+        rate: Decimal = RATE,
         document_days_before: int = 0,
     ) -> str:
         txn = self._post("invoice", D(amount), currency, rate, self.day + timedelta(days=due_in))
@@ -257,7 +260,7 @@ class Story:
         return txn.transaction_id
 
     def credit_note(
-        self, amount: Decimal | str, *, currency: str = ACC, rate: Decimal = D("1.1")
+        self, amount: Decimal | str, *, currency: str = ACC, rate: Decimal = RATE
     ) -> str:
         txn = self._post("credit_note", D(amount), currency, rate, None)
         self.emit(
@@ -279,7 +282,7 @@ class Story:
         amount: Decimal | str,
         *,
         currency: str = ACC,
-        rate: Decimal = D("1.1"),
+        rate: Decimal = RATE,
         paid_days_before: int = 0,
     ) -> str:
         txn = self._post("payment", D(amount), currency, rate, None)
@@ -298,7 +301,7 @@ class Story:
         return txn.transaction_id
 
     def fee(self, amount: Decimal | str, *, currency: str = ACC, due_in: int = 0) -> str:
-        txn = self._post("fee", D(amount), currency, D("1.1"), self.day + timedelta(days=due_in))
+        txn = self._post("fee", D(amount), currency, RATE, self.day + timedelta(days=due_in))
         txn.fee_state = "charged"
         self.emit(
             iv.FeeCharged,
@@ -315,7 +318,7 @@ class Story:
         return txn.transaction_id
 
     def _posted_fee(self, amount: Decimal, currency: str, due: date) -> iv.PostedFee:
-        txn = self._post("fee", amount, currency, D("1.1"), due)
+        txn = self._post("fee", amount, currency, RATE, due)
         txn.fee_state = "charged"
         return iv.PostedFee(
             transaction_id=txn.transaction_id,
@@ -327,7 +330,7 @@ class Story:
         base = self.txns.get(on)
         if base is None or not base.receivable:
             return False
-        currency, rate = base.currency, D("1.1")
+        currency, rate = base.currency, RATE
         due = self.day + timedelta(days=14)
         note = self._post("interest_note", D(amount), currency, rate, due)
         posted_fee = None if fee is None else self._posted_fee(fee, currency, due)
@@ -809,8 +812,8 @@ def play(story: Story, operation: tuple[Any, ...]) -> bool:
     if kind == "letter":
         positions, fee = args
         receivables = [t.transaction_id for t in story.receivables()]
-        chosen = [p for p in (_pick(receivables, i) for i in positions) if p is not None]
-        return story.letter(chosen, fee)
+        listed = [p for p in (_pick(receivables, i) for i in positions) if p is not None]
+        return story.letter(listed, fee)
     if kind == "profile":
         group, status = args
         return story.change_profile(credit_group=group, account_status=status)

@@ -181,8 +181,11 @@ def check_aged(aged: AgedBalance, story: Story) -> None:
             disputed += accounting
     assert aged.balance == balance
     assert aged.disputed_amount == disputed
-    if story.credit_limit is not None and aged.credit_remaining is not None:
+    assert aged.credit_limit == story.credit_limit
+    if aged.credit_limit is not None:
         assert aged.credit_remaining == aged.credit_limit - aged.balance
+    else:
+        assert aged.credit_remaining is None
 
 
 @PROFILE

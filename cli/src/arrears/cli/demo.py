@@ -26,12 +26,12 @@ import sys
 import time as timer
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -87,6 +87,9 @@ from arrears.shared.events import payments as pm
 from arrears.shared.events.activities import ActivityKind, ActivityOutcome, Priority
 from arrears.shared.events.customers import Contact, CustomerProfile
 from arrears.shared.events.envelope import Event, event_types_of
+
+if TYPE_CHECKING:
+    from arrears.cli.infra import LocalPostgres
 
 ACCOUNTING_CURRENCY = "USD"
 AGENTS = ("anna", "ben", "chloe", "dev")
@@ -162,13 +165,14 @@ _PROMISE_KEPT = {
     Behaviour.NON_PAYER: 0.0,
 }
 _CALL_CHANCE = {
-    Behaviour.ON_TIME: 0.15,
-    Behaviour.LATE: 0.2,
-    Behaviour.CHRONIC_LATE: 0.25,
-    Behaviour.PARTIAL: 0.2,
-    Behaviour.DISPUTER: 0.2,
-    Behaviour.NON_PAYER: 0.3,
+    Behaviour.ON_TIME: 0.5,
+    Behaviour.LATE: 0.6,
+    Behaviour.CHRONIC_LATE: 0.7,
+    Behaviour.PARTIAL: 0.6,
+    Behaviour.DISPUTER: 0.6,
+    Behaviour.NON_PAYER: 0.8,
 }
+"""Chance that the agent calls about an overdue invoice on the account's agent day."""
 _BASE_RISK = {
     Behaviour.ON_TIME: 15,
     Behaviour.LATE: 35,
@@ -321,6 +325,10 @@ _DISPUTE_REASONS = (
     ("DAMAGED", "Customer reports part of the delivery arrived damaged."),
     ("NOT_RECEIVED", "Customer says the goods were never received."),
 )
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June", "July", "August", "September",
+    "October", "November", "December",
+)  # fmt: skip
 _GOODS = (
     "Monthly supply", "Spare parts", "Consumables", "Service contract", "Standard order",
     "Replenishment order", "Project delivery", "Maintenance kit",
@@ -384,6 +392,10 @@ class CustomerSpec:
     invoices_per_month: tuple[int, int]
     invoice_day: int
     method_of_payment: str
+    payment_weekday: int
+    """Weekday (0 = Monday) of the customer's weekly payment run."""
+    agent_weekday: int
+    """Weekday its agent works the account (calls, follow-ups, disputes)."""
     registered_on: date
     profile: CustomerProfile
     credit_limit: Decimal
@@ -419,6 +431,10 @@ class DemoPlan:
     letter_sequence: LetterSequence = LETTER_SEQUENCE
 
     @property
+    def starts_at(self) -> datetime:
+        return _at(self.first_day, 0)
+
+    @property
     def command_count(self) -> int:
         return sum(len(b.commands) for b in self.batches)
 
@@ -446,7 +462,7 @@ def plan_demo(
 
 Action = Callable[["_Day"], object]
 ERP, BANK, AGENT, SYSTEM = 0, 1, 2, 3
-"""Priorities within a customer's day: postings, then bank, then agents, then batch jobs."""
+"""Order of work within a customer's day: postings, payments, agents, batch jobs."""
 
 
 @dataclass
@@ -603,7 +619,9 @@ class _Simulation:
         return True
 
     def schedule(self, account: _Account, day: date, priority: int, action: Action) -> date | None:
-        day = _business(day)
+        """Do `action` on `day` (agents' work on the customer's next agent day, other work on
+        the next business day), unless that is after the end."""
+        day = _agent_day(account.spec, day) if priority == AGENT else _business(day)
         if day > self.today:
             return None
         self._sequence += 1
@@ -685,6 +703,8 @@ class _Simulation:
                 invoices_per_month=per_month,
                 invoice_day=invoice_day,
                 method_of_payment=rng.choice(country.methods),
+                payment_weekday=rng.choice((1, 2, 3, 3, 4, 4)),
+                agent_weekday=index % 5,
                 registered_on=registered,
                 profile=profile,
                 credit_limit=limit,
@@ -749,9 +769,8 @@ class _Simulation:
         risk: float,
         registered: date,
     ) -> CustomerProfile:
-        words = [w for w in re.split(r"[\s&,.-]+", _ascii(name)) if w.isalpha()]
-        stem = _slug(words[0] if words and words[0] != "script" else "kunde") or "customer"
-        domain = f"{stem}{_slug(words[1]) if len(words) > 1 else ''}.{country.tld}"
+        words = [_slug(w) for w in re.split(r"[\s&,.-]+", _ascii(name)) if w.isalpha()]
+        domain = f"{''.join(words[:2]) or 'customer'}.{country.tld}"
         if behaviour is Behaviour.CHRONIC_LATE or behaviour is Behaviour.NON_PAYER:
             group = rng.choice(("High risk", "Standard"))
         else:
@@ -813,6 +832,8 @@ class _Simulation:
 
     def _live(self, d: _Day) -> None:
         account = d.account
+        if account.written_off:
+            return  # nothing more happens on an account written off to legal
         if d.day == account.spec.registered_on:
             self._register(d)
         items = sorted(account.agenda.pop(d.day, []), key=lambda item: item[:2])
@@ -973,7 +994,7 @@ class _Simulation:
                 sales_tax_amount=tax,
                 origin=iv.InvoiceOrigin.SALES_ORDER,
                 method_of_payment=spec.method_of_payment,
-                description=f"{rng.choice(_GOODS)} {d.day:%B %Y}",
+                description=f"{rng.choice(_GOODS)} {_MONTHS[d.day.month - 1]} {d.day.year}",
                 purchase_order=f"PO-{rng.randint(10000, 99999)}",
                 sales_order=self.document("SO"),
             ),
@@ -989,7 +1010,9 @@ class _Simulation:
         behaviour = d.spec.behaviour
         pay: date | None
         if behaviour is Behaviour.ON_TIME:
-            pay = max(d.day + timedelta(days=2), due - timedelta(days=rng.randint(0, 6)))
+            pay = _payment_run(d.spec, due - timedelta(days=rng.randint(0, 3)), early=True)
+            if pay <= d.day + timedelta(days=1):
+                pay = _payment_run(d.spec, d.day + timedelta(days=2))
             if rng.random() < 0.05:
                 credit_in = rng.randint(4, 10)
                 if d.day + timedelta(days=credit_in) < pay:
@@ -999,7 +1022,7 @@ class _Simulation:
         elif behaviour is Behaviour.CHRONIC_LATE:
             pay = due + timedelta(days=rng.randint(25, 80))
         elif behaviour is Behaviour.PARTIAL:
-            first = _business(due + timedelta(days=rng.randint(0, 12)))
+            first = due + timedelta(days=rng.randint(0, 12))
             part = _cents(float(amount) * rng.uniform(0.35, 0.7))
             self._plan_payment(account, first, txn, part)
             pay = due + timedelta(days=rng.randint(25, 60))
@@ -1007,7 +1030,7 @@ class _Simulation:
                 residue = _cents(rng.uniform(0.5, 20))
                 rest = amount - part - residue
                 if rest > 0:
-                    self._plan_payment(account, _business(pay), txn, rest)
+                    self._plan_payment(account, pay, txn, rest)
                 account.intent[txn] = None
                 return
         elif behaviour is Behaviour.DISPUTER:
@@ -1022,12 +1045,15 @@ class _Simulation:
                 account.intent[txn] = None
                 return
             pay = due + timedelta(days=rng.randint(5, 35))
-        pay = _business(max(pay, d.day + timedelta(days=1)))
-        account.intent[txn] = pay
-        self._plan_payment(account, pay, txn, None)
+        account.intent[txn] = self._plan_payment(
+            account, max(pay, d.day + timedelta(days=1)), txn, None
+        )
 
-    def _plan_payment(self, account: _Account, day: date, txn: str, amount: Decimal | None) -> None:
-        account.pay_plan.setdefault(_business(day), []).append((txn, amount))
+    def _plan_payment(self, account: _Account, day: date, txn: str, amount: Decimal | None) -> date:
+        """Pay (part of) `txn` in the customer's first payment run on or after `day`."""
+        run = _payment_run(account.spec, day)
+        account.pay_plan.setdefault(run, []).append((txn, amount))
+        return run
 
     def _goodwill_credit(self, d: _Day, txn_id: str) -> None:
         txn = self._open(d, txn_id)
@@ -1175,7 +1201,7 @@ class _Simulation:
             ),
             None,
         )
-        if wrong is None or _business(d.day + timedelta(days=1)) > self.today:
+        if wrong is None or _agent_day(d.spec, d.day + timedelta(days=1)) > self.today:
             return False
         if not (self.first("misapplied") or d.rng.random() < 0.01):
             return False
@@ -1279,15 +1305,16 @@ class _Simulation:
         d.schedule(1, AGENT, call)
         fee = data.nsf_fee.transaction_id if data.nsf_fee else None
         again = [(t, None) for t in paid] + ([(fee, None)] if fee else [])
-        when = _business(d.day + timedelta(days=rng.randint(7, 15)))
+        when = d.day + timedelta(days=rng.randint(5, 10))
         for txn, amount in again:
-            self._plan_payment(d.account, when, txn, amount)
-            d.account.intent[txn] = when
+            d.account.intent[txn] = self._plan_payment(d.account, when, txn, amount)
 
     # -------------------------------------------------------------- agents
 
     def _agent_routine(self, d: _Day) -> None:
-        if d.day.weekday() >= 5 or d.account.written_off:
+        """On the customer's agent day: the fixed moments near the end, then perhaps a call
+        about the oldest overdue invoice."""
+        if d.day.weekday() != d.spec.agent_weekday or d.account.written_off:
             return
         self._story_days(d)
         rng, account = d.rng, d.account
@@ -1358,15 +1385,16 @@ class _Simulation:
         when = _business(d.day + timedelta(days=close_in))
         if when >= self.today - timedelta(days=12) and rng.random() < 0.6:
             return
+        txn_id, kept_before = txn.transaction_id, txn.kept_promise_count
         d.schedule(
             close_in,
             AGENT,
-            lambda later: self._close_follow_up(later, follow_up, txn.transaction_id),
+            lambda later: self._close_follow_up(later, follow_up, txn_id, kept_before),
         )
 
-    def _close_follow_up(self, d: _Day, activity_id: str, txn_id: str) -> None:
+    def _close_follow_up(self, d: _Day, activity_id: str, txn_id: str, kept_before: int) -> None:
         txn = d.state.transactions[txn_id]
-        kept = not txn.is_open or txn.collection_status is iv.CollectionStatus.RESOLVED
+        kept = txn.kept_promise_count > kept_before
         activity = d.state.activities.get(activity_id)
         if activity is None or activity.closed:
             return
@@ -1422,7 +1450,7 @@ class _Simulation:
         if txn is None or txn.collection_status is not iv.CollectionStatus.DISPUTED:
             return
         rng = d.rng
-        credit = rng.random() < 0.55
+        credit = self.first("dispute_credit") or rng.random() < 0.55
         if credit:
             part = (txn.open_amount * Decimal(rng.randint(10, 40)) / 100).quantize(CENT)
             self._credit_note(d, txn, part, reason, "Credit for disputed invoice")
@@ -1442,76 +1470,71 @@ class _Simulation:
                 d.spec.agent,
             )
         self._close(d, (task,), note)
-        pay = _business(d.day + timedelta(days=rng.randint(4, 20)))
-        d.account.intent[txn_id] = pay
-        self._plan_payment(d.account, pay, txn_id, None)
+        pay = d.day + timedelta(days=rng.randint(4, 20))
+        d.account.intent[txn_id] = self._plan_payment(d.account, pay, txn_id, None)
 
     def _fee_reaction(self, d: _Day, fee: iv.PostedFee) -> None:
         """What happens to a letter fee: reversed as charged in error, waived as goodwill (and
-        maybe reinstated), or left to be paid."""
+        maybe reinstated later), or left to be paid. The first letter fees of a run go through
+        the rarer paths, so that a small demo shows them too."""
         fee_id = fee.transaction_id
-        agent = d.spec.agent
-        company, customer = self.company, d.spec.customer_id
-        if "fee_reversed" not in self.firsts and d.day + timedelta(days=4) < self.today:
+        reverse_on = _agent_day(d.spec, d.day + timedelta(days=2))
+        if "fee_reversed" not in self.firsts and reverse_on < self.today:
             self.firsts.add("fee_reversed")
-            d.schedule(
-                2,
-                AGENT,
-                lambda later: later.emit(
-                    ReverseFee(
-                        company=company,
-                        customer_id=customer,
-                        transaction_id=fee_id,
-                        posting_date=later.day,
-                        reason_code="ERROR",
-                        note="Letter crossed with a payment that was already in transit.",
-                    ),
-                    agent,
-                    optional=True,
-                ),
-            )
+            d.schedule(2, AGENT, lambda later: self._reverse_fee(later, fee_id))
             return
-        reinstate = "fee_reinstated" not in self.firsts and d.day + timedelta(days=25) < self.today
-        waive = reinstate or (
-            d.spec.behaviour in (Behaviour.ON_TIME, Behaviour.LATE, Behaviour.DISPUTER)
-            and d.rng.random() < 0.3
+        reinstate = not {"fee_reinstated", "reinstating"} & self.firsts and (
+            d.day + timedelta(days=25) < self.today
         )
-        if not waive:
-            return
-        d.schedule(
-            3,
-            AGENT,
-            lambda later: later.emit(
-                WaiveFee(
-                    company=company,
-                    customer_id=customer,
-                    transaction_id=fee_id,
-                    posting_date=later.day,
-                    reason_code="GOODWILL",
-                    note="Waived as a courtesy; long-standing customer.",
-                ),
-                agent,
-                optional=True,
+        goodwill = d.spec.behaviour in (Behaviour.ON_TIME, Behaviour.LATE, Behaviour.DISPUTER)
+        if reinstate or (goodwill and d.rng.random() < 0.3):
+            if reinstate:
+                self.firsts.add("reinstating")
+            d.schedule(3, AGENT, lambda later: self._waive_fee(later, fee_id, reinstate))
+
+    def _fee_command(
+        self,
+        d: _Day,
+        command: type[WaiveFee | ReinstateFee | ReverseFee],
+        fee_id: str,
+        reason: str,
+        note: str,
+    ) -> bool:
+        changes = d.emit(
+            command(
+                company=self.company,
+                customer_id=d.spec.customer_id,
+                transaction_id=fee_id,
+                posting_date=d.day,
+                reason_code=reason,
+                note=note,
             ),
+            d.spec.agent,
+            optional=True,
         )
-        if reinstate:
+        return bool(changes)
+
+    def _reverse_fee(self, d: _Day, fee_id: str) -> None:
+        note = "Letter crossed with a payment that was already in transit."
+        if not self._fee_command(d, ReverseFee, fee_id, "ERROR", note):
+            self.firsts.discard("fee_reversed")
+
+    def _waive_fee(self, d: _Day, fee_id: str, reinstate: bool) -> None:
+        note = "Waived as a courtesy; long-standing customer."
+        waived = self._fee_command(d, WaiveFee, fee_id, "GOODWILL", note)
+        if not reinstate:
+            return
+        if waived and d.schedule(
+            d.rng.randint(10, 14), AGENT, lambda later: self._reinstate_fee(later, fee_id)
+        ):
+            return
+        self.firsts.discard("reinstating")
+
+    def _reinstate_fee(self, d: _Day, fee_id: str) -> None:
+        note = "Waiver withdrawn: the customer missed the agreed payment date."
+        if self._fee_command(d, ReinstateFee, fee_id, "WAIVER_WITHDRAWN", note):
             self.firsts.add("fee_reinstated")
-            d.schedule(
-                d.rng.randint(12, 18),
-                AGENT,
-                lambda later: later.emit(
-                    ReinstateFee(
-                        company=company,
-                        customer_id=customer,
-                        transaction_id=fee_id,
-                        posting_date=later.day,
-                        reason_code="WAIVER_WITHDRAWN",
-                        note="Waiver withdrawn: the customer missed the agreed payment date.",
-                    ),
-                    agent,
-                    optional=True,
-                ),
-            )
+        self.firsts.discard("reinstating")
 
     def _letter_reaction(self, d: _Day, letter: lt.CollectionLetterPostedData) -> None:
         spec, rng = d.spec, d.rng
@@ -1660,7 +1683,7 @@ class _Simulation:
         """A customer who stops paying: on hold, handed to collections, then written off."""
         spec, rng = d.spec, d.rng
         company, customer = self.company, spec.customer_id
-        hold = _business(default_on + timedelta(days=35))
+        hold = _agent_day(spec, default_on + timedelta(days=35))
         if hold > self.today - timedelta(days=5):
             return
 
@@ -1697,7 +1720,7 @@ class _Simulation:
             self._close(later, (task,), "Deliveries stopped.", at=_at(later.day, 11))
 
         self.schedule(d.account, hold, AGENT, on_hold)
-        collections = _business(hold + timedelta(days=30))
+        collections = _agent_day(spec, hold + timedelta(days=30))
         if collections <= self.today - timedelta(days=3):
 
             def to_collections(later: _Day) -> None:
@@ -1719,11 +1742,23 @@ class _Simulation:
                 )
 
             self.schedule(d.account, collections, AGENT, to_collections)
-        write_off = _business(self.today - timedelta(days=rng.randint(8, 16)))
+        write_off = _agent_day(spec, self.today - timedelta(days=rng.randint(8, 16)))
         if write_off <= hold + timedelta(days=10) or write_off >= self.today:
             return
 
         def default(later: _Day) -> None:
+            for txn in list(later.state.transactions.values()):
+                if txn.promise is not None and txn.is_open:
+                    later.emit(
+                        ChangeCollectionStatus(
+                            company=company,
+                            customer_id=customer,
+                            transaction_id=txn.transaction_id,
+                            status=iv.CollectionStatus.NOT_DISPUTED,
+                            note="Promise void: the account goes to legal.",
+                        ),
+                        spec.agent,
+                    )
             later.emit(
                 ChangeCustomerProfile(
                     company=company,
@@ -1769,15 +1804,36 @@ class _Simulation:
 
     def _story_days(self, d: _Day) -> None:
         """Fixed moments near the end: open work for every agent, the XSS memo."""
-        near_end = _business(max(self.first_day, self.today - timedelta(days=8)))
-        if d.day == near_end and d.account is self._first_of(d.spec.agent):
-            overdue = self._activity(
+        spec = d.spec
+
+        def week_starting(days_before: int) -> date:
+            return _agent_day(spec, max(self.first_day, self.today - timedelta(days=days_before)))
+
+        mine = d.account is self._first_of(spec.agent)
+        if mine and d.day == week_starting(14):
+            self._activity(
                 d,
                 "Review open items and call about the oldest",
                 category="Review",
                 start=_at(d.day, 9),
                 end=_at(self.today - timedelta(days=2), 17),
                 priority="normal",
+            )
+        if mine and d.day == week_starting(7):
+            overdue = next(
+                a.activity_id
+                for a in d.state.activities.values()
+                if a.purpose.startswith("Review open items") and not a.closed
+            )
+            d.emit(
+                ChangeActivity(
+                    company=self.company,
+                    customer_id=spec.customer_id,
+                    activity_id=overdue,
+                    priority="high",
+                    memo="Customer asked us to call after their payment run.",
+                ),
+                spec.agent,
             )
             self._activity(
                 d,
@@ -1788,23 +1844,7 @@ class _Simulation:
                 end=_at(self.today + timedelta(days=6), 17),
                 priority="low",
             )
-            d.schedule(
-                2,
-                AGENT,
-                lambda later: later.emit(
-                    ChangeActivity(
-                        company=self.company,
-                        customer_id=later.spec.customer_id,
-                        activity_id=overdue,
-                        priority="high",
-                        memo="Customer asked us to call after their payment run.",
-                    ),
-                    later.spec.agent,
-                    optional=True,
-                ),
-            )
-        last_days = _business(max(self.first_day, self.today - timedelta(days=4)))
-        if d.day == last_days and d.spec.name == XSS_CUSTOMER_NAME:
+        if d.day == week_starting(6) and spec.name == XSS_CUSTOMER_NAME:
             self._activity(
                 d,
                 "Call back about open invoices",
@@ -1892,6 +1932,18 @@ class _Simulation:
         )
 
 
+def _payment_run(spec: CustomerSpec, day: date, *, early: bool = False) -> date:
+    """The customer's weekly payment run on or after `day` (on or before, when `early`)."""
+    if early:
+        return day - timedelta(days=(day.weekday() - spec.payment_weekday) % 7)
+    return day + timedelta(days=(spec.payment_weekday - day.weekday()) % 7)
+
+
+def _agent_day(spec: CustomerSpec, day: date) -> date:
+    """The customer's agent day (the weekday its agent works the account) on or after `day`."""
+    return day + timedelta(days=(spec.agent_weekday - day.weekday()) % 7)
+
+
 def _xss_index(count: int) -> int:
     return min(1, count - 1)
 
@@ -1976,6 +2028,8 @@ async def generate(
 ) -> DemoSummary:
     """Plan a demo history and write it through `ledger`; refuses a company that already has
     the demo's customers or documents (DemoConflict)."""
+    if today > datetime.now(UTC).date():
+        raise ValueError(f"the demo history ends today at the latest, not on {today}")
     started = timer.perf_counter()
     plan = plan_demo(customers=customers, months=months, seed=seed, today=today, company=company)
     planned = timer.perf_counter()
@@ -2052,7 +2106,7 @@ async def execute_plan(
     """Run the plan through the ledger, one batch after another with the clock at the
     batch's time; the count of events appended, by type. Stops at the first refusal or at
     the first effect the plan did not foresee (DemoError)."""
-    clock = ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(plan_start(plan))
+    clock = ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(plan.starts_at)
     writer = _RememberingLedger(ledger, clock)
     async with writer.engine.begin() as conn:
         await store.put_letter_sequence(
@@ -2060,7 +2114,7 @@ async def execute_plan(
             plan.company,
             plan.letter_sequence.id,
             plan.letter_sequence.model_dump(mode="json"),
-            plan_start(plan),
+            plan.starts_at,
         )
     ids: dict[str, str] = {}
     counts: Counter[str] = Counter()
@@ -2094,49 +2148,21 @@ async def execute_plan(
 
     for batch in plan.batches:
         clock.set(min(batch.at, datetime.now(UTC)))
-        lanes: list[dict[str, list[PlannedCommand]]] = [{} for _ in range(LANES)]
+        by_actor: dict[str, list[PlannedCommand]] = {}
         letters: list[PlannedCommand] = []
-        lane_of: dict[str, int] = {}
         for planned in batch.commands:
             if isinstance(planned.command, CreateCollectionLetter):
                 letters.append(planned)
-                continue
-            lane = lane_of.setdefault(planned.command.customer_id, len(lane_of) % LANES)
-            lanes[lane].setdefault(planned.actor, []).append(planned)
-        work = [bulk(actor, group) for lane in lanes for actor, group in lane.items()]
-        work += [letter(planned) for planned in letters]
-        await _run_in_lanes(work)
+            else:
+                by_actor.setdefault(planned.actor, []).append(planned)
+        for actor, group in by_actor.items():
+            await bulk(actor, group)
+        for planned in letters:
+            await letter(planned)
         done += len(batch.commands)
         if on_progress is not None:
             on_progress(done, total)
     return counts
-
-
-LANES = 4
-"""Customers written concurrently within a batch (each on its own connection)."""
-
-
-async def _run_in_lanes(work: list[Coroutine[Any, Any, None]]) -> None:
-    """Run `work` with at most LANES at a time; the first failure cancels the rest."""
-    limit = asyncio.Semaphore(LANES)
-
-    async def one(item: Coroutine[Any, Any, None]) -> None:
-        async with limit:
-            await item
-
-    try:
-        async with asyncio.TaskGroup() as group:
-            for item in work:
-                group.create_task(one(item))
-    except BaseExceptionGroup as failed:
-        first: BaseException = failed
-        while isinstance(first, BaseExceptionGroup):
-            first = first.exceptions[0]
-        raise first from None
-
-
-def plan_start(plan: DemoPlan) -> datetime:
-    return _at(plan.first_day, 0)
 
 
 def _refusal(command: Command, problem: Problem) -> str:
@@ -2167,7 +2193,7 @@ def _resolve(planned: PlannedCommand, ids: dict[str, str]) -> Command:
 
 
 def _learn(
-    planned: PlannedCommand, events: list[Any], ids: dict[str, str], counts: Counter[str]
+    planned: PlannedCommand, events: list[Event], ids: dict[str, str], counts: Counter[str]
 ) -> None:
     """Check the ledger did what the plan foresaw and note the ids it assigned."""
     expected = [event_types_of(c.event)[0] for c in planned.expected]
@@ -2215,7 +2241,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run(args: argparse.Namespace, database_url: Callable[[], tuple[str, Any]]) -> int:
+def run(
+    args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
+) -> int:
+    """`arrears demo`: plan, write with a progress bar, print the summary."""
     from arrears.cli.ledger_access import open_ledger
     from arrears.cli.progress import progress_bar
 
@@ -2223,6 +2252,9 @@ def run(args: argparse.Namespace, database_url: Callable[[], tuple[str, Any]]) -
         print("--customers must be 1..10000 and --months 1..120", file=sys.stderr)
         return 2
     today: date = args.today or datetime.now(UTC).date()
+    if today > datetime.now(UTC).date():
+        print("--today cannot be in the future", file=sys.stderr)
+        return 2
 
     async def write(report: Report) -> DemoSummary:
         clock = FixedClock(_at(today, 0))

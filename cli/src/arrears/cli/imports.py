@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import csv
+import functools
 import io
 import json
 import re
@@ -481,15 +482,27 @@ class SourceFile:
 # ---------------------------------------------------------------------------- row values
 
 
+@functools.lru_cache(maxsize=8192)
+def parse_date(text: str, fmt: str | None) -> date:
+    """A date in `fmt` (strptime), or ISO 8601 when None; files repeat dates a lot."""
+    if fmt:
+        parsed = time.strptime(text, fmt)
+        return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return datetime.fromisoformat(text).date()
+
+
 class Row:
     """One record's fields (after mapping), parsed on demand with the import's options."""
 
     def __init__(self, raw: Mapping[str, Any], options: ImportOptions) -> None:
-        self.raw = raw
+        self.values = {name: text_of(value) for name, value in raw.items()}
         self.options = options
 
     def text(self, name: str) -> str | None:
-        return text_of(self.raw.get(name))
+        return self.values.get(name)
 
     def need(self, name: str) -> str:
         value = self.text(name)
@@ -513,13 +526,7 @@ class Row:
             return None
         fmt = self.options.date_format
         try:
-            if fmt:
-                parsed = time.strptime(value, fmt)
-                return date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday)
-            try:
-                return date.fromisoformat(value)
-            except ValueError:
-                return datetime.fromisoformat(value).date()
+            return parse_date(value, fmt)
         except ValueError:
             expected = fmt or "ISO 8601, e.g. 2024-03-31 (or give --date-format)"
             raise RowError(

@@ -15,7 +15,8 @@ Formulas, definitions of the inputs and worked examples: `docs/kpis.md`. In shor
 
 Every input is additive, so a pool's or the company's KPIs are those of the summed inputs
 (`combine`), never an average of customers' KPIs. Results are rounded half-up to two
-decimals at the end; ADD is computed from the unrounded DSOs. A KPI whose denominator is
+decimals at the end; ADD is computed from the unrounded DSOs (as overdue receivables /
+credit sales * days). A KPI whose denominator is
 zero is None (undefined).
 """
 
@@ -156,10 +157,9 @@ def average_days_delinquent(
     credit_sales: Decimal,
     days: int,
 ) -> Decimal | None:
-    """DSO - best possible DSO (= overdue receivables / credit sales * days)."""
-    total = _per_sales(ending_receivables, credit_sales, days)
-    best = _per_sales(current_receivables, credit_sales, days)
-    return None if total is None or best is None else _round(total - best)
+    """DSO - best possible DSO before rounding, computed as (ending - current receivables,
+    i.e. the overdue ones) / credit sales * days so that it is rounded once."""
+    return _round(_per_sales(ending_receivables - current_receivables, credit_sales, days))
 
 
 def _countback(

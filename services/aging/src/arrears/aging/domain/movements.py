@@ -305,7 +305,7 @@ def _reopened(event: Event, settlement: SettlementFacts, on: date) -> list[Movem
             company=event.company,
             customer_id=event.customer_id,
             transaction_id=transaction_id,
-            source_id=str(event.event_id),
+            source_id=reopen_source(settlement.settlement_id),
             line=line,
             effective_date=on,
             delta=taken.accounting,

@@ -182,7 +182,9 @@ class Filter:
 
     field: str
     op: str
-    value: FilterValue = None
+    value: Any = None
+    """Given as JSON-like data (a list for in/not_in, a decimal string or int for numbers);
+    normalized to a `FilterValue` on construction."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", _normalize(self.field, self.op, self.value))
@@ -193,7 +195,8 @@ class Filter:
 
     def test(self, actual: str | Decimal | int | None) -> bool:
         """Whether a field value satisfies the condition (SQL null semantics)."""
-        op, value = self.op, self.value
+        op = self.op
+        value: FilterValue = self.value
         if op == "is_null":
             return actual is None
         if op == "not_null":

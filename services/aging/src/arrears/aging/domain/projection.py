@@ -75,21 +75,25 @@ class MemoryProjection:
         )
 
     def apply(self, event: Event) -> None:
-        """Apply one event (idempotent: a redelivered event changes nothing)."""
+        """Apply one event (idempotent: a redelivered event changes nothing). Everything is
+        computed before anything is written, so an event that raises `MissingFact` leaves
+        the projection as it was (as a rolled-back transaction would)."""
         key = (event.company, event.customer_id)
         customer = evolve_customer(self.customers.get(key), event)
+        created = transactions_of(event)
+        settlement = settlement_of(event)
+        movements = movements_of(event, self.lookups(event))
+        status = status_of(event)
         if customer is not None:
             self.customers[key] = customer
-        for facts in transactions_of(event):
+        for facts in created:
             self.transactions.setdefault((facts.company, facts.transaction_id), facts)
-        settlement = settlement_of(event)
         if settlement is not None:
             self.settlements.setdefault((settlement.company, settlement.settlement_id), settlement)
-        for movement in movements_of(event, self.lookups(event)):
+        for movement in movements:
             if movement.key not in self.movements:
                 self.movements[movement.key] = movement
                 self._movements_by_txn[(movement.company, movement.transaction_id)].append(movement)
-        status = status_of(event)
         if status is not None:
             self.statuses.setdefault(
                 (status.company, status.transaction_id, status.sequence), status

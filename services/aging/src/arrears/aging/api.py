@@ -1,0 +1,412 @@
+"""HTTP routes of the aging service: aged balances live and as of any date, the customer
+header facts, the transaction tabs, the overview lists, definitions, pools, snapshots, KPIs."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from datetime import date
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from arrears.aging import store
+from arrears.aging.domain import (
+    DEFAULT_DEFINITION,
+    SQL_OPERATORS,
+    AgedBalance,
+    AgingDefinition,
+    AgingError,
+    AgingPeriod,
+    Filter,
+    OpenItem,
+    Pool,
+    age,
+    combine,
+    header_facts,
+    kpi_inputs,
+    kpis,
+    last_payment,
+    overdue_reference_date,
+)
+from arrears.aging.domain.facts import Movement, OpenItemFacts
+from arrears.shared.errors import Problem
+from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.service import ServiceContext
+
+router = APIRouter(prefix="/v1/companies/{company}", tags=["aging"])
+CUSTOMER = "/customers/{customer_id}"
+AsOf = Annotated[date | None, Query(description="Age as of this date (default: today).")]
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses, decimals and dates as JSON (amounts as strings, exact)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {k: jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v) for v in value]
+    return value
+
+
+def ctx_of(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+def problem_of(error: AgingError) -> Problem:
+    return Problem(422, error.code, error.detail)
+
+
+def definition_from(document: Mapping[str, Any]) -> AgingDefinition:
+    try:
+        return AgingDefinition(
+            id=str(document["id"]),
+            name=str(document["name"]),
+            periods=tuple(
+                AgingPeriod(str(p["name"]), p.get("from_days"), p.get("to_days"))
+                for p in document["periods"]
+            ),
+            basis=document.get("basis", "due_date"),
+        )
+    except AgingError as error:
+        raise problem_of(error) from error
+
+
+async def definition_for(
+    conn: AsyncConnection, company: str, definition_id: str | None
+) -> AgingDefinition:
+    document = await store.get_definition(conn, company, definition_id)
+    if document is not None:
+        return definition_from(document)
+    if definition_id in (None, DEFAULT_DEFINITION.id):
+        return DEFAULT_DEFINITION
+    raise Problem(404, "unknown_definition", f"no aging definition {definition_id} in {company}")
+
+
+async def require_customer(conn: AsyncConnection, company: str, customer_id: str) -> None:
+    if not await store.customer_exists(conn, company, customer_id):
+        raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
+
+
+@router.get(CUSTOMER + "/aging", summary="A customer's aged balance and header facts")
+async def customer_aging(
+    request: Request,
+    company: CompanyId,
+    customer_id: CustomerId,
+    as_of: AsOf = None,
+    definition_id: str | None = None,
+) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    day = as_of or ctx.clock.today()
+    async with ctx.engine.connect() as conn:
+        await require_customer(conn, company, customer_id)
+        definition = await definition_for(conn, company, definition_id)
+        key = (company, customer_id)
+        customer = (await store.load_customers(conn, [key]))[key]
+        then = overdue_reference_date(day)
+        items = (await store.open_items_of(conn, [key], day))[key]
+        earlier = (await store.open_items_of(conn, [key], then))[key]
+    aged = age(items, definition, day, credit_limit=customer.credit_limit)
+    header = header_facts(
+        customer,
+        aged,
+        age(earlier, definition, then, credit_limit=customer.credit_limit),
+        last_payment(items, day),
+    )
+    return {"customer": jsonable(customer), "aging": aged_json(aged), "header": jsonable(header)}
+
+
+def aged_json(aged: AgedBalance) -> dict[str, Any]:
+    """An aged balance as JSON, each period with its net `amount` (receivables - credits)."""
+    body: dict[str, Any] = jsonable(aged)
+    for period, balance in zip(body["periods"], aged.periods, strict=True):
+        period["amount"] = str(balance.amount)
+    return body
+
+
+class Tab(StrEnum):
+    open = "open"
+    disputed = "disputed"
+    promised = "promised"
+    unsettled_payments = "unsettled_payments"
+
+
+TAB_SORTS = ("due_date", "posting_date", "document_number", "open_amount", "amount", "days_overdue")
+
+
+def in_tab(item: OpenItem, tab: Tab) -> bool:
+    if not item.is_open:
+        return False
+    if tab is Tab.unsettled_payments:
+        return not item.facts.receivable
+    if not item.facts.receivable:
+        return False
+    if tab is Tab.disputed:
+        return item.status_value == "disputed"
+    if tab is Tab.promised:
+        return item.status_value == "promised_to_pay"
+    return True
+
+
+def transaction_row(item: OpenItem, day: date) -> dict[str, Any]:
+    facts = item.facts
+    due = facts.due_date
+    status = item.status
+    return {
+        "transaction_id": facts.transaction_id,
+        "kind": facts.kind,
+        "document_number": facts.document_number,
+        "posting_date": facts.posting_date.isoformat(),
+        "document_date": facts.document_date.isoformat(),
+        "due_date": due.isoformat() if due else None,
+        "days_overdue": max(0, (day - due).days) if due else None,
+        "currency": facts.currency,
+        "amount": str(facts.amount),
+        "open_amount_txn": str(item.open_amount_txn),
+        "accounting_amount": str(facts.accounting_amount),
+        "open_amount": str(item.open_amount),
+        "collection_status": item.status_value,
+        "promise_date": status.promise_date.isoformat() if status and status.promise_date else None,
+        "promise_amount": str(status.promise_amount) if status and status.promise_amount else None,
+        "promise_state": status.promise_state if status else None,
+        "broken_promise_count": status.broken_promise_count if status else 0,
+    }
+
+
+@router.get(CUSTOMER + "/transactions", summary="Open transactions, disputed, promised, payments")
+async def customer_transactions(
+    request: Request,
+    company: CompanyId,
+    customer_id: CustomerId,
+    tab: Tab = Tab.open,
+    as_of: AsOf = None,
+    sort: Annotated[str, Query(pattern="^(" + "|".join(TAB_SORTS) + ")$")] = "due_date",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    day = as_of or ctx.clock.today()
+    async with ctx.engine.connect() as conn:
+        await require_customer(conn, company, customer_id)
+        items = (await store.open_items_of(conn, [(company, customer_id)], day))[
+            (company, customer_id)
+        ]
+    rows = [transaction_row(i, day) for i in items if in_tab(i, tab)]
+
+    def key(row: dict[str, Any]) -> tuple[bool, Any]:
+        value = row[sort]
+        if sort in ("open_amount", "amount"):
+            value = Decimal(value)
+        return (value is None, value)
+
+    rows.sort(key=key, reverse=order == "desc")
+    return {
+        "tab": tab.value,
+        "as_of": day.isoformat(),
+        "total": len(rows),
+        "items": rows[offset : offset + limit],
+    }
+
+
+LIST_SORTS = (
+    "balance",
+    "overdue",
+    "credit_limit",
+    "credit_remaining",
+    "risk_score",
+    "name",
+    "customer_id",
+    "oldest_period",
+    "disputed_amount",
+    "open_invoice_count",
+    "credit_group",
+    "account_status",
+)
+
+
+def filter_clause(condition: Filter) -> sa.ColumnElement[bool]:
+    column = store.customer_aging.c[condition.field]
+    value = condition.value
+    op = condition.op
+    if op == "is_null":
+        return column.is_(None)
+    if op == "not_null":
+        return column.is_not(None)
+    if op in ("in", "not_in"):
+        clause = column.in_(list(value))  # type: ignore[arg-type]
+        return sa.not_(clause) if op == "not_in" else clause
+    if op == "prefix":
+        return column.like(f"{value}%")
+    comparisons = {
+        "eq": column == value,
+        "ne": column != value,
+        "gt": column > value,
+        "gte": column >= value,
+        "lt": column < value,
+        "lte": column <= value,
+    }
+    assert op in SQL_OPERATORS
+    return comparisons[op]
+
+
+def parse_filter(text: str) -> Filter:
+    field, _, rest = text.partition(":")
+    op, _, raw = rest.partition(":")
+    value: Any = raw.split(",") if op in ("in", "not_in") else (raw or None)
+    try:
+        return Filter(field, op, value)
+    except AgingError as error:
+        raise problem_of(error) from error
+
+
+@router.get("/aging", summary="Customers' aged balances: highest balances, most aged, per pool")
+async def aging_list(
+    request: Request,
+    company: CompanyId,
+    pool_id: str | None = None,
+    filter: Annotated[
+        list[str] | None,
+        Query(description="field:op:value, e.g. balance:gte:1000 or credit_group:in:A,B"),
+    ] = None,
+    sort: Annotated[str, Query(pattern="^(" + "|".join(LIST_SORTS) + ")$")] = "balance",
+    order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    a = store.customer_aging.c
+    conditions = [parse_filter(f) for f in filter or []]
+    async with ctx.engine.connect() as conn:
+        if pool_id is not None:
+            document = await store.get_pool(conn, company, pool_id)
+            if document is None:
+                raise Problem(404, "unknown_pool", f"no pool {pool_id} in {company}")
+            conditions += list(Pool.from_dict(document).filters)
+        where = [a.company == company, *(filter_clause(c) for c in conditions)]
+        column = a[sort]
+        ordering = column.desc().nulls_last() if order == "desc" else column.asc().nulls_last()
+        secondary = a.overdue.desc() if sort == "oldest_period" else a.customer_id.asc()
+        rows = await conn.execute(
+            sa.select(store.customer_aging)
+            .where(*where)
+            .order_by(ordering, secondary, a.customer_id)
+            .limit(limit)
+            .offset(offset)
+        )
+        total = (
+            await conn.execute(
+                sa.select(sa.func.count()).where(*where).select_from(store.customer_aging)
+            )
+        ).scalar_one()
+    return {"total": total, "items": [jsonable(dict(r._mapping)) for r in rows]}
+
+
+class DefinitionBody(BaseModel):
+    name: str = Field(min_length=1, max_length=50)
+    periods: list[dict[str, Any]] = Field(
+        min_length=1, max_length=20, description="[{name, from_days, to_days}] in order"
+    )
+    basis: str = Field(
+        default="due_date", description="due_date, transaction_date or document_date"
+    )
+    is_default: bool = False
+
+
+@router.put("/aging-definitions/{definition_id}", summary="Define aging periods")
+async def put_definition(
+    request: Request, company: CompanyId, definition_id: str, body: DefinitionBody
+) -> dict[str, Any]:
+    document = {
+        "id": definition_id,
+        "name": body.name,
+        "periods": body.periods,
+        "basis": body.basis,
+    }
+    definition_from(document)
+    async with ctx_of(request).engine.begin() as conn:
+        await store.put_definition(conn, company, definition_id, document, body.is_default)
+    return document | {"is_default": body.is_default}
+
+
+@router.get("/aging-definitions", summary="List aging definitions")
+async def list_definitions(request: Request, company: CompanyId) -> list[dict[str, Any]]:
+    async with ctx_of(request).engine.connect() as conn:
+        stored = await store.list_definitions(conn, company)
+    builtin = jsonable(DEFAULT_DEFINITION) | {
+        "is_default": not any(d["is_default"] for d in stored)
+    }
+    return [builtin, *stored]
+
+
+class PoolBody(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    filters: list[dict[str, Any]] = Field(default_factory=list, max_length=50)
+    aging_definition_id: str | None = None
+
+
+@router.put("/pools/{pool_id}", summary="Define a customer pool (saved filters)")
+async def put_pool(
+    request: Request, company: CompanyId, pool_id: str, body: PoolBody
+) -> dict[str, Any]:
+    try:
+        pool = Pool.from_dict({"id": pool_id, **body.model_dump()})
+    except AgingError as error:
+        raise problem_of(error) from error
+    document = pool.as_dict()
+    async with ctx_of(request).engine.begin() as conn:
+        await store.put_pool(conn, company, pool_id, document)
+    return document
+
+
+@router.get("/pools", summary="List pools")
+async def list_pools(request: Request, company: CompanyId) -> list[dict[str, Any]]:
+    async with ctx_of(request).engine.connect() as conn:
+        return await store.list_pools(conn, company)
+
+
+@router.get("/kpis", summary="DSO, best possible DSO, average days delinquent, CEI")
+async def company_kpis(
+    request: Request,
+    company: CompanyId,
+    start: date,
+    end: date,
+    customer_id: str | None = None,
+    pool_id: str | None = None,
+) -> dict[str, Any]:
+    if end < start:
+        raise Problem(422, "invalid_period", f"end {end} precedes start {start}")
+    ctx = ctx_of(request)
+    t, m = store.transactions.c, store.movements.c
+    async with ctx.engine.connect() as conn:
+        keys: list[tuple[str, str]] | None = None
+        if customer_id is not None:
+            await require_customer(conn, company, customer_id)
+            keys = [(company, customer_id)]
+        elif pool_id is not None:
+            listed = await aging_list(request, company, pool_id=pool_id, limit=500)
+            keys = [(company, row["customer_id"]) for row in listed["items"]]
+        tq = sa.select(store.transactions).where(t.company == company, t.posting_date <= end)
+        mq = sa.select(store.movements).where(m.company == company, m.effective_date <= end)
+        if keys is not None:
+            tq = tq.where(sa.tuple_(t.company, t.customer_id).in_(keys))
+            mq = mq.where(sa.tuple_(m.company, m.customer_id).in_(keys))
+        facts = [store.fact_of(OpenItemFacts, r) for r in await conn.execute(tq)]
+        moves = [store.fact_of(Movement, r) for r in await conn.execute(mq)]
+    inputs = combine([kpi_inputs(facts, moves, start, end)])
+    return {
+        "scope": {"company": company, "customer_id": customer_id, "pool_id": pool_id},
+        "inputs": jsonable(inputs),
+        "kpis": jsonable(kpis(inputs)),
+    }

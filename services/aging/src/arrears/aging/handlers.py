@@ -1,0 +1,155 @@
+"""The aging projection: events in, facts and today's customer aging out, one batch at a time.
+
+It mirrors the domain's `MemoryProjection` on the database: facts are inserted under their
+keys (a redelivered event adds nothing), customers and statuses merge by sequence, and the
+movements an event implies are derived with the settlements and write-offs recorded so far
+(including earlier events of the same batch). Every customer the batch touched gets its
+aging as of today recomputed in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from arrears.aging import store
+from arrears.aging.domain import (
+    DEFAULT_DEFINITION,
+    AgingDefinition,
+    Amounts,
+    CustomerFacts,
+    Lookups,
+    MissingFact,
+    SettlementFacts,
+    age,
+    evolve_customer,
+    movements_of,
+    needs,
+    settlement_of,
+    status_of,
+    transactions_of,
+)
+from arrears.shared.consumer import Delivered
+from arrears.shared.events.envelope import Event
+from arrears.shared.logging import get_logger
+from arrears.shared.topics import CUSTOMERS, INVOICES, LETTERS, PAYMENTS, Topic
+
+log = get_logger(__name__)
+CustomerKey = tuple[str, str]
+
+
+@dataclass(frozen=True)
+class AgingProjection:
+    today: Callable[[], date]
+    name: str = "aging"
+    topics: Sequence[Topic] = (CUSTOMERS, INVOICES, PAYMENTS, LETTERS)
+
+    async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
+        events = [d.event for d in batch]
+        touched: set[CustomerKey] = {(e.company, e.customer_id) for e in events}
+        await self._customers(conn, events)
+        transactions = [store.row_of(f) for e in events for f in transactions_of(e)]
+        await store.insert_new(conn, store.transactions, transactions)
+        await self._movements_and_settlements(conn, events)
+        statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
+        await store.insert_new(conn, store.statuses, statuses)
+        await refresh_aging(conn, sorted(touched), self.today())
+
+    async def _customers(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
+        relevant = [e for e in events if e.topic is CUSTOMERS]
+        if not relevant:
+            return
+        current = await store.load_customers(conn, [(e.company, e.customer_id) for e in relevant])
+        changed: dict[CustomerKey, CustomerFacts] = {}
+        for event in sorted(relevant, key=lambda e: e.sequence):
+            key = (event.company, event.customer_id)
+            try:
+                facts = evolve_customer(changed.get(key) or current.get(key), event)
+            except MissingFact as exc:
+                log.warning("customer change before registration skipped", reason=str(exc))
+                continue
+            if facts is not None:
+                changed[key] = facts
+        await store.save_customers(conn, changed.values())
+
+    async def _movements_and_settlements(
+        self, conn: AsyncConnection, events: Sequence[Event]
+    ) -> None:
+        wanted = [needs(e) for e in events]
+        settlement_keys = [
+            (e.company, sid)
+            for e, n in zip(events, wanted, strict=True)
+            for sid in n.settlement_ids
+        ]
+        writeoff_keys = [
+            (e.company, tid)
+            for e, n in zip(events, wanted, strict=True)
+            for tid in n.written_off_transaction_ids
+        ]
+        known: dict[tuple[str, str], SettlementFacts] = await store.load_settlements(
+            conn, settlement_keys
+        )
+        written = {
+            key: Amounts(accounting, txn)
+            for key, (accounting, txn) in (await store.written_off(conn, writeoff_keys)).items()
+        }
+        new_settlements: list[dict[str, Any]] = []
+        new_movements: list[dict[str, Any]] = []
+        seen_movements: set[tuple[str, str, int]] = set()
+        for event, need in zip(events, wanted, strict=True):
+            company = event.company
+            settlement = settlement_of(event)
+            if settlement is not None and (company, settlement.settlement_id) not in known:
+                known[(company, settlement.settlement_id)] = settlement
+                new_settlements.append(
+                    {
+                        "company": company,
+                        "settlement_id": settlement.settlement_id,
+                        "customer_id": settlement.customer_id,
+                        "facts": settlement.as_dict(),
+                    }
+                )
+            lookups = Lookups(
+                settlements={
+                    sid: known[(company, sid)]
+                    for sid in need.settlement_ids
+                    if (company, sid) in known
+                },
+                written_off={
+                    tid: written.get((company, tid), Amounts())
+                    for tid in need.written_off_transaction_ids
+                },
+            )
+            for movement in movements_of(event, lookups):
+                if movement.key in seen_movements:
+                    continue
+                seen_movements.add(movement.key)
+                new_movements.append(store.row_of(movement))
+                if movement.cause == "written_off":
+                    key = (movement.company, movement.transaction_id)
+                    written[key] = written.get(key, Amounts()) + (-movement.amounts)
+        await store.insert_new(conn, store.settlements, new_settlements)
+        await store.insert_new(conn, store.movements, new_movements)
+
+
+async def refresh_aging(
+    conn: AsyncConnection,
+    keys: Sequence[CustomerKey],
+    today: date,
+    definition: AgingDefinition = DEFAULT_DEFINITION,
+) -> int:
+    """Recompute and store today's aging of these customers; returns how many rows."""
+    customers = await store.load_customers(conn, keys)
+    present = [key for key in keys if key in customers]
+    items = await store.open_items_of(conn, present, today)
+    rows = []
+    for key in present:
+        customer = customers[key]
+        aged = age(items[key], definition, today, credit_limit=customer.credit_limit)
+        rows.append(store.aging_row(customer, aged))
+    await store.save_aging(conn, rows)
+    return len(rows)

@@ -1,0 +1,3 @@
+from tests.integration.ledger.conftest import ledger
+
+__all__ = ["ledger"]

@@ -1,0 +1,135 @@
+"""The aging service on the real broker and database, fed by the real ledger."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from arrears.aging.app import SPEC as AGING
+from arrears.aging.settings import AgingSettings
+from tests.integration.ledger.conftest import LedgerHarness
+from tests.support import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def aging(ledger: LedgerHarness) -> AsyncIterator[httpx.AsyncClient]:
+    settings = AgingSettings(
+        **(ledger.settings.model_dump() | {"db_schema": ledger.settings.schema_name + "_aging"})
+    )
+    app = AGING.create_app(settings, clock=ledger.clock)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://aging") as client:
+            yield client
+
+
+async def post(h: LedgerHarness, customer: str, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await h.client.post(h.url(customer, path), json=body)
+    assert response.status_code == 201, response.text
+    data: dict[str, Any] = response.json()["events"][0]["data"]
+    return data
+
+
+async def test_aged_balances_live_and_as_of(
+    ledger: LedgerHarness, aging: httpx.AsyncClient
+) -> None:
+    h = ledger  # today is 2026-06-15
+    await h.register("A-1", credit_limit="5000.00")
+    inv_old = await post(
+        h,
+        "A-1",
+        "/invoices",
+        {
+            "document_number": "A-1-1",
+            "posting_date": "2026-01-01",
+            "due_date": "2026-02-01",
+            "amount": "1000.00",
+        },
+    )
+    await post(
+        h,
+        "A-1",
+        "/invoices",
+        {
+            "document_number": "A-1-2",
+            "posting_date": "2026-05-01",
+            "due_date": "2026-05-31",
+            "amount": "300.00",
+        },
+    )
+    await post(
+        h,
+        "A-1",
+        "/invoices",
+        {
+            "document_number": "A-1-3",
+            "posting_date": "2026-06-10",
+            "due_date": "2026-07-10",
+            "amount": "200.00",
+        },
+    )
+    payment = await post(h, "A-1", "/payments", {"payment_date": "2026-03-01", "amount": "400.00"})
+    await post(
+        h,
+        "A-1",
+        "/settlements",
+        {
+            "paying_transaction_id": payment["transaction_id"],
+            "allocations": [{"transaction_id": inv_old["transaction_id"]}],
+        },
+    )
+    dispute = await h.client.put(
+        h.url("A-1", f"/transactions/{inv_old['transaction_id']}/collection-status"),
+        json={"status": "disputed"},
+    )
+    assert dispute.status_code == 201
+
+    async def aged() -> dict[str, Any]:
+        response = await aging.get("/v1/companies/usmf/customers/A-1/aging")
+        return response.json() if response.status_code == 200 else {}
+
+    body = await wait_until(
+        aged,
+        lambda b: (
+            b.get("aging", {}).get("balance") == "1100.000000"
+            or b.get("aging", {}).get("balance") == "1100.00"
+        ),
+        timeout=60,
+        what="aging to see every event",
+    )
+    balance = body["aging"]
+    periods = {p["name"]: p["amount"] for p in balance["periods"]}
+    assert sum(map(float, periods.values())) == pytest.approx(1100.0)
+    assert float(periods["Current"]) == 200.0
+    assert float(periods["1-30"]) == 300.0
+    assert float(periods["Over 120"]) == 600.0
+    assert float(balance["overdue"]) == 900.0
+    assert balance["disputed_count"] == 1 and float(balance["credit_remaining"]) == 3900.0
+    assert body["header"]["open_invoice_count"] == 3
+
+    # As of a past date: before the payment, only the first invoice existed.
+    past = (
+        await aging.get("/v1/companies/usmf/customers/A-1/aging", params={"as_of": "2026-02-15"})
+    ).json()["aging"]
+    assert float(past["balance"]) == 1000.0 and float(past["overdue"]) == 1000.0
+    before = (
+        await aging.get("/v1/companies/usmf/customers/A-1/aging", params={"as_of": "2025-12-31"})
+    ).json()["aging"]
+    assert float(before["balance"]) == 0.0
+
+    tabs = (
+        await aging.get("/v1/companies/usmf/customers/A-1/transactions", params={"tab": "disputed"})
+    ).json()
+    assert [i["document_number"] for i in tabs["items"]] == ["A-1-1"]
+    listed = (await aging.get("/v1/companies/usmf/aging", params={"sort": "balance"})).json()
+    assert listed["items"][0]["customer_id"] == "A-1"
+
+    missing = await aging.get("/v1/companies/usmf/customers/NOPE/aging")
+    assert missing.status_code == 404 and missing.json()["code"] == "unknown_customer"
+    bad = await aging.get("/v1/companies/usmf/customers/A-1/aging", params={"as_of": "2026-02-30"})
+    assert bad.status_code == 422 and bad.json()["code"] == "validation_failed"
