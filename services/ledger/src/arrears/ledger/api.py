@@ -150,7 +150,7 @@ def body_model(route: CommandRoute) -> type[BaseModel]:
         for name, info in route.command.model_fields.items()
         if name not in taken
     }
-    return create_model(  
+    return create_model(
         f"{route.command.__name__}Request",
         __config__={"extra": "forbid"},
         __doc__=route.command.__doc__,
