@@ -680,3 +680,21 @@ async def test_reading_a_stream(ledger: LedgerHarness) -> None:
     missing = await h.client.get(h.url("S-none", "/events"))
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_customer"
     await wait_until(lambda: h.all_events(), lambda n: n == 1, what="one event")
+
+
+async def test_a_document_number_is_unique_across_the_company(ledger: LedgerHarness) -> None:
+    h = ledger
+    await h.register("D-1")
+    await h.register("D-2")
+    body = {
+        "document_number": "SHARED-1",
+        "posting_date": "2026-04-01",
+        "due_date": "2026-05-01",
+        "amount": "10.00",
+    }
+    assert (await h.client.post(h.url("D-1", "/invoices"), json=body)).status_code == 201
+    before = await h.all_events()
+    clash = await h.client.post(h.url("D-2", "/invoices"), json=body)
+    assert clash.status_code == 409, clash.text
+    assert clash.json()["code"] == "duplicate_document"
+    assert await h.all_events() == before

@@ -93,10 +93,13 @@ class StreamConflict(Exception):
     """Another writer appended to the stream first (optimistic concurrency)."""
 
 
-@dataclass(frozen=True)
 class DuplicateDocument(Exception):
-    document_type: str
-    document_number: str
+    """A document number already exists in the company for that document type."""
+
+    def __init__(self, document_type: str, document_number: str) -> None:
+        super().__init__(f"{document_type} {document_number}")
+        self.document_type = document_type
+        self.document_number = document_number
 
 
 @dataclass(frozen=True)
