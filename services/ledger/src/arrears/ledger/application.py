@@ -12,7 +12,7 @@ import asyncio
 import hashlib
 import json
 import random
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +43,28 @@ from arrears.shared.logging import get_logger
 log = get_logger(__name__)
 
 MAX_ATTEMPTS = 50
+CACHED_STREAMS = 20_000
+
+
+class StateCache:
+    """Folded customer accounts of recent streams, so a command need not re-read and re-fold
+    a whole stream. A state is handed out at most once (taken) and is only valid for the
+    version it was folded to; a writer puts it back after its transaction committed."""
+
+    def __init__(self, size: int = CACHED_STREAMS) -> None:
+        self.size = size
+        self._states: OrderedDict[tuple[str, str], CustomerAccount] = OrderedDict()
+
+    def take(self, key: tuple[str, str], version: int) -> CustomerAccount | None:
+        state = self._states.pop(key, None)
+        return state if state is not None and state.version == version else None
+
+    def put(self, state: CustomerAccount) -> None:
+        key = (state.company, state.customer_id)
+        self._states[key] = state
+        self._states.move_to_end(key)
+        while len(self._states) > self.size:
+            self._states.popitem(last=False)
 
 
 @dataclass(frozen=True)
@@ -105,6 +127,7 @@ class Ledger:
         self.engine = engine
         self.clock = clock
         self.new_event_id = new_event_id
+        self.states = StateCache()
 
     def _context(self, letter_sequence: LetterSequence | None) -> Context:
         return Context(
@@ -181,7 +204,8 @@ class Ledger:
                             outcome.body(),
                             self.clock.now(),
                         )
-                    return outcome
+                self._remember(state, new)
+                return outcome
             except (store.StreamConflict, IntegrityError):
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
                 continue
@@ -204,8 +228,19 @@ class Ledger:
         )
 
     async def _load(self, conn: AsyncConnection, command: Command) -> CustomerAccount:
-        history = await store.load_stream(conn, command.company, command.customer_id)
-        return rebuild(command.company, command.customer_id, history)
+        company, customer_id = command.company, command.customer_id
+        version = await store.stream_version(conn, company, customer_id)
+        cached = self.states.take((company, customer_id), version)
+        if cached is not None:
+            return cached
+        history = await store.load_stream(conn, company, customer_id)
+        return rebuild(company, customer_id, history)
+
+    def _remember(self, state: CustomerAccount, new: Sequence[Event]) -> None:
+        """After the commit: fold the new events in and keep the state for the next command."""
+        for event in new:
+            state = evolve(state, event)
+        self.states.put(state)
 
     async def execute_many(
         self,
@@ -269,3 +304,4 @@ class Ledger:
                     type(command).__name__, new, status=201 if new else 200
                 )
             await store.append(conn, appended)
+        self.states.put(state)

@@ -139,6 +139,16 @@ async def load_stream(conn: AsyncConnection, company: str, customer_id: str) -> 
     return [parse_event(row[0]) for row in rows]
 
 
+async def stream_version(conn: AsyncConnection, company: str, customer_id: str) -> int:
+    """Sequence of the stream's last event (0 for a new stream)."""
+    row = await conn.execute(
+        sa.select(sa.func.coalesce(sa.func.max(events.c.sequence), 0)).where(
+            events.c.company == company, events.c.customer_id == customer_id
+        )
+    )
+    return int(row.scalar_one())
+
+
 async def append(conn: AsyncConnection, batch: Sequence[Event]) -> None:
     """Append events, their outbox rows and document numbers; inside the caller's transaction.
 
