@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from typing import Any
 
 import httpx
 import pytest
 
-from arrears.aging.app import SPEC as AGING
+from arrears.aging.app import SPEC as AGING_SERVICE
 from arrears.aging.settings import AgingSettings
+from arrears.shared.codec import decode
+from arrears.shared.topics import AGING
 from tests.integration.ledger.conftest import LedgerHarness
-from tests.support import wait_until
+from tests.support import read_topic, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +24,7 @@ async def aging(ledger: LedgerHarness) -> AsyncIterator[httpx.AsyncClient]:
     settings = AgingSettings(
         **(ledger.settings.model_dump() | {"db_schema": ledger.settings.schema_name + "_aging"})
     )
-    app = AGING.create_app(settings, clock=ledger.clock)
+    app = AGING_SERVICE.create_app(settings, clock=ledger.clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://aging") as client:
@@ -128,6 +131,29 @@ async def test_aged_balances_live_and_as_of(
     assert [i["document_number"] for i in tabs["items"]] == ["A-1-1"]
     listed = (await aging.get("/v1/companies/usmf/aging", params={"sort": "balance"})).json()
     assert listed["items"][0]["customer_id"] == "A-1"
+
+    # Every change of the figures is published on arrears.aging.v1, the last one final.
+    async def published() -> list[Any]:
+        records = await read_topic(h.settings.kafka_bootstrap, h.settings.topic_name(AGING), 1)
+        return [decode(r.value, r.headers, r.key) for r in records]
+
+    changes = await wait_until(
+        published,
+        lambda events: any(
+            e.data.balance.amount == Decimal("1100")
+            and e.data.disputed_count == 1
+            and float(e.data.periods[-1].amount.amount) == 600.0
+            for e in events
+        ),
+        timeout=30,
+        what="CustomerAgingChanged with the final figures",
+    )
+    last = max(changes, key=lambda e: e.sequence)
+    assert last.type == "CustomerAgingChanged" and last.customer_id == "A-1"
+    assert [e.sequence for e in sorted(changes, key=lambda e: e.sequence)] == list(
+        range(1, len(changes) + 1)
+    )
+    assert last.data.position == len(await h.stream("A-1"))
 
     missing = await aging.get("/v1/companies/usmf/customers/NOPE/aging")
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_customer"

@@ -11,6 +11,19 @@ Two parts:
   service, one simulated day after another with a settable clock, swapping each placeholder
   for the id the ledger assigned. It checks that every command has the effect the plan
   foresaw (same event types and payloads, ids aside) and stops at the first difference.
+  Commands of one customer, one day and one actor that do not need each other's new ids go
+  in one bulk call (one transaction), and the customer states the ledger folded are kept
+  between calls instead of re-reading whole streams: the cost is one transaction per
+  customer and batch, about 3,000 for 40 customers over 12 months.
+
+Where the history comes from: every customer has a payment behaviour (on time, late,
+chronically late, partial payer, disputer, non-payer), payment terms, a weekly payment run
+and a weekly day on which its collections agent works the account; invoices are posted
+monthly with seasonal amounts; agents call about overdue invoices and take promises, handle
+disputes (resolved with or without a credit note), waive or reverse letter fees; a weekly
+letter run applies `LETTER_SEQUENCE`; the daily promise rollover judges promises; bounced
+payments come back NSF with a fee; small residues are written off at month end and the
+non-payer is put on hold, handed to collections and written off shortly before the end.
 
 The same seed gives the same facts (types, customers, dates, amounts, texts); only ids differ.
 """
@@ -1803,47 +1816,49 @@ class _Simulation:
         self.schedule(d.account, write_off, AGENT, default)
 
     def _story_days(self, d: _Day) -> None:
-        """Fixed moments near the end: open work for every agent, the XSS memo."""
+        """Fixed moments near the end: open work for every agent (one task overdue, one due
+        after today), the memo with markup."""
         spec = d.spec
 
         def week_starting(days_before: int) -> date:
             return _agent_day(spec, max(self.first_day, self.today - timedelta(days=days_before)))
 
-        mine = d.account is self._first_of(spec.agent)
-        if mine and d.day == week_starting(14):
-            self._activity(
-                d,
-                "Review open items and call about the oldest",
-                category="Review",
-                start=_at(d.day, 9),
-                end=_at(self.today - timedelta(days=2), 17),
-                priority="normal",
-            )
-        if mine and d.day == week_starting(7):
-            overdue = next(
-                a.activity_id
-                for a in d.state.activities.values()
-                if a.purpose.startswith("Review open items") and not a.closed
-            )
-            d.emit(
-                ChangeActivity(
-                    company=self.company,
-                    customer_id=spec.customer_id,
-                    activity_id=overdue,
-                    priority="high",
-                    memo="Customer asked us to call after their payment run.",
-                ),
-                spec.agent,
-            )
-            self._activity(
-                d,
-                "Send statement of account",
-                kind=ActivityKind.ACTION,
-                category="Email",
-                start=_at(self.today + timedelta(days=1), 9),
-                end=_at(self.today + timedelta(days=6), 17),
-                priority="low",
-            )
+        for agent in (a for a in AGENTS if self._host(a) is d.account):
+            if d.day == week_starting(14):
+                self._activity(
+                    d,
+                    "Review open items and call about the oldest",
+                    category="Review",
+                    start=_at(d.day, 9),
+                    end=_at(self.today - timedelta(days=2), 17),
+                    responsible=agent,
+                )
+            if d.day == week_starting(7):
+                review = next(
+                    a.activity_id
+                    for a in d.state.activities.values()
+                    if a.purpose.startswith("Review open items") and a.responsible == agent
+                )
+                d.emit(
+                    ChangeActivity(
+                        company=self.company,
+                        customer_id=spec.customer_id,
+                        activity_id=review,
+                        priority="high",
+                        memo="Customer asked us to call after their payment run.",
+                    ),
+                    agent,
+                )
+                self._activity(
+                    d,
+                    "Send statement of account",
+                    kind=ActivityKind.ACTION,
+                    category="Email",
+                    start=_at(self.today + timedelta(days=1), 9),
+                    end=_at(self.today + timedelta(days=6), 17),
+                    priority="low",
+                    responsible=agent,
+                )
         if d.day == week_starting(6) and spec.name == XSS_CUSTOMER_NAME:
             self._activity(
                 d,
@@ -1855,17 +1870,11 @@ class _Simulation:
                 responsible="anna",
             )
 
-    def _first_of(self, agent: str) -> _Account | None:
-        return next(
-            (
-                a
-                for a in self.accounts
-                if a.spec.agent == agent
-                and not a.written_off
-                and a.spec.behaviour is not Behaviour.NON_PAYER
-            ),
-            None,
-        )
+    def _host(self, agent: str) -> _Account | None:
+        """The account that carries an agent's fixed tasks near the end: the agent's first
+        account that stays open, else the first account that stays open."""
+        staying = [a for a in self.accounts if a.spec.behaviour is not Behaviour.NON_PAYER]
+        return next((a for a in staying if a.spec.agent == agent), staying[0] if staying else None)
 
     # -------------------------------------------------------------- system: batch jobs
 
@@ -2026,8 +2035,12 @@ async def generate(
     company: str = "usmf",
     on_progress: Report | None = None,
 ) -> DemoSummary:
-    """Plan a demo history and write it through `ledger`; refuses a company that already has
-    the demo's customers or documents (DemoConflict)."""
+    """Plan a demo history ending `today` and write it through `ledger`.
+
+    Refuses a company that already has the demo's customers or documents (DemoConflict) and
+    stops at the first refused command (DemoError). A ledger with a `FixedClock` has it moved
+    through the history (it is left at the last batch's time); any other gets a sibling on
+    the same engine with a clock of its own."""
     if today > datetime.now(UTC).date():
         raise ValueError(f"the demo history ends today at the latest, not on {today}")
     started = timer.perf_counter()

@@ -14,6 +14,7 @@ from alembic import command, context, op
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.shared.db import quoted
@@ -106,4 +107,14 @@ def create_consumer_tables() -> None:
         sa.Column("events_applied", sa.BigInteger, nullable=False),
         sa.Column("last_recorded_at", sa.DateTime(timezone=True), nullable=False),
         schema=target,
+    )
+
+
+def create_outbox_table() -> None:
+    """The outbox of a service that publishes derived events (see arrears.shared.outbox)."""
+    op.create_table(
+        "outbox",
+        sa.Column("position", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("envelope", postgresql.JSONB, nullable=False),
+        schema=schema(),
     )

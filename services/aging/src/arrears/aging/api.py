@@ -245,11 +245,11 @@ def filter_clause(condition: Filter) -> sa.ColumnElement[bool]:
     if op == "not_null":
         return column.is_not(None)
     if op in ("in", "not_in"):
-        clause = column.in_(list(value))  # type: ignore[arg-type]
+        clause = column.in_(list(value))
         return sa.not_(clause) if op == "not_in" else clause
     if op == "prefix":
         return column.like(f"{value}%")
-    comparisons = {
+    comparisons: dict[str, sa.ColumnElement[bool]] = {
         "eq": column == value,
         "ne": column != value,
         "gt": column > value,

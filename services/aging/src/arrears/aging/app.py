@@ -14,6 +14,7 @@ from arrears.aging import api, store
 from arrears.aging.handlers import AgingProjection, refresh_aging
 from arrears.aging.settings import AgingSettings
 from arrears.shared.logging import get_logger
+from arrears.shared.outbox import OutboxPublisher, running
 from arrears.shared.service import ServiceContext, ServiceSpec
 
 log = get_logger(__name__)
@@ -28,7 +29,7 @@ async def roll_over_days(ctx: ServiceContext, *, chunk: int = 500, interval: flo
             async with ctx.engine.begin() as conn:
                 stale = await store.customers_to_refresh(conn, today, chunk)
                 if stale:
-                    await refresh_aging(conn, stale, today)
+                    await refresh_aging(conn, stale, today, now=ctx.clock.now())
         except (OSError, SQLAlchemyError):
             log.exception("aging rollover failed; will try again")
             await asyncio.sleep(interval)
@@ -42,8 +43,10 @@ async def roll_over_days(ctx: ServiceContext, *, chunk: int = 500, interval: flo
 @asynccontextmanager
 async def aging_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
     task = asyncio.create_task(roll_over_days(ctx), name="aging-rollover")
+    publisher = OutboxPublisher(ctx.engine, ctx.broker, ctx.settings)
     try:
-        yield
+        async with running(publisher):
+            yield
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -56,7 +59,7 @@ SPEC = ServiceSpec(
     description="Open items, collection status, live and as-of aged balances, snapshots and pools.",
     settings=AgingSettings,
     migrations=Path(__file__).parent / "migrations",
-    projections=lambda ctx: [AgingProjection(today=ctx.clock.today)],
+    projections=lambda ctx: [AgingProjection(today=ctx.clock.today, now=ctx.clock.now)],
     routers=(api.router,),
     background=aging_runtime,
 )

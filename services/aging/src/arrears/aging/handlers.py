@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,6 +27,7 @@ from arrears.aging.domain import (
     MissingFact,
     SettlementFacts,
     age,
+    aging_changed_data,
     evolve_customer,
     movements_of,
     needs,
@@ -34,8 +36,11 @@ from arrears.aging.domain import (
     transactions_of,
 )
 from arrears.shared.consumer import Delivered
+from arrears.shared.events.aging import CustomerAgingChanged
 from arrears.shared.events.envelope import Event
+from arrears.shared.ids import uuid7
 from arrears.shared.logging import get_logger
+from arrears.shared.outbox import enqueue
 from arrears.shared.topics import CUSTOMERS, INVOICES, LETTERS, PAYMENTS, Topic
 
 log = get_logger(__name__)
@@ -45,6 +50,7 @@ CustomerKey = tuple[str, str]
 @dataclass(frozen=True)
 class AgingProjection:
     today: Callable[[], date]
+    now: Callable[[], datetime]
     name: str = "aging"
     topics: Sequence[Topic] = (CUSTOMERS, INVOICES, PAYMENTS, LETTERS)
 
@@ -57,7 +63,7 @@ class AgingProjection:
         await self._movements_and_settlements(conn, events)
         statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
         await store.insert_new(conn, store.statuses, statuses)
-        await refresh_aging(conn, sorted(touched), self.today())
+        await refresh_aging(conn, sorted(touched), self.today(), now=self.now())
 
     async def _customers(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         relevant = [e for e in events if e.topic is CUSTOMERS]
@@ -136,20 +142,65 @@ class AgingProjection:
         await store.insert_new(conn, store.movements, new_movements)
 
 
+CHANGE_FIELDS = (
+    "balance",
+    "overdue",
+    "periods",
+    "credit_limit",
+    "credit_remaining",
+    "disputed_count",
+    "disputed_amount",
+)
+
+
 async def refresh_aging(
     conn: AsyncConnection,
     keys: Sequence[CustomerKey],
     today: date,
+    *,
+    now: datetime | None = None,
     definition: AgingDefinition = DEFAULT_DEFINITION,
 ) -> int:
-    """Recompute and store today's aging of these customers; returns how many rows."""
+    """Recompute and store today's aging of these customers, and queue `CustomerAgingChanged`
+    for every one whose figures changed (also when only the day moved amounts between
+    periods). Returns how many customers changed."""
     customers = await store.load_customers(conn, keys)
     present = [key for key in keys if key in customers]
     items = await store.open_items_of(conn, present, today)
-    rows = []
+    before = await store.current_aging(conn, present)
+    positions = await store.positions(conn, "aging", present)
+    rows, changed = [], []
+    recorded_at = now or datetime.now(UTC)
     for key in present:
         customer = customers[key]
         aged = age(items[key], definition, today, credit_limit=customer.credit_limit)
-        rows.append(store.aging_row(customer, aged))
+        old = before.get(key)
+        row = store.aging_row(customer, aged, revision=old["revision"] if old else 0)
+        if old is None or any(_differs(old[f], row[f]) for f in CHANGE_FIELDS):
+            row["revision"] += 1
+            changed.append(
+                CustomerAgingChanged(
+                    event_id=uuid7(),
+                    company=customer.company,
+                    customer_id=customer.customer_id,
+                    sequence=row["revision"],
+                    occurred_at=datetime.combine(today, time(), UTC),
+                    recorded_at=recorded_at,
+                    actor="aging",
+                    data=aging_changed_data(
+                        aged, customer.accounting_currency, positions.get(key, 0)
+                    ),
+                )
+            )
+        rows.append(row)
     await store.save_aging(conn, rows)
-    return len(rows)
+    await enqueue(conn, changed)
+    return len(changed)
+
+
+def _differs(old: Any, new: Any) -> bool:
+    if isinstance(new, list):
+        return [Decimal(str(v)) for v in old or []] != [Decimal(str(v)) for v in new]
+    if old is None or new is None:
+        return old is not new
+    return bool(Decimal(str(old)) != Decimal(str(new)))

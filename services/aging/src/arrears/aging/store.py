@@ -31,6 +31,7 @@ from arrears.aging.domain import (
     StatusFacts,
     open_items,
 )
+from arrears.shared.consumer import stream_positions
 
 metadata = sa.MetaData()
 Money = sa.Numeric(24, 6)
@@ -143,6 +144,7 @@ customer_aging = sa.Table(
     sa.Column("open_invoice_count", sa.Integer, nullable=False),
     sa.Column("oldest_period", sa.Integer),
     sa.Column("periods", postgresql.JSONB, nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
 )
 definitions = sa.Table(
     "aging_definitions",
@@ -293,8 +295,9 @@ async def open_items_of(
 # ----------------------------------------------------------------------------- customer aging
 
 
-def aging_row(customer: CustomerFacts, aged: AgedBalance) -> dict[str, Any]:
+def aging_row(customer: CustomerFacts, aged: AgedBalance, *, revision: int) -> dict[str, Any]:
     return {
+        "revision": revision,
         "company": customer.company,
         "customer_id": customer.customer_id,
         "as_of": aged.as_of,
@@ -346,6 +349,21 @@ async def current_aging(
         sa.select(customer_aging).where(sa.tuple_(a.company, a.customer_id).in_(list(keys)))
     )
     return {(r.company, r.customer_id): dict(r._mapping) for r in rows}
+
+
+async def positions(
+    conn: AsyncConnection, consumer: str, keys: Sequence[CustomerKey]
+) -> dict[CustomerKey, int]:
+    """Ledger stream sequence each customer's facts reflect (kept by the batch consumer)."""
+    if not keys:
+        return {}
+    p = stream_positions.c
+    rows = await conn.execute(
+        sa.select(p.company, p.customer_id, p.max_sequence).where(
+            p.consumer == consumer, sa.tuple_(p.company, p.customer_id).in_(list(keys))
+        )
+    )
+    return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
 async def customers_to_refresh(conn: AsyncConnection, today: date, limit: int) -> list[CustomerKey]:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-from arrears.shared.migrations import schema
+from arrears.shared.migrations import create_outbox_table, schema
 
 revision = "0002"
 down_revision = "0001"
@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("open_invoice_count", sa.Integer, nullable=False),
         sa.Column("oldest_period", sa.Integer),
         sa.Column("periods", postgresql.JSONB, nullable=False),
+        sa.Column("revision", sa.BigInteger, nullable=False),
         schema=s,
     )
     op.create_table(
@@ -166,6 +167,7 @@ def upgrade() -> None:
         sa.Column("sequence", sa.BigInteger, nullable=False),
         schema=s,
     )
+    create_outbox_table()
     op.create_index(
         "movements_by_customer", "movements", ["company", "customer_id", "effective_date"], schema=s
     )
@@ -186,5 +188,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("outbox", schema=schema())
     for table in reversed(TABLES):
         op.drop_table(table, schema=schema())

@@ -1,0 +1,113 @@
+"""A transactional outbox for the events a projection derives (aging changed, summary
+generated ...): rows written in the projection's own transaction, published afterwards by
+`OutboxPublisher`, deleted only once the broker acknowledged them. At least once; the
+envelope's `event_id` lets consumers drop duplicates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Sequence
+
+import sqlalchemy as sa
+from aiokafka.errors import KafkaError
+from faststream.kafka import KafkaBroker
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from arrears.shared.codec import encode
+from arrears.shared.events.envelope import Event
+from arrears.shared.events.registry import parse_event
+from arrears.shared.logging import get_logger
+from arrears.shared.settings import ServiceSettings
+
+log = get_logger(__name__)
+
+outbox_metadata = sa.MetaData()
+outbox = sa.Table(
+    "outbox",
+    outbox_metadata,
+    sa.Column("position", sa.BigInteger, sa.Identity(), primary_key=True),
+    sa.Column("envelope", postgresql.JSONB, nullable=False),
+)
+
+
+async def enqueue(conn: AsyncConnection, events: Sequence[Event]) -> None:
+    """Queue events for publishing inside the caller's transaction."""
+    if events:
+        await conn.execute(
+            sa.insert(outbox), [{"envelope": json.loads(e.model_dump_json())} for e in events]
+        )
+
+
+class OutboxPublisher:
+    """Publishes queued events in order; one round at a time, retried until acknowledged."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        broker: KafkaBroker,
+        settings: ServiceSettings,
+        *,
+        batch_size: int = 500,
+        idle_interval: float = 0.1,
+    ) -> None:
+        self.engine = engine
+        self.broker = broker
+        self.settings = settings
+        self.batch_size = batch_size
+        self.idle_interval = idle_interval
+
+    async def publish_once(self) -> int:
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(outbox.c.position, outbox.c.envelope)
+                    .order_by(outbox.c.position)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        source = f"/arrears/{self.settings.service}"
+        for _, envelope in rows:
+            event = parse_event(envelope)
+            wire = encode(event, source)
+            await self.broker.publish(
+                wire.value,
+                topic=self.settings.topic_name(event.topic),
+                key=wire.key,
+                headers=wire.headers,
+            )
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                sa.delete(outbox).where(outbox.c.position.in_([row[0] for row in rows]))
+            )
+        return len(rows)
+
+    async def run(self) -> None:
+        failures = 0
+        while True:
+            try:
+                published = await self.publish_once()
+                failures = 0
+            except (KafkaError, OSError, SQLAlchemyError):
+                failures += 1
+                log.exception("publishing derived events failed; retrying")
+                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
+                continue
+            if not published:
+                await asyncio.sleep(self.idle_interval)
+
+
+@contextlib.asynccontextmanager
+async def running(publisher: OutboxPublisher) -> AsyncIterator[None]:
+    task = asyncio.create_task(publisher.run(), name="outbox-publisher")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
