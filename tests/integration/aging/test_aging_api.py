@@ -159,3 +159,102 @@ async def test_aged_balances_live_and_as_of(
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_customer"
     bad = await aging.get("/v1/companies/usmf/customers/A-1/aging", params={"as_of": "2026-02-30"})
     assert bad.status_code == 422 and bad.json()["code"] == "validation_failed"
+
+
+async def test_definitions_pools_lists_snapshots_and_kpis(
+    ledger: LedgerHarness, aging: httpx.AsyncClient
+) -> None:
+    h = ledger
+    for n, (amount, due) in enumerate(
+        [("900.00", "2026-01-10"), ("120.00", "2026-06-01"), ("40.00", "2026-07-01")]
+    ):
+        await h.register(
+            f"B-{n}", profile={"name": f"Buyer {n}", "credit_group": "retail" if n else "wholesale"}
+        )
+        await post(
+            h,
+            f"B-{n}",
+            "/invoices",
+            {
+                "document_number": f"B-{n}-1",
+                "posting_date": "2025-12-01",
+                "due_date": due,
+                "amount": amount,
+            },
+        )
+
+    async def listed(**params: Any) -> dict[str, Any]:
+        response = await aging.get("/v1/companies/usmf/aging", params=params)
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    await wait_until(lambda: listed(), lambda b: b["total"] == 3, timeout=60, what="3 customers")
+    top = await listed(sort="balance", order="desc")
+    assert [r["customer_id"] for r in top["items"]] == ["B-0", "B-1", "B-2"]
+    most_aged = await listed(sort="oldest_period", order="desc")
+    assert most_aged["items"][0]["customer_id"] == "B-0"
+    filtered = await listed(filter=["credit_group:eq:retail", "balance:gte:100"])
+    assert [r["customer_id"] for r in filtered["items"]] == ["B-1"]
+    bad = await aging.get("/v1/companies/usmf/aging", params={"filter": "colour:eq:red"})
+    assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+
+    pool = await aging.put(
+        "/v1/companies/usmf/pools/big",
+        json={
+            "name": "Big balances",
+            "filters": [{"field": "balance", "op": "gte", "value": "500"}],
+        },
+    )
+    assert pool.status_code == 200, pool.text
+    assert [r["customer_id"] for r in (await listed(pool_id="big"))["items"]] == ["B-0"]
+    assert (
+        await aging.get("/v1/companies/usmf/aging", params={"pool_id": "nope"})
+    ).status_code == 404
+
+    definition = await aging.put(
+        "/v1/companies/usmf/aging-definitions/quarters",
+        json={
+            "name": "Quarters",
+            "periods": [
+                {"name": "Not due", "from_days": None, "to_days": 0},
+                {"name": "1-90", "from_days": 1, "to_days": 90},
+                {"name": "Over 90", "from_days": 91, "to_days": None},
+            ],
+        },
+    )
+    assert definition.status_code == 200, definition.text
+    quarters = (
+        await aging.get(
+            "/v1/companies/usmf/customers/B-0/aging", params={"definition_id": "quarters"}
+        )
+    ).json()["aging"]
+    assert [p["name"] for p in quarters["periods"]] == ["Not due", "1-90", "Over 90"]
+    assert float(quarters["periods"][2]["amount"]) == 900.0
+    broken = await aging.put(
+        "/v1/companies/usmf/aging-definitions/bad",
+        json={
+            "name": "Gap",
+            "periods": [
+                {"name": "a", "from_days": None, "to_days": 0},
+                {"name": "b", "from_days": 5, "to_days": None},
+            ],
+        },
+    )
+    assert broken.status_code == 422
+
+    taken = await aging.post("/v1/companies/usmf/snapshots", json={"as_of": "2026-05-31"})
+    assert taken.status_code == 200 and taken.json()["customers"] == 3
+    history = (await aging.get("/v1/companies/usmf/customers/B-0/snapshots")).json()["items"]
+    assert any(s["as_of"] == "2026-05-31" and s["header"]["balance"] == "900.00" for s in history)
+
+    kpis = await aging.get(
+        "/v1/companies/usmf/kpis", params={"start": "2025-12-01", "end": "2026-05-31"}
+    )
+    assert kpis.status_code == 200, kpis.text
+    assert float(kpis.json()["inputs"]["credit_sales"]) == 1060.0
+    assert kpis.json()["kpis"]["cei"] is not None
+    reversed_period = await aging.get(
+        "/v1/companies/usmf/kpis", params={"start": "2026-05-31", "end": "2026-01-01"}
+    )
+    assert reversed_period.status_code == 422

@@ -348,6 +348,11 @@ _GOODS = (
 )  # fmt: skip
 
 
+def _seeded(seed: str) -> random.Random:
+    """A reproducible generator (demo data, not secrets)."""
+    return random.Random(seed)  # noqa: S311
+
+
 def _ascii(text: str) -> str:
     for special, plain in (("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("ß", "ss")):
         text = text.replace(special, plain).replace(special.upper(), plain.capitalize())
@@ -580,6 +585,13 @@ class PlanError(RuntimeError):
     """The planner proposed a command the ledger's rules refuse (a bug of the planner)."""
 
 
+def _new_id(changes: list[Change], name: str) -> str:
+    """The id (a placeholder) the first decided event carries in its field `name`."""
+    value = getattr(changes[0].data, name)
+    assert isinstance(value, str)
+    return value
+
+
 def _placeholders(model: BaseModel) -> set[str]:
     """The plan's ids a command or payload mentions."""
     return set(_SIM_ID_IN_JSON.findall(model.model_dump_json()))
@@ -593,7 +605,7 @@ class _Simulation:
         self.seed = seed
         self.today = today
         self.first_day = _months_before(today, months)
-        self.rng = random.Random(f"arrears-demo:{seed}")  # noqa: S311 - demo data, not secrets
+        self.rng = _seeded(f"arrears-demo:{seed}")
         self.counters: Counter[str] = Counter()
         self.firsts: set[str] = set()
         self.rates = self._rates()
@@ -722,7 +734,7 @@ class _Simulation:
                 profile=profile,
                 credit_limit=limit,
             ),
-            rng=random.Random(f"arrears-demo:{self.seed}:{index}"),  # noqa: S311
+            rng=_seeded(f"arrears-demo:{self.seed}:{index}"),
             state=initial_state(self.company, customer_id),
             invoice_days=frozenset(self._invoice_days(invoice_day, registered)),
         )
@@ -1100,7 +1112,7 @@ class _Simulation:
             ),
             POSTING,
         )
-        credit = changes[0].data.transaction_id  # type: ignore[attr-defined]
+        credit = _new_id(changes, "transaction_id")
         d.emit(
             SettleTransactions(
                 company=self.company,
@@ -1180,7 +1192,7 @@ class _Simulation:
             ),
             POSTING,
         )
-        payment = str(changes[0].data.transaction_id)  # type: ignore[attr-defined]
+        payment = _new_id(changes, "transaction_id")
         allocations = tuple(
             AllocationRequest(transaction_id=t, amount=a) for t, a in wanted.items()
         )
@@ -1234,7 +1246,7 @@ class _Simulation:
             ),
             POSTING,
         )
-        settlement = str(changes[0].data.settlement_id)  # type: ignore[attr-defined]
+        settlement = _new_id(changes, "settlement_id")
 
         def put_right(later: _Day) -> None:
             later.emit(

@@ -24,6 +24,17 @@ Amount = Annotated[
 ]
 
 
+CENT = Decimal("0.01")
+
+
+def decimal_text(value: Decimal) -> str:
+    """Exact text of an amount with at least two decimals: 900.000000 -> "900.00",
+    1.234500 -> "1.2345" (database columns carry six places)."""
+    if value == value.quantize(CENT):
+        return str(value.quantize(CENT))
+    return format(value.normalize(), "f")
+
+
 class CurrencyMismatchError(ValueError):
     """Two amounts in different currencies were combined."""
 

@@ -35,8 +35,10 @@ from arrears.aging.domain import (
     overdue_reference_date,
 )
 from arrears.aging.domain.facts import Movement, OpenItemFacts
+from arrears.aging.handlers import take_snapshots
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.money import decimal_text
 from arrears.shared.service import ServiceContext
 
 router = APIRouter(prefix="/v1/companies/{company}", tags=["aging"])
@@ -49,7 +51,7 @@ def jsonable(value: Any) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, Decimal):
-        return str(value)
+        return decimal_text(value)
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Mapping):
@@ -131,7 +133,7 @@ def aged_json(aged: AgedBalance) -> dict[str, Any]:
     """An aged balance as JSON, each period with its net `amount` (receivables - credits)."""
     body: dict[str, Any] = jsonable(aged)
     for period, balance in zip(body["periods"], aged.periods, strict=True):
-        period["amount"] = str(balance.amount)
+        period["amount"] = decimal_text(balance.amount)
     return body
 
 
@@ -172,13 +174,15 @@ def transaction_row(item: OpenItem, day: date) -> dict[str, Any]:
         "due_date": due.isoformat() if due else None,
         "days_overdue": max(0, (day - due).days) if due else None,
         "currency": facts.currency,
-        "amount": str(facts.amount),
-        "open_amount_txn": str(item.open_amount_txn),
-        "accounting_amount": str(facts.accounting_amount),
-        "open_amount": str(item.open_amount),
+        "amount": decimal_text(facts.amount),
+        "open_amount_txn": decimal_text(item.open_amount_txn),
+        "accounting_amount": decimal_text(facts.accounting_amount),
+        "open_amount": decimal_text(item.open_amount),
         "collection_status": item.status_value,
         "promise_date": status.promise_date.isoformat() if status and status.promise_date else None,
-        "promise_amount": str(status.promise_amount) if status and status.promise_amount else None,
+        "promise_amount": decimal_text(status.promise_amount)
+        if status and status.promise_amount
+        else None,
         "promise_state": status.promise_state if status else None,
         "broken_promise_count": status.broken_promise_count if status else 0,
     }
@@ -410,3 +414,44 @@ async def company_kpis(
         "inputs": jsonable(inputs),
         "kpis": jsonable(kpis(inputs)),
     }
+
+
+class SnapshotRequest(BaseModel):
+    as_of: date | None = Field(default=None, description="Date to age as of (default today).")
+    definition_id: str | None = Field(default=None, description="Aging definition (default).")
+    customer_id: str | None = Field(default=None, description="One customer (default: all).")
+
+
+@router.post("/snapshots", summary="Store aging snapshots (header and periods) now")
+async def create_snapshots(
+    request: Request, company: CompanyId, body: SnapshotRequest
+) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    day = body.as_of or ctx.clock.today()
+    async with ctx.engine.begin() as conn:
+        definition = await definition_for(conn, company, body.definition_id)
+        if body.customer_id is not None:
+            await require_customer(conn, company, body.customer_id)
+            keys = [(company, body.customer_id)]
+        else:
+            keys = await store.company_customers(conn, company)
+        taken = 0
+        for start in range(0, len(keys), 500):
+            taken += await take_snapshots(
+                conn, keys[start : start + 500], day, ctx.clock.now(), definition
+            )
+    return {"as_of": day.isoformat(), "definition_id": definition.id, "customers": taken}
+
+
+@router.get(CUSTOMER + "/snapshots", summary="A customer's stored aging snapshots, newest first")
+async def customer_snapshots(
+    request: Request,
+    company: CompanyId,
+    customer_id: CustomerId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    async with ctx_of(request).engine.connect() as conn:
+        await require_customer(conn, company, customer_id)
+        rows = await store.list_snapshots(conn, company, customer_id, limit, offset)
+    return {"items": [jsonable(row) for row in rows]}

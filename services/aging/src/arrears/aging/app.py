@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from arrears.aging import api, store
-from arrears.aging.handlers import AgingProjection, refresh_aging
+from arrears.aging.handlers import AgingProjection, refresh_aging, take_snapshots
 from arrears.aging.settings import AgingSettings
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
@@ -30,6 +30,7 @@ async def roll_over_days(ctx: ServiceContext, *, chunk: int = 500, interval: flo
                 stale = await store.customers_to_refresh(conn, today, chunk)
                 if stale:
                     await refresh_aging(conn, stale, today, now=ctx.clock.now())
+                    await take_snapshots(conn, stale, today, ctx.clock.now())
         except (OSError, SQLAlchemyError):
             log.exception("aging rollover failed; will try again")
             await asyncio.sleep(interval)

@@ -204,3 +204,24 @@ def _differs(old: Any, new: Any) -> bool:
     if old is None or new is None:
         return old is not new
     return bool(Decimal(str(old)) != Decimal(str(new)))
+
+
+async def take_snapshots(
+    conn: AsyncConnection,
+    keys: Sequence[CustomerKey],
+    as_of: date,
+    now: datetime,
+    definition: AgingDefinition = DEFAULT_DEFINITION,
+) -> int:
+    """Store each customer's aging as of a date (header and one row per period); a snapshot
+    already taken for that customer, definition and date is kept as it was."""
+    customers = await store.load_customers(conn, keys)
+    present = [key for key in keys if key in customers]
+    items = await store.open_items_of(conn, present, as_of)
+    rows = []
+    for key in present:
+        customer = customers[key]
+        aged = age(items[key], definition, as_of, credit_limit=customer.credit_limit)
+        rows.append(store.snapshot_row(customer, aged, now))
+    await store.insert_new(conn, store.snapshots, rows)
+    return len(rows)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -32,6 +32,7 @@ from arrears.aging.domain import (
     open_items,
 )
 from arrears.shared.consumer import stream_positions
+from arrears.shared.money import decimal_text
 
 metadata = sa.MetaData()
 Money = sa.Numeric(24, 6)
@@ -322,8 +323,63 @@ def aging_row(customer: CustomerFacts, aged: AgedBalance, *, revision: int) -> d
         "promised_amount": aged.promised_amount,
         "open_invoice_count": aged.open_invoice_count,
         "oldest_period": aged.oldest_period,
-        "periods": [str(p.amount) for p in aged.periods],
+        "periods": [decimal_text(p.amount) for p in aged.periods],
     }
+
+
+def snapshot_row(customer: CustomerFacts, aged: AgedBalance, taken_at: datetime) -> dict[str, Any]:
+    header = {
+        "currency": customer.accounting_currency,
+        "balance": decimal_text(aged.balance),
+        "overdue": decimal_text(aged.overdue),
+        "credit_limit": None if aged.credit_limit is None else decimal_text(aged.credit_limit),
+        "credit_remaining": None
+        if aged.credit_remaining is None
+        else decimal_text(aged.credit_remaining),
+        "disputed_count": aged.disputed_count,
+        "disputed_amount": decimal_text(aged.disputed_amount),
+    }
+    periods = [
+        {
+            "index": p.index,
+            "name": p.name,
+            "from_days": p.from_days,
+            "to_days": p.to_days,
+            "amount": decimal_text(p.amount),
+        }
+        for p in aged.periods
+    ]
+    return {
+        "company": customer.company,
+        "customer_id": customer.customer_id,
+        "definition_id": aged.definition_id,
+        "as_of": aged.as_of,
+        "taken_at": taken_at,
+        "header": header,
+        "periods": periods,
+    }
+
+
+async def list_snapshots(
+    conn: AsyncConnection, company: str, customer_id: str, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    s = snapshots.c
+    rows = await conn.execute(
+        sa.select(snapshots)
+        .where(s.company == company, s.customer_id == customer_id)
+        .order_by(s.as_of.desc(), s.definition_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def company_customers(conn: AsyncConnection, company: str) -> list[CustomerKey]:
+    c = customers.c
+    rows = await conn.execute(
+        sa.select(c.company, c.customer_id).where(c.company == company).order_by(c.customer_id)
+    )
+    return [(r[0], r[1]) for r in rows]
 
 
 async def save_aging(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
