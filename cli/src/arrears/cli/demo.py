@@ -48,7 +48,6 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from pydantic import BaseModel
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.cli.progress import Report
 from arrears.ledger import store
@@ -2087,44 +2086,6 @@ async def _check_free(ledger: Ledger, plan: DemoPlan) -> None:
         )
 
 
-class _RememberingLedger(Ledger):
-    """The ledger's application service, remembering the customer states it appended to.
-
-    Every command still runs through the ledger's own `decide`, event store, outbox and
-    optimistic concurrency; only re-reading and re-folding a customer's whole stream for each
-    command is skipped. A remembered state is lent out once and taken back only with the
-    events the ledger reports appended; a second load without them (a retry after a
-    concurrent writer, a failed bulk append) reads the stream again. A state that missed
-    another writer's events cannot be appended from: its sequence is taken.
-    """
-
-    def __init__(self, ledger: Ledger, clock: FixedClock) -> None:
-        super().__init__(ledger.engine, clock, new_event_id=ledger.new_event_id)
-        self._kept: dict[tuple[str, str], CustomerAccount] = {}
-        self._lent: dict[tuple[str, str], CustomerAccount] = {}
-
-    async def _load(self, conn: AsyncConnection, command: Command) -> CustomerAccount:
-        key = (command.company, command.customer_id)
-        state = self._kept.pop(key, None)
-        if state is None:
-            state = await super()._load(conn, command)
-        self._lent[key] = state
-        return state
-
-    def appended(self, events: list[Event]) -> None:
-        """Take back the states the ledger appended `events` to (in stream order)."""
-        for event in events:
-            key = (event.company, event.customer_id)
-            state = self._lent.pop(key, None) or self._kept.pop(key, None)
-            if state is None:
-                continue
-            if state.version == event.sequence - 1:
-                evolve(state, event)
-            elif state.version < event.sequence:
-                continue  # it missed events: forget it, the next load reads the stream
-            self._kept[key] = state
-
-
 async def execute_plan(
     ledger: Ledger, plan: DemoPlan, *, on_progress: Report | None = None
 ) -> Counter[str]:
@@ -2132,7 +2093,8 @@ async def execute_plan(
     batch's time; the count of events appended, by type. Stops at the first refusal or at
     the first effect the plan did not foresee (DemoError)."""
     clock = ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(plan.starts_at)
-    writer = _RememberingLedger(ledger, clock)
+    # The ledger keeps the customer states it folded between commands (StateCache).
+    writer = Ledger(ledger.engine, clock, new_event_id=ledger.new_event_id)
     async with writer.engine.begin() as conn:
         await store.put_letter_sequence(
             conn,
@@ -2154,7 +2116,6 @@ async def execute_plan(
             raise DemoError(_refusal(commands[index], problem))
         for index, planned in enumerate(group):
             events = result.outcomes[index].events
-            writer.appended(events)
             _learn(planned, events, ids, counts)
 
     async def letter(planned: PlannedCommand) -> None:
@@ -2168,7 +2129,6 @@ async def execute_plan(
             )
         except Problem as problem:
             raise DemoError(_refusal(command, problem)) from problem
-        writer.appended(outcome.events)
         _learn(planned, outcome.events, ids, counts)
 
     for batch in plan.batches:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -16,6 +17,18 @@ def _step(title: str, command: list[str], root: Path) -> int:
     code = subprocess.call(command, cwd=root)
     print(f"=== {title}: exit {code} in {time.monotonic() - started:.1f}s", flush=True)
     return code
+
+
+def parallel(pytest_args: list[str]) -> list[str]:
+    """Spread test files over one worker per core (each with its own PostgreSQL and broker)
+    unless the caller chose (`-n 0` runs in this process)."""
+    if any(
+        a in ("-n", "--numprocesses") or a.startswith(("-n", "--numprocesses="))
+        for a in pytest_args
+    ):
+        return pytest_args
+    workers = max(1, min(os.cpu_count() or 1, 4))
+    return ["-n", str(workers), "--dist", "loadfile", *pytest_args]
 
 
 def run_test_suite(root: Path, pytest_args: list[str], *, lint: bool = True) -> int:
@@ -36,7 +49,7 @@ def run_test_suite(root: Path, pytest_args: list[str], *, lint: bool = True) -> 
             code = _step(title, command, root)
             if code != 0:
                 return code
-    code = _step("pytest", [sys.executable, "-m", "pytest", *pytest_args], root)
+    code = _step("pytest", [sys.executable, "-m", "pytest", *parallel(pytest_args)], root)
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure", flush=True)
         return 1
