@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from arrears.aging import store as aging_store
 from arrears.aging.app import SPEC as AGING
 from arrears.aging.settings import AgingSettings
 from arrears.cli.replay import replay
@@ -18,9 +19,29 @@ from tests.support import wait_until
 pytestmark = pytest.mark.integration
 
 
-async def read_model(engine: AsyncEngine) -> tuple[set[object], list[tuple[object, ...]]]:
+async def read_model(engine: AsyncEngine) -> tuple[object, ...]:
+    """Applied ids, stream positions and the aging read model (facts and today's aging)."""
     p = stream_positions.c
+    a = aging_store.customer_aging
     async with engine.connect() as conn:
+        facts = []
+        for table in (
+            aging_store.customers,
+            aging_store.transactions,
+            aging_store.movements,
+            aging_store.settlements,
+            aging_store.statuses,
+        ):
+            key = [c for c in table.primary_key.columns]
+            facts.append([tuple(r) for r in await conn.execute(sa.select(table).order_by(*key))])
+        aging = [
+            tuple(r)
+            for r in await conn.execute(
+                sa.select(*(c for c in a.c if c.name != "revision")).order_by(
+                    a.c.company, a.c.customer_id
+                )
+            )
+        ]
         ids = set((await conn.execute(sa.select(applied_events.c.event_id))).scalars())
         positions = (
             await conn.execute(
@@ -29,7 +50,7 @@ async def read_model(engine: AsyncEngine) -> tuple[set[object], list[tuple[objec
                 )
             )
         ).all()
-    return ids, [tuple(row) for row in positions]
+    return ids, [tuple(row) for row in positions], facts, aging
 
 
 async def test_replay_equals_live_consumption(ledger: LedgerHarness) -> None:
