@@ -698,3 +698,15 @@ async def test_a_document_number_is_unique_across_the_company(ledger: LedgerHarn
     assert clash.status_code == 409, clash.text
     assert clash.json()["code"] == "duplicate_document"
     assert await h.all_events() == before
+
+
+async def test_writing_off_nothing_is_refused(ledger: LedgerHarness) -> None:
+    h = ledger
+    await h.register("W-1")
+    before = await h.all_events()
+    response = await h.client.post(
+        h.url("W-1", "/write-offs"), json={"reason_code": "SMALL", "write_off_account": "618100"}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["code"] == "nothing_to_write_off"
+    assert await h.all_events() == before
