@@ -54,6 +54,7 @@ def independent(as_of: date) -> dict[str, list[Decimal]]:
     return result
 
 
+@pytest.mark.skipif(not IBM.exists(), reason=f"{IBM} is not checked out beside the project")
 async def test_aged_balances_of_the_ibm_file_match_the_raw_csv(postgres_url: str) -> None:
     ledger_schema = unique_name("ibm")
     async with open_ledger(postgres_url, schema=ledger_schema) as ledger:
