@@ -107,23 +107,23 @@ async def test_aged_balances_live_and_as_of(
     )
     balance = body["aging"]
     periods = {p["name"]: p["amount"] for p in balance["periods"]}
-    assert sum(map(float, periods.values())) == pytest.approx(1100.0)
-    assert float(periods["Current"]) == 200.0
-    assert float(periods["1-30"]) == 300.0
-    assert float(periods["Over 120"]) == 600.0
-    assert float(balance["overdue"]) == 900.0
-    assert balance["disputed_count"] == 1 and float(balance["credit_remaining"]) == 3900.0
+    assert sum(map(Decimal, periods.values())) == Decimal(1100)
+    assert Decimal(periods["Current"]) == 200
+    assert Decimal(periods["1-30"]) == 300
+    assert Decimal(periods["Over 120"]) == 600
+    assert Decimal(balance["overdue"]) == 900
+    assert balance["disputed_count"] == 1 and Decimal(balance["credit_remaining"]) == 3900
     assert body["header"]["open_invoice_count"] == 3
 
     # As of a past date: before the payment, only the first invoice existed.
     past = (
         await aging.get("/v1/companies/usmf/customers/A-1/aging", params={"as_of": "2026-02-15"})
     ).json()["aging"]
-    assert float(past["balance"]) == 1000.0 and float(past["overdue"]) == 1000.0
+    assert Decimal(past["balance"]) == 1000 and Decimal(past["overdue"]) == 1000
     before = (
         await aging.get("/v1/companies/usmf/customers/A-1/aging", params={"as_of": "2025-12-31"})
     ).json()["aging"]
-    assert float(before["balance"]) == 0.0
+    assert Decimal(before["balance"]) == 0
 
     tabs = (
         await aging.get("/v1/companies/usmf/customers/A-1/transactions", params={"tab": "disputed"})
@@ -142,7 +142,7 @@ async def test_aged_balances_live_and_as_of(
         lambda events: any(
             e.data.balance.amount == Decimal("1100")
             and e.data.disputed_count == 1
-            and float(e.data.periods[-1].amount.amount) == 600.0
+            and Decimal(e.data.periods[-1].amount.amount) == 600
             for e in events
         ),
         timeout=30,
@@ -230,7 +230,7 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
         )
     ).json()["aging"]
     assert [p["name"] for p in quarters["periods"]] == ["Not due", "1-90", "Over 90"]
-    assert float(quarters["periods"][2]["amount"]) == 900.0
+    assert Decimal(quarters["periods"][2]["amount"]) == 900
     broken = await aging.put(
         "/v1/companies/usmf/aging-definitions/bad",
         json={
@@ -252,7 +252,7 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
         "/v1/companies/usmf/kpis", params={"start": "2025-12-01", "end": "2026-05-31"}
     )
     assert kpis.status_code == 200, kpis.text
-    assert float(kpis.json()["inputs"]["credit_sales"]) == 1060.0
+    assert Decimal(kpis.json()["inputs"]["credit_sales"]) == 1060
     assert kpis.json()["kpis"]["cei"] is not None
     reversed_period = await aging.get(
         "/v1/companies/usmf/kpis", params={"start": "2026-05-31", "end": "2026-01-01"}

@@ -362,9 +362,14 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "", _ascii(text).lower())
 
 
-def _cents(value: float) -> Decimal:
-    """A generated (float) quantity as an exact amount in cents."""
-    return (Decimal(round(value * 100)) / 100).quantize(CENT)
+def _cents(value: Decimal) -> Decimal:
+    """A generated quantity as an exact amount in cents."""
+    return value.quantize(CENT)
+
+
+def _factor(value: float) -> Decimal:
+    """A random factor (from `random`) as a decimal with four places, for exact arithmetic."""
+    return Decimal(str(round(value, 4)))
 
 
 def _round_to(value: Decimal, step: int) -> Decimal:
@@ -701,7 +706,7 @@ class _Simulation:
             "medium": (2500, 15000, (1, 3)),
             "large": (15000, 80000, (2, 4)),
         }[size]
-        base = _cents(rng.uniform(low, high))
+        base = _cents(_factor(rng.uniform(low, high)))
         terms = rng.choices([t for t, _ in _TERMS], weights=[w for _, w in _TERMS])[0]
         risk = min(99.0, max(1.0, rng.gauss(_BASE_RISK[behaviour], 8)))
         monthly = base * Decimal(sum(per_month)) / 2
@@ -1001,7 +1006,9 @@ class _Simulation:
 
     def _invoice(self, d: _Day) -> None:
         spec, rng = d.spec, d.rng
-        amount = _cents(float(spec.base_amount) * _SEASON[d.day.month] * rng.uniform(0.6, 1.4))
+        amount = _cents(
+            spec.base_amount * _factor(_SEASON[d.day.month]) * _factor(rng.uniform(0.6, 1.4))
+        )
         tax = None
         if spec.vat_percent is not None:
             tax = (amount * spec.vat_percent / (100 + spec.vat_percent)).quantize(CENT)
@@ -1047,11 +1054,11 @@ class _Simulation:
             pay = due + timedelta(days=rng.randint(25, 80))
         elif behaviour is Behaviour.PARTIAL:
             first = due + timedelta(days=rng.randint(0, 12))
-            part = _cents(float(amount) * rng.uniform(0.35, 0.7))
+            part = _cents(amount * _factor(rng.uniform(0.35, 0.7)))
             self._plan_payment(account, first, txn, part)
             pay = due + timedelta(days=rng.randint(25, 60))
             if rng.random() < 0.35:
-                residue = _cents(rng.uniform(0.5, 20))
+                residue = _cents(_factor(rng.uniform(0.5, 20)))
                 rest = amount - part - residue
                 if rest > 0:
                     self._plan_payment(account, pay, txn, rest)

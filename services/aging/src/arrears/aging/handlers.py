@@ -158,7 +158,7 @@ async def refresh_aging(
     keys: Sequence[CustomerKey],
     today: date,
     *,
-    now: datetime | None = None,
+    now: datetime,
     definition: AgingDefinition = DEFAULT_DEFINITION,
 ) -> int:
     """Recompute and store today's aging of these customers, and queue `CustomerAgingChanged`
@@ -170,7 +170,7 @@ async def refresh_aging(
     before = await store.current_aging(conn, present)
     positions = await store.positions(conn, "aging", present)
     rows, changed = [], []
-    recorded_at = now or datetime.now(UTC)
+    recorded_at = now
     for key in present:
         customer = customers[key]
         aged = age(items[key], definition, today, credit_limit=customer.credit_limit)
