@@ -81,6 +81,7 @@ TOPICS = [f"{PREFIX}{t.name}" for t in (CUSTOMERS, INVOICES, PAYMENTS, LETTERS)]
 BATCH = 500
 BATCHES: list[int] = []  # sizes of the batches the projection applied
 CPU: list[float] = []  # its process CPU time / wall time, per run
+SETTLE: list[float] = []  # seconds to refresh today's aging of the touched customers, per run
 
 
 # ----------------------------------------------------------------------------- events
@@ -292,8 +293,7 @@ def settings_for(url: str, bootstrap: str, schema: str) -> AgingSettings:
 
 
 def projection() -> AgingProjection:
-    clock = FixedClock(NOW)
-    return AgingProjection(today=clock.today, now=clock.now)
+    return AgingProjection(clock=FixedClock(NOW))
 
 
 async def projected(url: str, bootstrap: str, schema: str, total: int) -> float:
@@ -311,6 +311,9 @@ async def projected(url: str, bootstrap: str, schema: str, total: int) -> float:
         cpu = time.process_time()
         seconds = await read_topics(bootstrap, total, handle)
         CPU.append((time.process_time() - cpu) / seconds)
+        started = time.perf_counter()
+        await consumer.projection.settle(engine)  # type: ignore[attr-defined]
+        SETTLE.append(time.perf_counter() - started)
         return seconds
     finally:
         await engine.dispose()
@@ -326,6 +329,7 @@ async def naive(url: str, bootstrap: str, schema: str, sample: list[Event]) -> f
         started = time.perf_counter()
         for offset, event in enumerate(sample):
             await consumer.apply([Delivered(event, event.topic.name, 0, offset)])
+            await consumer.projection.settle(engine)  # type: ignore[attr-defined]
         return time.perf_counter() - started
     finally:
         await engine.dispose()
@@ -455,6 +459,7 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     naive_rate = len(sample) / await naive(url, bootstrap, "agebench_naive", sample)
     say(f"naive (one event per transaction, {len(sample):,} events): {naive_rate:,.0f}/s")
     c_rate, p_rate, r_rate = (statistics.median(x) for x in (consume, copy, real))
+    settled_rate = total / (total / r_rate + statistics.median(SETTLE))
     limit = 1 / (1 / c_rate + 1 / p_rate)
 
     # (b) scale up the read model and refresh customer_aging.
@@ -547,7 +552,7 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     load_after = load_average()
     command = "bench/aging_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     today = datetime.now(UTC).strftime("%Y-%m-%d")
-    goal_a = r_rate >= 0.5 * limit and r_rate >= 20 * naive_rate
+    goal_a = settled_rate >= 0.5 * limit and settled_rate >= 20 * naive_rate
     one = max(latency["one customer, live"][1], latency["one customer, as of 90 days ago"][1])
     lists = max(latency["top 100 balances"][1], latency["pool's most-aged page (100)"][1])
     return [
@@ -570,13 +575,17 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         f"| physical limit: consume then COPY, serially | {limit:,.0f} | 100% |",
         f"| AgingProjection via BatchConsumer (batches <= {BATCH}) | {r_rate:,.0f} "
         f"| {r_rate / limit:.1%} |",
-        f"| naive: one event per transaction ({len(sample):,}-event sample) | "
+        f"| the same, then today's aging of every touched customer settled | {settled_rate:,.0f} "
+        f"| {settled_rate / limit:.1%} |",
+        f"| naive: one event per transaction, figures settled each time ({len(sample):,}-event "
+        "sample) | "
         f"{naive_rate:,.0f} | {naive_rate / limit:.1%} |",
         "",
         f"- The projection applied {len(BATCHES):,} batches of {statistics.mean(BATCHES):.0f} "
         f"records on average (getmany returns what is fetched; max {max(BATCHES)}); this "
         f"process used {statistics.median(CPU):.0%} of one CPU meanwhile (PostgreSQL the rest).",
-        f"- Projection is {r_rate / naive_rate:.1f}x the naive projector; goal (>= 50% of the "
+        f"- Projection (settled) is {settled_rate / naive_rate:.1f}x the naive projector; "
+        "goal (>= 50% of the "
         f"limit and >= 20x naive): {'met' if goal_a else 'MISSED'}.",
         "",
         f"**(b) Queries** at {len(keys):,} customers, {counts['transactions']:,} transactions "

@@ -82,6 +82,7 @@ async def test_replay_equals_live_consumption(ledger: LedgerHarness) -> None:
             timeout=60,
             what="live consumption of every event",
         )
+        await wait_until(lambda: dirty(engine), lambda n: n == 0, what="aging refreshed")
         live = await read_model(engine)
 
     replay_schema = h.settings.schema_name + "_replay"
@@ -94,3 +95,8 @@ async def test_replay_equals_live_consumption(ledger: LedgerHarness) -> None:
         assert await read_model(replayed_engine) == live
     finally:
         await replayed_engine.dispose()
+
+
+async def dirty(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        return await aging_store.dirty_count(conn)

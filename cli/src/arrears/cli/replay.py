@@ -67,6 +67,10 @@ async def replay(
                 await consumer.apply([d for d in delivered if d.event.topic in topics])
             done += len(rows)
             on_progress(done, total)
+        for consumer in consumers:
+            settle = getattr(consumer.projection, "settle", None)
+            if settle is not None:  # figures derived off the event path (e.g. today's aging)
+                await settle(engine)
         return done
     finally:
         await engine.dispose()

@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from arrears.aging import api, store
-from arrears.aging.handlers import AgingProjection, refresh_aging, take_snapshots
+from arrears.aging.handlers import AgingProjection, refresh_aging, refresh_dirty, take_snapshots
 from arrears.aging.settings import AgingSettings
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
@@ -20,30 +20,32 @@ from arrears.shared.service import ServiceContext, ServiceSpec
 log = get_logger(__name__)
 
 
-async def roll_over_days(ctx: ServiceContext, *, chunk: int = 500, interval: float = 30.0) -> None:
-    """Keep every customer's stored aging at today's date: when the day changes, amounts move
-    between periods although no event arrived."""
+async def keep_current(ctx: ServiceContext, *, chunk: int = 500, idle: float = 0.2) -> None:
+    """Recompute the stored aging of customers that events touched, and of every customer
+    when the day changes (amounts move between periods although no event arrived); store the
+    day's snapshot of each customer at that rollover."""
     while True:
-        today = ctx.clock.today()
+        today, now = ctx.clock.today(), ctx.clock.now()
         try:
+            refreshed = await refresh_dirty(ctx.engine, today, now, chunk=chunk)
             async with ctx.engine.begin() as conn:
                 stale = await store.customers_to_refresh(conn, today, chunk)
                 if stale:
-                    await refresh_aging(conn, stale, today, now=ctx.clock.now())
-                    await take_snapshots(conn, stale, today, ctx.clock.now())
+                    await refresh_aging(conn, stale, today, now=now)
+                    await take_snapshots(conn, stale, today, now)
         except (OSError, SQLAlchemyError):
-            log.exception("aging rollover failed; will try again")
-            await asyncio.sleep(interval)
+            log.exception("refreshing aging failed; will try again")
+            await asyncio.sleep(5.0)
             continue
         if stale:
             log.info("aging rolled over to today", customers=len(stale), as_of=str(today))
-            continue
-        await asyncio.sleep(interval)
+        if not stale and not refreshed:
+            await asyncio.sleep(idle)
 
 
 @asynccontextmanager
 async def aging_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
-    task = asyncio.create_task(roll_over_days(ctx), name="aging-rollover")
+    task = asyncio.create_task(keep_current(ctx), name="aging-refresher")
     publisher = OutboxPublisher(ctx.engine, ctx.broker, ctx.settings)
     try:
         async with running(publisher):
@@ -60,7 +62,7 @@ SPEC = ServiceSpec(
     description="Open items, collection status, live and as-of aged balances, snapshots and pools.",
     settings=AgingSettings,
     migrations=Path(__file__).parent / "migrations",
-    projections=lambda ctx: [AgingProjection(today=ctx.clock.today, now=ctx.clock.now)],
+    projections=lambda ctx: [AgingProjection(clock=ctx.clock)],
     routers=(api.router,),
     background=aging_runtime,
 )

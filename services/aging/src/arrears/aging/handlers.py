@@ -3,19 +3,20 @@
 It mirrors the domain's `MemoryProjection` on the database: facts are inserted under their
 keys (a redelivered event adds nothing), customers and statuses merge by sequence, and the
 movements an event implies are derived with the settlements and write-offs recorded so far
-(including earlier events of the same batch). Every customer the batch touched gets its
-aging as of today recomputed in the same transaction.
+(including earlier events of the same batch). Every customer the batch touched is marked
+for `refresh_dirty`, which recomputes today's aging (and publishes what changed) off the event
+path, many batches at a time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.aging import store
 from arrears.aging.domain import (
@@ -35,6 +36,7 @@ from arrears.aging.domain import (
     status_of,
     transactions_of,
 )
+from arrears.shared.clock import Clock
 from arrears.shared.consumer import Delivered
 from arrears.shared.events.aging import CustomerAgingChanged
 from arrears.shared.events.envelope import Event
@@ -49,8 +51,7 @@ CustomerKey = tuple[str, str]
 
 @dataclass(frozen=True)
 class AgingProjection:
-    today: Callable[[], date]
-    now: Callable[[], datetime]
+    clock: Clock
     name: str = "aging"
     topics: Sequence[Topic] = (CUSTOMERS, INVOICES, PAYMENTS, LETTERS)
 
@@ -63,7 +64,11 @@ class AgingProjection:
         await self._movements_and_settlements(conn, events)
         statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
         await store.insert_new(conn, store.statuses, statuses)
-        await refresh_aging(conn, sorted(touched), self.today(), now=self.now())
+        await store.mark_dirty(conn, touched)
+
+    async def settle(self, engine: AsyncEngine) -> int:
+        """Bring the derived figures up to date (what the service's refresher does live)."""
+        return await refresh_dirty(engine, self.clock.today(), self.clock.now())
 
     async def _customers(self, conn: AsyncConnection, events: Sequence[Event]) -> None:
         relevant = [e for e in events if e.topic is CUSTOMERS]
@@ -225,3 +230,18 @@ async def take_snapshots(
         rows.append(store.snapshot_row(customer, aged, now))
     await store.insert_new(conn, store.snapshots, rows)
     return len(rows)
+
+
+async def refresh_dirty(
+    engine: AsyncEngine, today: date, now: datetime, *, chunk: int = 500
+) -> int:
+    """Recompute today's aging of the customers events touched; returns how many were done."""
+    done = 0
+    while True:
+        async with engine.begin() as conn:
+            keys = await store.take_dirty(conn, chunk)
+            if keys:
+                await refresh_aging(conn, keys, today, now=now)
+        if not keys:
+            return done
+        done += len(keys)

@@ -174,6 +174,13 @@ snapshots = sa.Table(
     sa.Column("periods", postgresql.JSONB, nullable=False),
 )
 
+dirty_customers = sa.Table(
+    "dirty_customers",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+)
+
 T = TypeVar("T")
 CustomerKey = tuple[str, str]
 
@@ -519,3 +526,37 @@ async def customer_exists(conn: AsyncConnection, company: str, customer_id: str)
         sa.select(c.customer_id).where(c.company == company, c.customer_id == customer_id)
     )
     return row.first() is not None
+
+
+async def mark_dirty(conn: AsyncConnection, keys: Iterable[CustomerKey]) -> None:
+    rows = [{"company": c, "customer_id": k} for c, k in sorted(set(keys))]
+    await insert_new(conn, dirty_customers, rows)
+
+
+async def take_dirty(conn: AsyncConnection, limit: int) -> list[CustomerKey]:
+    """Claim up to `limit` customers to refresh (removed in the caller's transaction; other
+    instances skip the claimed rows)."""
+    d = dirty_customers.c
+    claimed = (
+        sa.select(d.company, d.customer_id)
+        .order_by(d.company, d.customer_id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+        .cte("claimed")
+    )
+    rows = await conn.execute(
+        sa.delete(dirty_customers)
+        .where(
+            sa.tuple_(d.company, d.customer_id).in_(
+                sa.select(claimed.c.company, claimed.c.customer_id)
+            )
+        )
+        .returning(d.company, d.customer_id)
+    )
+    return sorted((r[0], r[1]) for r in rows)
+
+
+async def dirty_count(conn: AsyncConnection) -> int:
+    return int(
+        (await conn.execute(sa.select(sa.func.count()).select_from(dirty_customers))).scalar_one()
+    )
