@@ -254,6 +254,16 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
     assert kpis.status_code == 200, kpis.text
     assert Decimal(kpis.json()["inputs"]["credit_sales"]) == 1060
     assert kpis.json()["kpis"]["cei"] is not None
+    in_pool = await aging.get(
+        "/v1/companies/usmf/kpis",
+        params={"start": "2025-12-01", "end": "2026-05-31", "pool_id": "big"},
+    )
+    assert Decimal(in_pool.json()["inputs"]["credit_sales"]) == 900
+    one = await aging.get(
+        "/v1/companies/usmf/kpis",
+        params={"start": "2025-12-01", "end": "2026-05-31", "customer_id": "B-1"},
+    )
+    assert Decimal(one.json()["inputs"]["credit_sales"]) == 120
     reversed_period = await aging.get(
         "/v1/companies/usmf/kpis", params={"start": "2026-05-31", "end": "2026-01-01"}
     )

@@ -10,7 +10,6 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -18,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from arrears.aging import store
 from arrears.aging.domain import (
     DEFAULT_DEFINITION,
-    SQL_OPERATORS,
     AgedBalance,
     AgingDefinition,
     AgingError,
@@ -34,7 +32,6 @@ from arrears.aging.domain import (
     last_payment,
     overdue_reference_date,
 )
-from arrears.aging.domain.facts import Movement, OpenItemFacts
 from arrears.aging.handlers import take_snapshots
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
@@ -240,31 +237,6 @@ LIST_SORTS = (
 )
 
 
-def filter_clause(condition: Filter) -> sa.ColumnElement[bool]:
-    column = store.customer_aging.c[condition.field]
-    value = condition.value
-    op = condition.op
-    if op == "is_null":
-        return column.is_(None)
-    if op == "not_null":
-        return column.is_not(None)
-    if op in ("in", "not_in"):
-        clause = column.in_(list(value))
-        return sa.not_(clause) if op == "not_in" else clause
-    if op == "prefix":
-        return column.like(f"{value}%")
-    comparisons: dict[str, sa.ColumnElement[bool]] = {
-        "eq": column == value,
-        "ne": column != value,
-        "gt": column > value,
-        "gte": column >= value,
-        "lt": column < value,
-        "lte": column <= value,
-    }
-    assert op in SQL_OPERATORS
-    return comparisons[op]
-
-
 def parse_filter(text: str) -> Filter:
     field, _, rest = text.partition(":")
     op, _, raw = rest.partition(":")
@@ -290,31 +262,27 @@ async def aging_list(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     ctx = ctx_of(request)
-    a = store.customer_aging.c
     conditions = [parse_filter(f) for f in filter or []]
     async with ctx.engine.connect() as conn:
         if pool_id is not None:
-            document = await store.get_pool(conn, company, pool_id)
-            if document is None:
-                raise Problem(404, "unknown_pool", f"no pool {pool_id} in {company}")
-            conditions += list(Pool.from_dict(document).filters)
-        where = [a.company == company, *(filter_clause(c) for c in conditions)]
-        column = a[sort]
-        ordering = column.desc().nulls_last() if order == "desc" else column.asc().nulls_last()
-        secondary = a.overdue.desc() if sort == "oldest_period" else a.customer_id.asc()
-        rows = await conn.execute(
-            sa.select(store.customer_aging)
-            .where(*where)
-            .order_by(ordering, secondary, a.customer_id)
-            .limit(limit)
-            .offset(offset)
+            conditions += await pool_filters(conn, company, pool_id)
+        total, rows = await store.aging_page(
+            conn,
+            company,
+            conditions,
+            sort=sort,
+            descending=order == "desc",
+            limit=limit,
+            offset=offset,
         )
-        total = (
-            await conn.execute(
-                sa.select(sa.func.count()).where(*where).select_from(store.customer_aging)
-            )
-        ).scalar_one()
-    return {"total": total, "items": [jsonable(dict(r._mapping)) for r in rows]}
+    return {"total": total, "items": [jsonable(row) for row in rows]}
+
+
+async def pool_filters(conn: AsyncConnection, company: str, pool_id: str) -> list[Filter]:
+    document = await store.get_pool(conn, company, pool_id)
+    if document is None:
+        raise Problem(404, "unknown_pool", f"no pool {pool_id} in {company}")
+    return list(Pool.from_dict(document).filters)
 
 
 class DefinitionBody(BaseModel):
@@ -392,22 +360,15 @@ async def company_kpis(
     if end < start:
         raise Problem(422, "invalid_period", f"end {end} precedes start {start}")
     ctx = ctx_of(request)
-    t, m = store.transactions.c, store.movements.c
     async with ctx.engine.connect() as conn:
-        keys: list[tuple[str, str]] | None = None
+        conditions: list[Filter] | None = None
         if customer_id is not None:
             await require_customer(conn, company, customer_id)
-            keys = [(company, customer_id)]
         elif pool_id is not None:
-            listed = await aging_list(request, company, pool_id=pool_id, limit=500)
-            keys = [(company, row["customer_id"]) for row in listed["items"]]
-        tq = sa.select(store.transactions).where(t.company == company, t.posting_date <= end)
-        mq = sa.select(store.movements).where(m.company == company, m.effective_date <= end)
-        if keys is not None:
-            tq = tq.where(sa.tuple_(t.company, t.customer_id).in_(keys))
-            mq = mq.where(sa.tuple_(m.company, m.customer_id).in_(keys))
-        facts = [store.fact_of(OpenItemFacts, r) for r in await conn.execute(tq)]
-        moves = [store.fact_of(Movement, r) for r in await conn.execute(mq)]
+            conditions = await pool_filters(conn, company, pool_id)
+        facts, moves = await store.kpi_facts(
+            conn, company, end, customer_id=customer_id, conditions=conditions
+        )
     inputs = combine([kpi_inputs(facts, moves, start, end)])
     return {
         "scope": {"company": company, "customer_id": customer_id, "pool_id": pool_id},

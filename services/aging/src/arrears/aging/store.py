@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from arrears.aging.domain import (
     AgedBalance,
     CustomerFacts,
+    Filter,
     Movement,
     OpenItem,
     OpenItemFacts,
@@ -560,3 +561,85 @@ async def dirty_count(conn: AsyncConnection) -> int:
     return int(
         (await conn.execute(sa.select(sa.func.count()).select_from(dirty_customers))).scalar_one()
     )
+
+
+# ----------------------------------------------------------------------------- lists and KPIs
+
+
+def filter_clause(condition: Filter) -> sa.ColumnElement[bool]:
+    """A pool or list filter as SQL over `customer_aging` (fields are its column names)."""
+    column = customer_aging.c[condition.field]
+    value, op = condition.value, condition.op
+    if op == "is_null":
+        return column.is_(None)
+    if op == "not_null":
+        return column.is_not(None)
+    if op in ("in", "not_in"):
+        clause = column.in_(list(value))
+        return sa.not_(clause) if op == "not_in" else clause
+    if op == "prefix":
+        return column.like(f"{value}%")
+    comparisons: dict[str, sa.ColumnElement[bool]] = {
+        "eq": column == value,
+        "ne": column != value,
+        "gt": column > value,
+        "gte": column >= value,
+        "lt": column < value,
+        "lte": column <= value,
+    }
+    return comparisons[op]
+
+
+def _scope(company: str, conditions: Sequence[Filter]) -> list[sa.ColumnElement[bool]]:
+    return [customer_aging.c.company == company, *(filter_clause(c) for c in conditions)]
+
+
+async def aging_page(
+    conn: AsyncConnection,
+    company: str,
+    conditions: Sequence[Filter],
+    *,
+    sort: str,
+    descending: bool,
+    limit: int,
+    offset: int,
+) -> tuple[int, list[dict[str, Any]]]:
+    """(how many customers match, one page of their stored aging)."""
+    a = customer_aging.c
+    where = _scope(company, conditions)
+    column = a[sort]
+    ordering = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    secondary = a.overdue.desc() if sort == "oldest_period" else a.customer_id.asc()
+    rows = await conn.execute(
+        sa.select(customer_aging)
+        .where(*where)
+        .order_by(ordering, secondary, a.customer_id)
+        .limit(limit)
+        .offset(offset)
+    )
+    page = [dict(r._mapping) for r in rows]
+    count = sa.select(sa.func.count()).where(*where).select_from(customer_aging)
+    return int((await conn.execute(count)).scalar_one()), page
+
+
+async def kpi_facts(
+    conn: AsyncConnection,
+    company: str,
+    end: date,
+    *,
+    customer_id: str | None = None,
+    conditions: Sequence[Filter] | None = None,
+) -> tuple[list[OpenItemFacts], list[Movement]]:
+    """Transactions and movements up to `end` of one customer, of the customers matching
+    `conditions` (a pool), or of the whole company."""
+    t, m = transactions.c, movements.c
+    tq = sa.select(transactions).where(t.company == company, t.posting_date <= end)
+    mq = sa.select(movements).where(m.company == company, m.effective_date <= end)
+    if customer_id is not None:
+        tq, mq = tq.where(t.customer_id == customer_id), mq.where(m.customer_id == customer_id)
+    elif conditions is not None:
+        members = sa.select(customer_aging.c.customer_id).where(*_scope(company, conditions))
+        tq, mq = tq.where(t.customer_id.in_(members)), mq.where(m.customer_id.in_(members))
+    facts = [fact_of(OpenItemFacts, r) for r in await conn.execute(tq)]
+    moves = [fact_of(Movement, r) for r in await conn.execute(mq)]
+    return facts, moves

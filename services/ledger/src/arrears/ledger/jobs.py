@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store
@@ -94,7 +95,7 @@ class DailyScheduler:
         while not self._stopping.is_set():
             try:
                 await self.run_due()
-            except Exception:
+            except (OSError, SQLAlchemyError):
                 log.exception("scheduled job failed; will try again")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)

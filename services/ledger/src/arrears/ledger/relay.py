@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from typing import Any
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -24,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store
 from arrears.ledger.settings import LedgerSettings
-from arrears.shared.codec import cloudevents_headers
+from arrears.shared.codec import encode
 from arrears.shared.events.registry import parse_event
 from arrears.shared.kafka import ensure_topics, topic_names
 from arrears.shared.logging import get_logger
@@ -64,7 +63,7 @@ class OutboxRelay:
         while not self._stopping.is_set():
             try:
                 async with self.engine.connect() as lock_conn:
-                    if not await self._try_lock(lock_conn):
+                    if not await store.try_session_lock(lock_conn, RELAY_LOCK):
                         await self._sleep(1.0)
                         continue
                     log.info("outbox relay active")
@@ -78,11 +77,6 @@ class OutboxRelay:
                 await self._close_producer()
                 await self._sleep(pause)
         await self._close_producer()
-
-    async def _try_lock(self, conn: Any) -> bool:
-        got = await conn.execute(sa.text("SELECT pg_try_advisory_lock(:k)"), {"k": RELAY_LOCK})
-        await conn.commit()
-        return bool(got.scalar_one())
 
     async def _serve(self) -> None:
         await self._ensure_broker()
@@ -129,13 +123,13 @@ class OutboxRelay:
         futures = []
         for _, envelope in batch:
             event = parse_event(envelope)
-            headers = cloudevents_headers(event, self.source)
+            wire = encode(event, self.source)
             futures.append(
                 await self._producer.send(
                     self.settings.topic_name(event.topic),
-                    value=event.model_dump_json().encode(),
-                    key=event.stream.encode(),
-                    headers=[(k, v.encode()) for k, v in headers.items()],
+                    value=wire.value,
+                    key=wire.key,
+                    headers=[(k, v.encode()) for k, v in wire.headers.items()],
                 )
             )
         await asyncio.gather(*futures)

@@ -260,6 +260,13 @@ async def store_response(
 # ----------------------------------------------------------------------------- relay
 
 
+async def try_session_lock(conn: AsyncConnection, key: int) -> bool:
+    """Take a session-level advisory lock (held while `conn` stays open); False if taken."""
+    got = await conn.execute(sa.select(sa.func.pg_try_advisory_lock(key)))
+    await conn.commit()
+    return bool(got.scalar_one())
+
+
 async def outbox_batch(conn: AsyncConnection, limit: int) -> list[tuple[int, dict[str, Any]]]:
     """The oldest unpublished events: (global_position, envelope)."""
     rows = await conn.execute(
