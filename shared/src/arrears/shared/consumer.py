@@ -199,23 +199,23 @@ class BatchConsumer:
             fresh_ids: set[Any] = set()
             if unique:
                 now = datetime.now(UTC)
+                # One cached statement executed for many rows: compiling a multi-row VALUES
+                # per batch would cost more than the database work.
                 inserted = await conn.execute(
                     insert(applied_events)
-                    .values(
-                        [
-                            {
-                                "consumer": self.consumer_name,
-                                "event_id": d.event.event_id,
-                                "topic": d.topic,
-                                "partition": d.partition,
-                                "offset": d.offset,
-                                "applied_at": now,
-                            }
-                            for d in unique.values()
-                        ]
-                    )
                     .on_conflict_do_nothing()
-                    .returning(applied_events.c.event_id)
+                    .returning(applied_events.c.event_id),
+                    [
+                        {
+                            "consumer": self.consumer_name,
+                            "event_id": d.event.event_id,
+                            "topic": d.topic,
+                            "partition": d.partition,
+                            "offset": d.offset,
+                            "applied_at": now,
+                        }
+                        for d in unique.values()
+                    ],
                 )
                 fresh_ids = set(inserted.scalars())
             fresh = [d for d in unique.values() if d.event.event_id in fresh_ids]
@@ -241,7 +241,7 @@ class BatchConsumer:
             }
             for (company, customer), events in sorted(per_stream.items())
         ]
-        stmt = insert(stream_positions).values(rows)
+        stmt = insert(stream_positions)
         excluded = stmt.excluded
         await conn.execute(
             stmt.on_conflict_do_update(
@@ -255,7 +255,8 @@ class BatchConsumer:
                         stream_positions.c.last_recorded_at, excluded.last_recorded_at
                     ),
                 },
-            )
+            ),
+            rows,
         )
 
     async def _dead_letter(self, poison: _Poison) -> None:

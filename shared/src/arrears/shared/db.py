@@ -6,8 +6,12 @@ schema the service owns (`ServiceSettings.schema_name`), so tests can give every
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def create_engine(database_url: str, schema: str, *, pool_size: int = 5) -> AsyncEngine:
@@ -31,3 +35,11 @@ def quoted(identifier: str) -> str:
     if not identifier.replace("_", "").isalnum():
         raise ValueError(f"unsafe identifier {identifier!r}")
     return '"' + identifier + '"'
+
+
+async def insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert the rows whose key is not there yet (a redelivered fact inserts nothing): one
+    prepared statement executed for all rows (asyncpg pipelines them), never a statement
+    compiled per batch."""
+    if rows:
+        await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))

@@ -33,6 +33,7 @@ from arrears.aging.domain import (
     open_items,
 )
 from arrears.shared.consumer import stream_positions
+from arrears.shared.db import insert_new as insert_new
 from arrears.shared.money import decimal_text
 
 metadata = sa.MetaData()
@@ -186,21 +187,23 @@ T = TypeVar("T")
 CustomerKey = tuple[str, str]
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
 def row_of(fact: Any) -> dict[str, Any]:
-    return {f.name: getattr(fact, f.name) for f in dataclasses.fields(fact)}
+    return {name: getattr(fact, name) for name in _field_names(type(fact))}
 
 
 def fact_of(cls: type[T], row: Any) -> T:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    names = _field_names(cls)
     return cls(**{k: v for k, v in row._mapping.items() if k in names})
-
-
-async def insert_new(
-    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]
-) -> None:
-    """Insert rows whose key is not there yet (a redelivered fact inserts nothing)."""
-    if rows:
-        await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
 
 
 # ----------------------------------------------------------------------------- customers
