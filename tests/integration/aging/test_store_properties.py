@@ -1,0 +1,189 @@
+"""The aging properties, checked on the real read model in PostgreSQL (hypothesis).
+
+The unit properties (tests/unit/aging/test_properties.py) hold for the domain's in-memory
+projection; here the same generated histories go through `BatchConsumer` into the SQL store,
+the way the service applies them, and are read back with the store's queries:
+
+- the open amounts at every probed date equal the oracle's (`Story`), and the periods of the
+  aged balance sum to the balance;
+- live (today's stored aging, refreshed off the event path) equals the as-of query for today;
+- delivering the history in order, one batch, or interleaved across topics with ranges
+  redelivered, in batches of random sizes, leaves identical tables.
+
+Each example is a new customer (unique ids) in two schemas migrated once for the module.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import random
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from arrears.aging import store
+from arrears.aging.app import SPEC
+from arrears.aging.domain import DEFAULT_DEFINITION, age
+from arrears.aging.handlers import AgingProjection, refresh_dirty
+from arrears.aging.settings import AgingSettings
+from arrears.shared.clock import FixedClock
+from arrears.shared.consumer import BatchConsumer, Delivered
+from arrears.shared.db import create_engine
+from arrears.shared.events.envelope import Event
+from arrears.shared.kafka import create_broker
+from arrears.shared.migrations import upgrade
+from tests.conftest import unique_name
+from tests.unit.aging import Story, arrivals, play
+from tests.unit.aging.test_properties import OPERATIONS, check_aged, probe_dates
+
+pytestmark = pytest.mark.integration
+
+PROFILE = settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+EXAMPLES = itertools.count(1)
+FACT_TABLES = (
+    store.customers,
+    store.transactions,
+    store.movements,
+    store.settlements,
+    store.statuses,
+)
+
+
+class Model:
+    """One aging read model in its own schema, fed through the service's batch consumer."""
+
+    def __init__(self, runner: asyncio.Runner, url: str) -> None:
+        self.runner = runner
+        self.schema = unique_name("p")
+        self.settings = AgingSettings(database_url=url, db_schema=self.schema, log_level="WARNING")
+        self.engine: AsyncEngine = runner.run(self._start(url))
+
+    async def _start(self, url: str) -> AsyncEngine:
+        engine = create_engine(url, self.schema)
+        await upgrade(engine, SPEC.migrations, self.schema)
+        return engine
+
+    def consume(self, deliveries: Sequence[Sequence[Event]], today: Any) -> None:
+        """Apply each batch in one transaction, then settle today's aging."""
+
+        async def run() -> None:
+            consumer = BatchConsumer(
+                AgingProjection(clock=FixedClock(datetime.combine(today, time(12), UTC))),
+                self.engine,
+                create_broker(self.settings),
+                self.settings,
+            )
+            offset = itertools.count()
+            for batch in deliveries:
+                await consumer.apply([Delivered(e, e.topic.name, 0, next(offset)) for e in batch])
+            await refresh_dirty(self.engine, today, datetime.combine(today, time(12), UTC))
+
+        self.runner.run(run())
+
+    def rows(self, story: Story) -> dict[str, list[tuple[Any, ...]]]:
+        """Every fact row of the story's customer, and its stored aging, in a stable order."""
+
+        async def run() -> dict[str, list[tuple[Any, ...]]]:
+            out: dict[str, list[tuple[Any, ...]]] = {}
+            async with self.engine.connect() as conn:
+                for table in (*FACT_TABLES, store.customer_aging):
+                    c = table.c
+                    result = await conn.execute(
+                        sa.select(table)
+                        .where(c.company == story.company, c.customer_id == story.customer_id)
+                        .order_by(*table.primary_key.columns)
+                    )
+                    out[table.name] = [tuple(r) for r in result]
+            return out
+
+        return self.runner.run(run())
+
+    def open_items(self, story: Story, as_of: Any) -> list[Any]:
+        async def run() -> list[Any]:
+            key = (story.company, story.customer_id)
+            async with self.engine.connect() as conn:
+                return (await store.open_items_of(conn, [key], as_of))[key]
+
+        return self.runner.run(run())
+
+    def close(self) -> None:
+        self.runner.run(self.engine.dispose())
+
+
+@pytest.fixture(scope="module")
+def models(postgres_url: str) -> Iterator[tuple[Model, Model]]:
+    with asyncio.Runner() as runner:
+        pair = (Model(runner, postgres_url), Model(runner, postgres_url))
+        yield pair
+        for model in pair:
+            model.close()
+
+
+@st.composite
+def stories(draw: Any) -> Story:
+    n = next(EXAMPLES)
+    story = Story(customer_id=f"P-{n:05d}", uuid_base=n << 20, id_prefix=f"p{n}-").register()
+    for operation in draw(st.lists(OPERATIONS, min_size=8, max_size=30)):
+        play(story, operation)
+    return story
+
+
+def batches(events: Sequence[Event], rng: random.Random) -> list[list[Event]]:
+    """Cut a delivery into batches of random sizes (1 to 20 events)."""
+    out, start = [], 0
+    while start < len(events):
+        size = rng.randint(1, 20)
+        out.append(list(events[start : start + size]))
+        start += size
+    return out
+
+
+@PROFILE
+@given(story=stories(), seed=st.integers(min_value=0, max_value=2**32))
+def test_the_sql_read_model_keeps_the_aging_properties(
+    models: tuple[Model, Model], story: Story, seed: int
+) -> None:
+    in_order, shuffled = models
+    today = story.last_day
+    in_order.consume([story.events], today)
+    delivered = arrivals(story.events, seed, redeliver=0.2)
+    shuffled.consume(batches(delivered, random.Random(seed)), today)
+
+    # the same tables whatever the interleaving, the batching and the redelivery
+    assert shuffled.rows(story) == in_order.rows(story)
+
+    # open amounts and aged balances as of every probed date, against the oracle
+    for as_of in probe_dates(story):
+        items = in_order.open_items(story, as_of)
+        opens = {i.facts.transaction_id: (i.open_amount, i.open_amount_txn) for i in items}
+        assert opens == story.open_as_of(as_of), as_of
+        check_aged(age(items, DEFAULT_DEFINITION, as_of, credit_limit=story.credit_limit), story)
+
+    # live (stored by the refresher) equals the as-of query for today
+    aged = age(
+        in_order.open_items(story, today),
+        DEFAULT_DEFINITION,
+        today,
+        credit_limit=story.credit_limit,
+    )
+    (live,) = in_order.rows(story)["customer_aging"]
+    stored = dict(zip(store.customer_aging.c.keys(), live, strict=True))
+    assert stored["as_of"] == today
+    assert stored["balance"] == aged.balance
+    assert stored["overdue"] == aged.overdue
+    assert stored["disputed_amount"] == aged.disputed_amount
+    assert stored["disputed_count"] == aged.disputed_count
+    assert stored["credit_remaining"] == aged.credit_remaining
+    assert [Decimal(p) for p in stored["periods"]] == [p.amount for p in aged.periods]
