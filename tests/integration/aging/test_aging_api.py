@@ -96,15 +96,15 @@ async def test_aged_balances_live_and_as_of(
         response = await aging.get("/v1/companies/usmf/customers/A-1/aging")
         return response.json() if response.status_code == 200 else {}
 
-    body = await wait_until(
-        aged,
-        lambda b: (
-            b.get("aging", {}).get("balance") == "1100.000000"
-            or b.get("aging", {}).get("balance") == "1100.00"
-        ),
-        timeout=60,
-        what="aging to see every event",
-    )
+    def settled(body: dict[str, Any]) -> bool:
+        """Every event seen: the balance is 1,100 both before and after the settlement
+        (payment netted or applied), so wait for the settled oldest period and the dispute,
+        which travel on two topics."""
+        aging = body.get("aging", {})
+        periods = {p["name"]: Decimal(p["amount"]) for p in aging.get("periods", ())}
+        return periods.get("Over 120") == 600 and aging.get("disputed_count") == 1
+
+    body = await wait_until(aged, settled, timeout=60, what="aging to see every event")
     balance = body["aging"]
     periods = {p["name"]: p["amount"] for p in balance["periods"]}
     assert sum(map(Decimal, periods.values())) == Decimal(1100)

@@ -7,6 +7,7 @@ the way the service applies them, and are read back with the store's queries:
 - the open amounts at every probed date equal the oracle's (`Story`), and the periods of the
   aged balance sum to the balance;
 - live (today's stored aging, refreshed off the event path) equals the as-of query for today;
+- the KPI inputs aggregated in SQL equal the domain's computation over the same facts;
 - delivering the history in order, one batch, or interleaved across topics with ranges
   redelivered, in batches of random sizes, leaves identical tables.
 
@@ -31,7 +32,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.aging import store
 from arrears.aging.app import SPEC
-from arrears.aging.domain import DEFAULT_DEFINITION, age
+from arrears.aging.domain import (
+    DEFAULT_DEFINITION,
+    KpiInputs,
+    Movement,
+    OpenItemFacts,
+    age,
+    kpi_inputs,
+)
 from arrears.aging.handlers import AgingProjection, refresh_dirty
 from arrears.aging.settings import AgingSettings
 from arrears.shared.clock import FixedClock
@@ -118,6 +126,31 @@ class Model:
 
         return self.runner.run(run())
 
+    def kpi_inputs(self, story: Story, start: Any, end: Any) -> tuple[KpiInputs, KpiInputs]:
+        """(aggregated by the database, computed by the domain from the stored facts)."""
+
+        async def run() -> tuple[KpiInputs, KpiInputs]:
+            t, m = store.transactions.c, store.movements.c
+            async with self.engine.connect() as conn:
+                by_sql = await store.kpi_inputs(
+                    conn, story.company, start, end, customer_id=story.customer_id
+                )
+                facts = await conn.execute(
+                    sa.select(store.transactions).where(t.customer_id == story.customer_id)
+                )
+                moves = await conn.execute(
+                    sa.select(store.movements).where(m.customer_id == story.customer_id)
+                )
+                by_domain = kpi_inputs(
+                    [store.fact_of(OpenItemFacts, r) for r in facts],
+                    [store.fact_of(Movement, r) for r in moves],
+                    start,
+                    end,
+                )
+            return by_sql, by_domain
+
+        return self.runner.run(run())
+
     def close(self) -> None:
         self.runner.run(self.engine.dispose())
 
@@ -170,6 +203,12 @@ def test_the_sql_read_model_keeps_the_aging_properties(
         opens = {i.facts.transaction_id: (i.open_amount, i.open_amount_txn) for i in items}
         assert opens == story.open_as_of(as_of), as_of
         check_aged(age(items, DEFAULT_DEFINITION, as_of, credit_limit=story.credit_limit), story)
+
+    # the KPI inputs the database aggregates equal the domain's over the same facts
+    days = probe_dates(story)
+    for start, end in ((days[0], days[-1]), (days[len(days) // 3], days[2 * len(days) // 3])):
+        by_sql, by_domain = in_order.kpi_inputs(story, start, end)
+        assert by_sql == by_domain, (start, end)
 
     # live (stored by the refresher) equals the as-of query for today
     aged = age(

@@ -25,9 +25,7 @@ from arrears.aging.domain import (
     OpenItem,
     Pool,
     age,
-    combine,
     header_facts,
-    kpi_inputs,
     kpis,
     last_payment,
     overdue_reference_date,
@@ -366,10 +364,9 @@ async def company_kpis(
             await require_customer(conn, company, customer_id)
         elif pool_id is not None:
             conditions = await pool_filters(conn, company, pool_id)
-        facts, moves = await store.kpi_facts(
-            conn, company, end, customer_id=customer_id, conditions=conditions
+        inputs = await store.kpi_inputs(
+            conn, company, start, end, customer_id=customer_id, conditions=conditions
         )
-    inputs = combine([kpi_inputs(facts, moves, start, end)])
     return {
         "scope": {"company": company, "customer_id": customer_id, "pool_id": pool_id},
         "inputs": jsonable(inputs),

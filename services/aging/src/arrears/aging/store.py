@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -25,11 +25,14 @@ from arrears.aging.domain import (
     AgedBalance,
     CustomerFacts,
     Filter,
+    KpiInputs,
     Movement,
     OpenItem,
     OpenItemFacts,
+    SalesWindow,
     SettlementFacts,
     StatusFacts,
+    month_windows,
     open_items,
 )
 from arrears.shared.consumer import stream_positions
@@ -625,24 +628,70 @@ async def aging_page(
     return int((await conn.execute(count)).scalar_one()), page
 
 
-async def kpi_facts(
+async def kpi_inputs(
     conn: AsyncConnection,
     company: str,
+    start: date,
     end: date,
     *,
     customer_id: str | None = None,
     conditions: Sequence[Filter] | None = None,
-) -> tuple[list[OpenItemFacts], list[Movement]]:
-    """Transactions and movements up to `end` of one customer, of the customers matching
-    `conditions` (a pool), or of the whole company."""
+    countback_months: int = 12,
+) -> KpiInputs:
+    """The KPI inputs of one customer, of the customers matching `conditions` (a pool), or of
+    the whole company, aggregated by the database (the SQL side of the domain's
+    `kpi_inputs`): open receivables as of the day before `start` and as of `end` (and the part
+    not yet due), credit sales of the period and of each countback month."""
     t, m = transactions.c, movements.c
-    tq = sa.select(transactions).where(t.company == company, t.posting_date <= end)
-    mq = sa.select(movements).where(m.company == company, m.effective_date <= end)
+    scope = [t.company == company, t.receivable]
     if customer_id is not None:
-        tq, mq = tq.where(t.customer_id == customer_id), mq.where(m.customer_id == customer_id)
+        scope.append(t.customer_id == customer_id)
     elif conditions is not None:
         members = sa.select(customer_aging.c.customer_id).where(*_scope(company, conditions))
-        tq, mq = tq.where(t.customer_id.in_(members)), mq.where(m.customer_id.in_(members))
-    facts = [fact_of(OpenItemFacts, r) for r in await conn.execute(tq)]
-    moves = [fact_of(Movement, r) for r in await conn.execute(mq)]
-    return facts, moves
+        scope.append(t.customer_id.in_(members))
+    zero = sa.literal(Decimal(0), Money)
+
+    def open_on(day: date, *extra: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        due = sa.and_(t.posting_date <= day, m.effective_date <= day, *extra)
+        return sa.func.coalesce(sa.func.sum(m.delta).filter(due), zero)
+
+    beginning = start - timedelta(days=1)
+    receivables = await conn.execute(
+        sa.select(
+            open_on(beginning),
+            open_on(end),
+            open_on(end, t.due_date >= end),
+        )
+        .select_from(
+            transactions.join(
+                movements,
+                sa.and_(m.company == t.company, m.transaction_id == t.transaction_id),
+            )
+        )
+        .where(*scope, t.posting_date <= end)
+    )
+    opening, closing, current = receivables.one()
+    windows = month_windows(end, countback_months)
+
+    def sales_in(first: date, last: date) -> sa.ColumnElement[Any]:
+        posted = t.posting_date.between(first, last)
+        return sa.func.coalesce(sa.func.sum(t.accounting_amount).filter(posted), zero)
+
+    sales = (
+        await conn.execute(
+            sa.select(sales_in(start, end), *(sales_in(a, b) for a, b in windows)).where(
+                *scope, t.posting_date <= end
+            )
+        )
+    ).one()
+    return KpiInputs(
+        start=start,
+        end=end,
+        beginning_receivables=opening,
+        ending_receivables=closing,
+        ending_current_receivables=current,
+        credit_sales=sales[0],
+        sales_windows=tuple(
+            SalesWindow(a, b, amount) for (a, b), amount in zip(windows, sales[1:], strict=True)
+        ),
+    )
