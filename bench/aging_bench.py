@@ -223,8 +223,10 @@ def generate(customers_n: int, invoices_per_customer: int, seed: int) -> list[Ev
     return [e for i in range(customers_n) for e in customer_events(rng, i, invoices_per_customer)]
 
 
-async def publish(bootstrap: str, events: list[Event]) -> float:
-    await ensure_topics(bootstrap, TOPICS, partitions=PARTITIONS)
+async def publish(
+    bootstrap: str, events: list[Event], *, topics: list[str] = TOPICS, prefix: str = PREFIX
+) -> float:
+    await ensure_topics(bootstrap, topics, partitions=PARTITIONS)
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=1 << 20
     )
@@ -236,7 +238,7 @@ async def publish(bootstrap: str, events: list[Event]) -> float:
             wire = encode(event, "bench/ledger")
             futures.append(
                 await producer.send(
-                    f"{PREFIX}{event.topic.name}",
+                    f"{prefix}{event.topic.name}",
                     wire.value,
                     key=wire.key,
                     headers=[(k, v.encode()) for k, v in wire.headers.items()],
@@ -255,6 +257,8 @@ async def read_topics(
     bootstrap: str,
     total: int,
     on_batch: Callable[[list[ConsumerRecord[Any, Any]]], Awaitable[Any]] | None = None,
+    *,
+    topics: list[str] = TOPICS,
 ) -> float:
     """Seconds to read `total` records of the topics from the start in getmany batches of up
     to 500, handing each batch (all partitions of one getmany) to `on_batch`."""
@@ -266,7 +270,7 @@ async def read_topics(
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(t, p) for t in TOPICS for p in range(PARTITIONS)]
+        partitions = [TopicPartition(t, p) for t in topics for p in range(PARTITIONS)]
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         started, seen = time.perf_counter(), 0
@@ -364,14 +368,22 @@ SUFFIXED = {
 }
 
 
-async def clone(dsn: str, source: str, target: str, copies: int) -> dict[str, int]:
+async def clone(
+    dsn: str,
+    source: str,
+    target: str,
+    copies: int,
+    *,
+    suffixed: dict[str, set[str]] = SUFFIXED,
+    metadata: Any = store.metadata,
+) -> dict[str, int]:
     """Fill `target`'s fact tables with `copies` copies of `source`'s (copy k > 0 with '-k'
-    appended to every id), server-side; returns row counts."""
+    appended to every id of the `suffixed` columns), server-side; returns row counts."""
     conn = await asyncpg.connect(dsn)
     counts = {}
     try:
-        for name, ids in SUFFIXED.items():
-            columns = [c.name for c in store.metadata.tables[name].c]
+        for name, ids in suffixed.items():
+            columns = [c.name for c in metadata.tables[name].c]
             select = ", ".join(f"{c} || g.suffix" if c in ids else c for c in columns)
             await conn.execute(
                 f"INSERT INTO {target}.{name} ({', '.join(columns)}) SELECT {select} "
@@ -638,11 +650,11 @@ the same full-history read bounds the daily rollover (`refresh_aging` of every c
 customers/s at 100,000) and aging as of a past date (c)."""
 
 
-def write_results(subsection: str, notes: str) -> None:
-    """Put `subsection` (### title) in the "## Aging" section of bench/RESULTS.md, replacing
-    one of the same title and keeping the others and every other section."""
+def write_results(subsection: str, notes: str, *, title: str = "Aging", intro: str = INTRO) -> None:
+    """Put `subsection` (### title) in the "## Aging" (or `title`) section of bench/RESULTS.md,
+    replacing one of the same title and keeping the others and every other section."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section_re = re.compile(r"^## Aging\n.*?(?=^## |\Z)", re.S | re.M)
+    section_re = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
     found = section_re.search(text)
     parts: dict[str, str] = {}
     if found:
@@ -650,7 +662,7 @@ def write_results(subsection: str, notes: str) -> None:
             parts[match.group(1)] = match.group(0).strip()
     body = "\n\n".join(p for p in (subsection.strip(), notes.strip()) if p)
     parts[body.splitlines()[0]] = body
-    section = "\n\n".join([INTRO, *parts.values()]) + "\n"
+    section = "\n\n".join([intro, *parts.values()]) + "\n"
     if found:
         text = text[: found.start()] + section + "\n" + text[found.end() :]
     else:

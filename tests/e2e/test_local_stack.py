@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -14,19 +13,9 @@ import httpx
 import psutil
 import pytest
 
+from tests.e2e.local_stack import SERVICES, stack_env
+
 pytestmark = pytest.mark.e2e
-
-SERVICES = {"gateway", "ledger", "aging", "timeline", "summary", "notifier"}
-
-
-def stack_env(state: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("ARREARS_DATABASE_URL", "ARREARS_KAFKA_BOOTSTRAP")
-    }
-    env["ARREARS_STATE_DIR"] = str(state)
-    return env
 
 
 def postgres_pid(state: Path) -> int:

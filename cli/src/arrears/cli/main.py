@@ -140,6 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_arguments(p)
     p.set_defaults(func=lambda args: demo.run(args, database_url))
 
+    from arrears.cli import tokens
+
+    p = sub.add_parser("token", help="API tokens for integrations (create, list, revoke)")
+    tokens.add_arguments(p)
+    p.set_defaults(func=lambda args: tokens.run(args, database_url))
+
     p = sub.add_parser("schema", help="the published event contract")
     schema_sub = p.add_subparsers(dest="schema_command", required=True, metavar="ACTION")
     e = schema_sub.add_parser("export", help="write JSON Schemas, AsyncAPI and the catalogue")

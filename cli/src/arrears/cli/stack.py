@@ -43,6 +43,9 @@ DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
 READY_TIMEOUT = 90.0
 STATE_FILE = "stack.json"
+ADMIN_FILE = "initial-admin.json"
+"""The gateway's first start leaves the admin credentials here; `up` prints and deletes them."""
+DETACHED_CHILD = "ARREARS_UP_DETACHED"
 
 
 def _say(message: str) -> None:
@@ -112,6 +115,7 @@ class Stack:
         for index, (name, preferred) in enumerate(SERVICES):
             service = ServiceProcess(name, pick_port(preferred), COLORS[index % len(COLORS)])
             self.services.append(service)
+        for service in self.services:
             self._spawn(service)
         self._wait_ready()
 
@@ -137,6 +141,32 @@ class Stack:
         _say("first start: loading demo data (./arrears up --no-demo skips this) ...")
         loaded = asyncio.run(load())
         _say(f"demo data loaded: {loaded}" if loaded else "data present, no demo loaded")
+        if loaded:
+            self.install_demo_access()
+
+    def install_demo_access(self) -> None:
+        """The demo agents' pools (aging) and accounts (gateway), password DEMO_PASSWORD."""
+        from arrears.gateway.demo import DEMO_PASSWORD, install_demo_access
+        from arrears.shared.db import create_engine
+
+        aging_url = next(s.url for s in self.services if s.name == "aging")
+
+        async def install() -> list[str]:
+            engine = create_engine(self.database_url, "gateway", pool_size=1)
+            try:
+                async with httpx.AsyncClient(base_url=aging_url, timeout=30) as aging:
+                    return await install_demo_access(
+                        engine,
+                        aging,
+                        company="usmf",
+                        now=datetime.now(UTC),
+                        environment=ServiceSettings().environment,
+                    )
+            finally:
+                await engine.dispose()
+
+        logins = asyncio.run(install())
+        _say(f"demo agents {', '.join(logins)} can sign in with the password {DEMO_PASSWORD}")
 
     def _spawn(self, service: ServiceProcess) -> None:
         env = dict(os.environ)
@@ -145,8 +175,10 @@ class Stack:
             ARREARS_KAFKA_BOOTSTRAP=self.kafka_bootstrap,
             ARREARS_HTTP_PORT=str(service.port),
             ARREARS_LOG_FORMAT="json",
+            ARREARS_INITIAL_ADMIN_FILE=str(self.state_dir / ADMIN_FILE),
             PYTHONUNBUFFERED="1",
         )
+        env.update({f"ARREARS_{s.name.upper()}_URL": s.url for s in self.services})
         service.process = subprocess.Popen(
             [sys.executable, "-m", f"arrears.{service.name}"],
             env=env,
@@ -269,6 +301,21 @@ def address_table(addresses: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def print_first_admin(state_dir: Path) -> None:
+    """Show the credentials the gateway made on its first start, once (then delete them)."""
+    path = state_dir / ADMIN_FILE
+    try:
+        credentials = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return
+    path.unlink(missing_ok=True)
+    print(
+        f"First start: sign in to the Web UI as {credentials['login']} with the password "
+        f"{credentials['password']}\n(shown this once; change it on the Agents page)\n",
+        flush=True,
+    )
+
+
 def _read_state(state_dir: Path) -> dict[str, Any] | None:
     path = state_dir / STATE_FILE
     if not path.exists():
@@ -306,6 +353,8 @@ def up(state_dir: Path, *, detach: bool, demo: bool = True) -> int:
         addresses = stack.addresses()
         state_path.write_text(json.dumps(addresses, indent=2))
         print("\n" + address_table(addresses) + "\n", flush=True)
+        if not os.environ.get(DETACHED_CHILD):
+            print_first_admin(state_dir)
         _say("ready. Press Ctrl-C to stop.")
         stack.supervise()
         return 0
@@ -325,6 +374,7 @@ def _up_detached(state_dir: Path, *, demo: bool) -> int:
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "arrears.cli.main", "up", *(() if demo else ("--no-demo",))],
+            env=dict(os.environ, **{DETACHED_CHILD: "1"}),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -339,6 +389,7 @@ def _up_detached(state_dir: Path, *, demo: bool) -> int:
         state = _read_state(state_dir)
         if state is not None:
             print("\n" + address_table(state) + "\n")
+            print_first_admin(state_dir)
             _say("running in the background; stop it with ./arrears down")
             return 0
         time.sleep(0.3)

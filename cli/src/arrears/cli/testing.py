@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,10 +12,10 @@ from pathlib import Path
 PYTEST_NO_TESTS = 5
 
 
-def _step(title: str, command: list[str], root: Path) -> int:
+def _step(title: str, command: list[str], root: Path, *, env: dict[str, str] | None = None) -> int:
     print(f"\n=== {title}: {' '.join(command)}", flush=True)
     started = time.monotonic()
-    code = subprocess.call(command, cwd=root)
+    code = subprocess.call(command, cwd=root, env=env)
     print(f"=== {title}: exit {code} in {time.monotonic() - started:.1f}s", flush=True)
     return code
 
@@ -31,7 +32,35 @@ def parallel(pytest_args: list[str]) -> list[str]:
     return ["-n", str(workers), "--dist", "loadfile", *pytest_args]
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def ensure_browser() -> None:
+    """The browser tests drive Debian's Chromium. When it is missing and this process may
+    install packages (root), install it with apt-get; otherwise say how to get it (those
+    tests then skip)."""
+    if CHROMIUM.exists():
+        return
+    if os.name != "posix" or os.geteuid() != 0 or shutil.which("apt-get") is None:
+        print(
+            f"\n=== browser: {CHROMIUM} is missing, so the browser tests will be skipped; "
+            "install Debian's chromium package (apt-get install chromium) to run them",
+            flush=True,
+        )
+        return
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "chromium"],
+    ):
+        code = _step("browser", command, Path.cwd(), env=env)
+        if code != 0:
+            print("=== browser: could not install chromium; the browser tests will be skipped")
+            return
+
+
 def run_test_suite(root: Path, pytest_args: list[str], *, lint: bool = True) -> int:
+    ensure_browser()
     bin_dir = Path(sys.executable).parent
     if lint:
         for title, command in (

@@ -1,0 +1,377 @@
+"""Administration pages: aging period definitions, pools (both kept by the aging service),
+letter sequences (kept by the ledger) and the workspace's accounts (kept here).
+
+Every page needs the admin role; every change is a form with the session's CSRF token,
+answered by a redirect with the result or the reason of a refusal in words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from arrears.gateway import store
+from arrears.gateway.auth import Session, new_password_hash
+from arrears.gateway.domain.access import (
+    LOGIN_PATTERN,
+    Account,
+    Permission,
+    PoolRef,
+    Role,
+    parse_roles,
+)
+from arrears.gateway.domain.passwords import check_new_password
+from arrears.gateway.upstream import part, problem_from
+from arrears.gateway.views import url_with
+from arrears.gateway.web import (
+    PageRoute,
+    form_csrf,
+    gateway_of,
+    page_session,
+    render,
+    require,
+)
+
+router = APIRouter(route_class=PageRoute, include_in_schema=False, prefix="/admin")
+SignedIn = Annotated[Session, Depends(page_session)]
+COMPANY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
+
+
+class Invalid(Exception):
+    """A form field is not acceptable; said in words."""
+
+
+def admin_of(session: Session, permission: Permission = Permission.CONFIGURE) -> None:
+    require(session.principal, permission)
+
+
+def company_of(request: Request, session: Session) -> str:
+    asked = request.query_params.get("company", "")
+    companies = session.principal.companies(gateway_of(request).settings.companies)
+    return asked if asked in companies else companies[0]
+
+
+def field(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+async def done(request: Request, session: Session, back: str, kind: str, text: str) -> Response:
+    await gateway_of(request).auth.set_flash(session, kind, text)
+    return RedirectResponse(back, status_code=303)
+
+
+async def admin_page(
+    request: Request, session: Session, template: str, context: dict[str, Any]
+) -> Response:
+    gateway = gateway_of(request)
+    flash = await gateway.auth.take_flash(session)
+    companies = session.principal.companies(gateway.settings.companies)
+    return render(request, template, {"flash": flash, "companies": companies, **context})
+
+
+@router.get("")
+async def index(request: Request, session: SignedIn) -> Response:
+    admin_of(session)
+    return await admin_page(request, session, "admin/index.html", {})
+
+
+# ----------------------------------------------------------------------------- aging service
+
+
+async def save_document(
+    request: Request,
+    session: Session,
+    *,
+    what: str,
+    service: str,
+    collection: str,
+    build: Callable[[FormData], tuple[str, dict[str, Any]]],
+) -> Response:
+    """PUT the document a form describes to the service that keeps it; back to the page
+    with the outcome (or why the form was not acceptable) in words."""
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with(f"/admin/{collection}", company=company)
+    try:
+        if not COMPANY_PATTERN.match(company):
+            raise Invalid("unknown company")
+        document_id, body = build(form)
+        if not document_id:
+            raise Invalid("it needs an id")
+    except Invalid as invalid:
+        return await done(request, session, back, "error", f"{what} not saved: {invalid}.")
+    response = await gateway_of(request).upstreams.call(
+        service,
+        "PUT",
+        f"/v1/companies/{part(company)}/{collection}/{part(document_id)}",
+        json=body,
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        reason = problem_from(service, response).detail
+        text = f"{what} {document_id}: the {service} service refused it: {reason}"
+        return await done(request, session, back, "error", text)
+    return await done(request, session, back, "success", f"{what} {document_id}: saved.")
+
+
+async def documents_page(
+    request: Request,
+    session: Session,
+    *,
+    service: str,
+    collection: str,
+    template: str,
+    shown: Callable[[dict[str, Any]], dict[str, Any]],
+) -> Response:
+    """A company's documents of one kind (each with `shown` added for the page), and the
+    one asked for with `?edit=` in the form."""
+    admin_of(session)
+    company = company_of(request, session)
+    documents = await gateway_of(request).upstreams.get_json(
+        service, f"/v1/companies/{part(company)}/{collection}"
+    )
+    documents = [d | shown(d) for d in documents]
+    edit = next((d for d in documents if d["id"] == request.query_params.get("edit")), None)
+    context = {"company": company, "documents": documents, "edit": edit}
+    return await admin_page(request, session, template, context)
+
+
+def filter_lines(text: str) -> list[dict[str, Any]]:
+    """`field op value` per line (a list after in/not_in is comma-separated)."""
+    filters = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = line.strip().split(None, 2)
+        if len(parts) < 2:
+            raise Invalid(f"filter line {number}: write `field op value`")
+        name, op = parts[0], parts[1]
+        value: Any = parts[2] if len(parts) > 2 else None
+        if op in ("in", "not_in") and value is not None:
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        filters.append({"field": name, "op": op, "value": value})
+    return filters
+
+
+def filter_text(filters: list[dict[str, Any]]) -> str:
+    lines = []
+    for f in filters:
+        value = f.get("value")
+        shown = ", ".join(value) if isinstance(value, list) else ("" if value is None else value)
+        lines.append(f"{f['field']} {f['op']} {shown}".strip())
+    return "\n".join(lines)
+
+
+@router.get("/pools")
+async def pools_page(request: Request, session: SignedIn) -> Response:
+    return await documents_page(
+        request,
+        session,
+        service="aging",
+        collection="pools",
+        template="admin/pools.html",
+        shown=lambda pool: {"filter_text": filter_text(pool.get("filters", []))},
+    )
+
+
+def pool_document(form: FormData) -> tuple[str, dict[str, Any]]:
+    return field(form, "pool_id"), {
+        "name": field(form, "name"),
+        "filters": filter_lines(field(form, "filters")),
+        "aging_definition_id": field(form, "aging_definition_id") or None,
+    }
+
+
+@router.post("/pools", dependencies=[Depends(form_csrf)])
+async def save_pool(request: Request, session: SignedIn) -> Response:
+    return await save_document(
+        request, session, what="Pool", service="aging", collection="pools", build=pool_document
+    )
+
+
+def period_lines(text: str) -> list[dict[str, Any]]:
+    """`name, from days, to days` per line (an empty bound is open)."""
+    periods = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) != 3:
+            raise Invalid(f"period line {number}: write `name, from days, to days`")
+        try:
+            bounds = [int(p) if p else None for p in parts[1:]]
+        except ValueError:
+            raise Invalid(f"period line {number}: days are whole numbers") from None
+        periods.append({"name": parts[0], "from_days": bounds[0], "to_days": bounds[1]})
+    return periods
+
+
+def period_text(periods: list[dict[str, Any]]) -> str:
+    def bound(value: Any) -> str:
+        return "" if value is None else str(value)
+
+    return "\n".join(
+        f"{p['name']}, {bound(p.get('from_days'))}, {bound(p.get('to_days'))}" for p in periods
+    )
+
+
+@router.get("/aging-definitions")
+async def definitions_page(request: Request, session: SignedIn) -> Response:
+    return await documents_page(
+        request,
+        session,
+        service="aging",
+        collection="aging-definitions",
+        template="admin/definitions.html",
+        shown=lambda definition: {"period_text": period_text(definition["periods"])},
+    )
+
+
+def definition_document(form: FormData) -> tuple[str, dict[str, Any]]:
+    return field(form, "definition_id"), {
+        "name": field(form, "name"),
+        "periods": period_lines(field(form, "periods")),
+        "basis": field(form, "basis") or "due_date",
+        "is_default": field(form, "is_default") == "on",
+    }
+
+
+@router.post("/aging-definitions", dependencies=[Depends(form_csrf)])
+async def save_definition(request: Request, session: SignedIn) -> Response:
+    return await save_document(
+        request,
+        session,
+        what="Aging definition",
+        service="aging",
+        collection="aging-definitions",
+        build=definition_document,
+    )
+
+
+# ----------------------------------------------------------------------------- ledger
+
+
+@router.get("/letter-sequences")
+async def sequences_page(request: Request, session: SignedIn) -> Response:
+    return await documents_page(
+        request,
+        session,
+        service="ledger",
+        collection="letter-sequences",
+        template="admin/sequences.html",
+        shown=lambda sequence: {"json": json.dumps(sequence, indent=2, ensure_ascii=False)},
+    )
+
+
+def sequence_document(form: FormData) -> tuple[str, dict[str, Any]]:
+    try:
+        document = json.loads(field(form, "document"))
+    except ValueError as error:
+        raise Invalid(f"the document is not JSON ({error})") from error
+    if not isinstance(document, dict) or not isinstance(document.get("id"), str):
+        raise Invalid("the document needs an `id`")
+    return document["id"], document
+
+
+@router.post("/letter-sequences", dependencies=[Depends(form_csrf)])
+async def save_sequence(request: Request, session: SignedIn) -> Response:
+    return await save_document(
+        request,
+        session,
+        what="Letter sequence",
+        service="ledger",
+        collection="letter-sequences",
+        build=sequence_document,
+    )
+
+
+# ----------------------------------------------------------------------------- accounts
+
+
+@router.get("/agents")
+async def agents_page(request: Request, session: SignedIn) -> Response:
+    admin_of(session, Permission.MANAGE_ACCOUNTS)
+    gateway = gateway_of(request)
+    async with gateway.engine.connect() as conn:
+        accounts = await store.list_accounts(conn)
+    companies = session.principal.companies(gateway.settings.companies)
+    pool_lists = await asyncio.gather(
+        *(gateway.upstreams.get_json("aging", f"/v1/companies/{part(c)}/pools") for c in companies)
+    )
+    known = [
+        str(PoolRef(c, str(p["id"])))
+        for c, pools in zip(companies, pool_lists, strict=True)
+        for p in pools
+    ]
+    edit = next((a for a in accounts if a.login == request.query_params.get("edit")), None)
+    return await admin_page(
+        request,
+        session,
+        "admin/agents.html",
+        {"accounts": accounts, "edit": edit, "roles": list(Role), "known_pools": known},
+    )
+
+
+def account_from(form: FormData) -> Account:
+    login = field(form, "login").lower()
+    if not re.match(LOGIN_PATTERN, login):
+        raise Invalid("a login is 1-100 lower-case letters, digits or . _ @ -")
+    try:
+        roles = parse_roles(v for v in form.getlist("roles") if isinstance(v, str))
+        pools = tuple(PoolRef.parse(p) for p in re.split(r"[\s,]+", field(form, "pools")) if p)
+        default_text = field(form, "default_pool")
+        default = PoolRef.parse(default_text) if default_text else (pools[0] if pools else None)
+    except ValueError as error:
+        raise Invalid(str(error)) from error
+    if default is not None and default not in pools:
+        raise Invalid(f"the default pool {default} is not one of the pools")
+    password = field(form, "password")
+    if password:
+        try:
+            check_new_password(password)
+        except ValueError as error:
+            raise Invalid(str(error)) from error
+    return Account(
+        login=login,
+        display_name=field(form, "display_name") or login,
+        roles=roles,
+        may_view_all=field(form, "may_view_all") == "on",
+        pools=pools,
+        default_pool=default,
+        disabled=field(form, "disabled") == "on",
+        password_hash=new_password_hash(password) if password else None,
+    )
+
+
+@router.post("/agents", dependencies=[Depends(form_csrf)])
+async def save_agent(request: Request, session: SignedIn) -> Response:
+    admin_of(session, Permission.MANAGE_ACCOUNTS)
+    gateway = gateway_of(request)
+    form = await request.form()
+    back = "/admin/agents"
+    async with gateway.engine.connect() as conn:
+        existing = await store.get_account(conn, field(form, "login").lower())
+    try:
+        account = await asyncio.to_thread(account_from, form)
+        if account.login == session.principal.login and (
+            Role.ADMIN not in account.roles or account.disabled
+        ):
+            raise Invalid("you cannot take the admin role from yourself or disable yourself")
+    except Invalid as invalid:
+        return await done(request, session, back, "error", f"Account not saved: {invalid}.")
+    async with gateway.engine.begin() as conn:
+        await store.save_account(conn, account, gateway.clock.now())
+        changed = account.disabled or account.password_hash is not None
+        if changed and account.login != session.principal.login:
+            await store.delete_sessions_of(conn, account.login)
+    what = "created" if existing is None else "saved"
+    return await done(request, session, back, "success", f"Account {account.login} {what}.")

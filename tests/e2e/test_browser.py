@@ -1,0 +1,218 @@
+"""The agent's workspace in a real browser (Debian's Chromium driven by Playwright) against
+the real local stack with its demo data.
+
+Without /usr/bin/chromium these tests are skipped with a message saying how to get it
+(`./arrears test` installs it when it runs as root). Screenshots go to
+test-artifacts/browser/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.local_stack import RunningStack, running_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+XSS_NAME = "<script>alert(1)</script> GmbH"
+DEMO_PASSWORD = "arrears-demo"
+DEMO_CUSTOMERS = 40
+
+if not CHROMIUM.exists():
+    pytest.skip(
+        "browser tests need Debian's Chromium at /usr/bin/chromium: `apt-get install chromium` "
+        "(./arrears test installs it when run as root)",
+        allow_module_level=True,
+    )
+
+from playwright.sync_api import ConsoleMessage, Dialog, Page, expect, sync_playwright  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
+    with running_stack(tmp_path_factory.mktemp("browser") / "state") as running:
+        wait_for_demo_aging(running)
+        yield running
+
+
+def wait_for_demo_aging(stack: RunningStack, timeout: float = 180) -> None:
+    """Until the aging service lists every demo customer (the overview's grids read it)."""
+    deadline = time.monotonic() + timeout
+    url = stack.url("aging") + "/v1/companies/usmf/aging"
+    while True:
+        total = httpx.get(url, params={"limit": 1}, timeout=10).json()["total"]
+        if total == DEMO_CUSTOMERS:
+            return
+        assert time.monotonic() < deadline, f"aging lists {total} of {DEMO_CUSTOMERS} customers"
+        time.sleep(0.5)
+
+
+class Watch:
+    """Console errors, page errors and dialogs of one page: there must be none."""
+
+    def __init__(self, page: Page) -> None:
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.errors.append(f"page error: {error}"))
+        page.on("dialog", self._dialog)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"console: {message.text} at {message.location}")
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(f"{dialog.type}: {dialog.message}")
+        dialog.dismiss()
+
+
+@pytest.fixture
+def page(stack: RunningStack) -> Iterator[tuple[Page, Watch]]:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 800}, base_url=stack.url("gateway")
+        )
+        page = context.new_page()
+        watch = Watch(page)
+        try:
+            yield page, watch
+        finally:
+            context.close()
+            browser.close()
+    assert watch.errors == [], watch.errors
+    assert watch.dialogs == [], watch.dialogs
+
+
+def sign_in(page: Page, login: str, password: str) -> None:
+    page.goto("/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Collections overview")).to_be_visible()
+
+
+def shot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def grid_names(page: Page, table: str) -> list[str]:
+    return page.locator(f"#{table} tbody td.customer a").all_inner_texts()
+
+
+def test_the_agent_works_an_account_from_the_overview(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "anna", DEMO_PASSWORD)
+    highest = browser.locator("#highest-balances tbody tr")
+    aged = browser.locator("#aged-balances tbody tr")
+    expect(highest.first).to_be_visible()
+    assert highest.count() > 1 and aged.count() > 1
+    expect(browser.get_by_label("Pool")).to_have_value("anna")
+    shot(browser, "overview")
+
+    browser.locator("#highest-balances thead").get_by_role("link", name="Customer").click()
+    expect(browser.locator("#highest-balances th[aria-sort='ascending']")).to_have_count(1)
+    names = grid_names(browser, "highest-balances")
+    assert names == sorted(names, key=str.casefold) and len(names) > 1
+    shot(browser, "overview-sorted-by-name")
+
+    # The demo customer named like a script shows as text, in the grid and on its page.
+    expect(browser.get_by_role("link", name=XSS_NAME).first).to_be_visible()
+    browser.get_by_role("link", name=XSS_NAME).first.click()
+    expect(browser.get_by_role("heading", level=1)).to_contain_text(XSS_NAME)
+
+    browser.goto("/")
+    browser.locator("#highest-balances tbody td.customer a").first.click()
+    expect(browser.locator("svg.chart")).to_be_visible()
+    bars = browser.locator("svg.chart g.bar")
+    assert bars.count() == 6
+    tabs = browser.get_by_role("navigation", name="Transactions").get_by_role("link")
+    assert tabs.all_inner_texts() == [
+        "Open transactions",
+        "Disputed",
+        "Promised to pay",
+        "Unsettled payments",
+    ]
+    shot(browser, "customer")
+    customer_url = browser.url.split("?")[0]
+
+    disputed = choose_open_invoice(browser)
+    browser.get_by_label("New status").select_option("disputed")
+    browser.get_by_role("button", name="Change status").click()
+    expect(browser.get_by_role("status")).to_contain_text("done (collection status changed)")
+    in_tab(browser, customer_url, "disputed", disputed)
+    shot(browser, "disputed-tab")
+
+    browser.goto(customer_url)
+    promised = choose_open_invoice(browser, other_than=disputed)
+    browser.get_by_label("New status").select_option("promised_to_pay")
+    promise_day = (datetime.now(UTC).date() + timedelta(days=7)).isoformat()
+    browser.get_by_label("Promised date").fill(promise_day)
+    browser.get_by_label("Promised amount").fill("10.00")
+    browser.get_by_role("button", name="Change status").click()
+    expect(browser.get_by_role("status")).to_contain_text("done (collection status changed)")
+    in_tab(browser, customer_url, "promised", promised)
+    expect(browser.locator("#tab-promised")).to_contain_text(promise_day)
+    shot(browser, "promised-tab")
+
+
+def choose_open_invoice(page: Page, other_than: str | None = None) -> str:
+    """Pick an open, not disputed invoice in the status form; its document number."""
+    options = page.locator("#status-transaction option")
+    for index in range(options.count()):
+        option = options.nth(index)
+        label = option.inner_text()
+        value = option.get_attribute("value") or ""
+        document = label.split(" — ")[0]
+        if value and "(not disputed)" in label and document != other_than:
+            page.get_by_label("Transaction", exact=True).select_option(value)
+            return document
+    raise AssertionError("no open invoice to work on")
+
+
+def in_tab(page: Page, customer_url: str, tab: str, document: str, timeout: float = 60) -> None:
+    """The tab lists the document once aging has consumed the event."""
+    deadline = time.monotonic() + timeout
+    table = page.locator(f"#tab-{tab}")
+    while True:
+        page.goto(f"{customer_url}?tab={tab}")
+        if document in table.inner_text():
+            return
+        assert time.monotonic() < deadline, f"{document} never appeared in the {tab} tab"
+        time.sleep(0.5)
+
+
+def test_a_supervisor_sees_every_pool_and_the_write_off_form(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "chloe", DEMO_PASSWORD)
+    options: Any = browser.get_by_label("Pool").locator("option").all_inner_texts()
+    assert "All customers" in options and len(options) >= 6
+    browser.locator("#highest-balances tbody td.customer a").first.click()
+    expect(browser.get_by_role("button", name="Write off")).to_be_visible()
+    shot(browser, "supervisor-customer")
+
+
+def test_the_first_admin_signs_in_with_the_printed_password(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    login, password = stack.first_admin()
+    sign_in(browser, login, password)
+    expect(browser.get_by_role("link", name="Administration")).to_be_visible()

@@ -1,0 +1,135 @@
+"""Administration pages: aging definitions and pools (aging), letter sequences (ledger) and
+accounts (gateway), through forms, for admins only."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from arrears.gateway.domain.access import Role
+from tests.integration.gateway.conftest import ADMIN_PASSWORD, COMPANY, Browser, Stack
+
+pytestmark = pytest.mark.integration
+PAGES = ("/admin", "/admin/pools", "/admin/aging-definitions", "/admin/letter-sequences")
+
+
+@pytest.fixture(scope="module")
+def admin(stack: Stack) -> Iterator[Browser]:
+    with stack.sign_in("admin", ADMIN_PASSWORD) as browser:
+        yield browser
+
+
+def message(browser: Browser, answer: object) -> str:
+    location = answer.headers["location"]  # type: ignore[attr-defined]
+    return str(browser.http.get(location).text)
+
+
+def test_only_admins_see_the_administration(stack: Stack, admin: Browser) -> None:
+    stack.account("plain", {Role.AGENT, Role.SUPERVISOR})
+    with stack.sign_in("plain") as agent:
+        assert "Administration" not in agent.http.get("/").text
+        for page in (*PAGES, "/admin/agents"):
+            assert agent.http.get(page).status_code == 403, page
+        refused = agent.form("/admin/pools", {"company": COMPANY, "pool_id": "x", "name": "X"})
+        assert refused.status_code == 403
+    for page in (*PAGES, "/admin/agents"):
+        assert admin.http.get(page).status_code == 200, page
+
+
+def test_pools_and_definitions_are_kept_by_the_aging_service(stack: Stack, admin: Browser) -> None:
+    saved = admin.form(
+        "/admin/pools",
+        {
+            "company": COMPANY,
+            "pool_id": "big",
+            "name": "Big balances",
+            "filters": "balance gte 10000\ncredit_group in Key accounts, Standard",
+        },
+    )
+    assert "Pool big: saved." in message(admin, saved)
+    with stack.client("aging") as aging:
+        pools = aging.get(f"/v1/companies/{COMPANY}/pools").json()
+    big = next(p for p in pools if p["id"] == "big")
+    assert big["filters"] == [
+        {"field": "balance", "op": "gte", "value": "10000"},
+        {"field": "credit_group", "op": "in", "value": ["Key accounts", "Standard"]},
+    ]
+    assert "balance gte 10000" in admin.http.get("/admin/pools?edit=big").text
+    refused = admin.form(
+        "/admin/pools",
+        {"company": COMPANY, "pool_id": "bad", "name": "Bad", "filters": "colour eq red"},
+    )
+    assert "Pool bad: the aging service refused it: unknown field" in message(admin, refused)
+
+    saved = admin.form(
+        "/admin/aging-definitions",
+        {
+            "company": COMPANY,
+            "definition_id": "quarters",
+            "name": "Quarters",
+            "basis": "due_date",
+            "periods": "Current, , 0\n1-90, 1, 90\nOver 90, 91, ",
+        },
+    )
+    assert "Aging definition quarters: saved." in message(admin, saved)
+    with stack.client("aging") as aging:
+        definitions = aging.get(f"/v1/companies/{COMPANY}/aging-definitions").json()
+    quarters = next(d for d in definitions if d["id"] == "quarters")
+    assert [p["name"] for p in quarters["periods"]] == ["Current", "1-90", "Over 90"]
+    wrong = admin.form(
+        "/admin/aging-definitions",
+        {"company": COMPANY, "definition_id": "w", "name": "W", "periods": "Current, soon, 0"},
+    )
+    assert "days are whole numbers" in message(admin, wrong)
+
+
+def test_letter_sequences_are_kept_by_the_ledger(stack: Stack, admin: Browser) -> None:
+    document = {
+        "id": "STD",
+        "name": "Standard",
+        "levels": [
+            {"level": 1, "name": "Reminder", "days_overdue": 10, "minimum_overdue_balance": "50"}
+        ],
+    }
+    saved = admin.form(
+        "/admin/letter-sequences", {"company": COMPANY, "document": json.dumps(document)}
+    )
+    assert "Letter sequence STD: saved." in message(admin, saved)
+    with stack.client("ledger") as ledger:
+        stored = ledger.get(f"/v1/companies/{COMPANY}/letter-sequences").json()
+    assert [s["id"] for s in stored] == ["STD"]
+    assert "Reminder: 10 days overdue" in admin.http.get("/admin/letter-sequences").text
+    broken = admin.form("/admin/letter-sequences", {"company": COMPANY, "document": "{nope"})
+    assert "the document is not JSON" in message(admin, broken)
+
+
+def test_accounts_are_made_and_changed_on_the_agents_page(stack: Stack, admin: Browser) -> None:
+    stack.pool("pool-n", "owner-n")
+    made = admin.form(
+        "/admin/agents",
+        {
+            "login": "Nina",
+            "display_name": "Nina N",
+            "roles": ["agent"],
+            "pools": f"{COMPANY}/pool-n",
+            "password": "nina-password-1",
+        },
+    )
+    assert "Account nina created." in message(admin, made)
+    with stack.sign_in("nina", "nina-password-1") as nina:
+        me = nina.http.get("/v1/me").json()
+        assert me["pools"] == [f"{COMPANY}/pool-n"] and me["default_pool"] == f"{COMPANY}/pool-n"
+        disabled = admin.form(
+            "/admin/agents",
+            {"login": "nina", "roles": ["agent"], "pools": f"{COMPANY}/pool-n", "disabled": "on"},
+        )
+        assert "Account nina saved." in message(admin, disabled)
+        assert nina.http.get("/").status_code == 303, "disabling ends the sessions"
+    with Browser(stack.client()) as again:
+        assert again.sign_in("nina", "nina-password-1").status_code == 401
+    weak = admin.form("/admin/agents", {"login": "weak", "roles": ["agent"], "password": "short"})
+    assert "at least 12 characters" in message(admin, weak)
+    self_demote = admin.form("/admin/agents", {"login": "admin", "roles": ["agent"]})
+    assert "cannot take the admin role from yourself" in message(admin, self_demote)

@@ -1,0 +1,170 @@
+"""The agent's pages on the real gateway: overview grids, the customer page, its action
+forms going through the ledger, and untrusted text rendered as text."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from arrears.gateway.domain.access import Role
+from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+
+pytestmark = pytest.mark.integration
+XSS = "<script>alert(1)</script> GmbH"
+
+
+@dataclass
+class Desk:
+    stack: Stack
+    pia: Browser
+    invoices: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def desk(stack: Stack) -> Iterator[Desk]:
+    stack.pool("pool-p", "owner-p")
+    stack.register("P-1", "owner-p", name="Zeta Corp")
+    stack.register("P-2", "owner-p", name="Alpha Inc")
+    stack.register("P-3", "owner-p", name=XSS)
+    invoices = {
+        "P1-A": stack.invoice("P-1", "P1-A", "900.00"),
+        "P1-B": stack.invoice("P-1", "P1-B", "100.00"),
+        "P2-A": stack.invoice("P-2", "P2-A", "5000.00"),
+        "P3-A": stack.invoice("P-3", "P3-A", "50.00"),
+    }
+    stack.wait_for_aging("P-1", "P-2", "P-3")
+    stack.account("pia", {Role.AGENT}, ("pool-p",))
+    with stack.sign_in("pia") as pia:
+        yield Desk(stack, pia, invoices)
+
+
+def names_in(table_id: str, page: str) -> list[str]:
+    table = page.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    return [html.unescape(n) for n in re.findall(r'/customers/[^"]+">([^<]+)</a>', table)]
+
+
+def wait_for_page(desk: Desk, url: str, done: Callable[[str], bool], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        page = desk.pia.http.get(url).text
+        if done(page):
+            return page
+        assert time.monotonic() < deadline, f"{url} never showed what was expected"
+        time.sleep(0.2)
+
+
+def test_the_overview_shows_both_grids_and_sorts_by_a_clicked_column(desk: Desk) -> None:
+    page = desk.pia.http.get("/")
+    assert page.status_code == 200
+    assert names_in("highest-balances", page.text) == ["Alpha Inc", "Zeta Corp", XSS]
+    assert set(names_in("aged-balances", page.text)) == {"Alpha Inc", "Zeta Corp", XSS}
+    assert 'aria-sort="descending"' in page.text and "My activities" in page.text
+    assert "timeline service" in page.text
+    link = re.search(r'id="highest-balances".*?<a href="([^"]+)" data-sort="name"', page.text, re.S)
+    assert link is not None
+    by_name = desk.pia.http.get(html.unescape(link.group(1))).text
+    assert names_in("highest-balances", by_name) == [XSS, "Alpha Inc", "Zeta Corp"]
+    again = re.search(r'id="highest-balances".*?<a href="([^"]+)" data-sort="name"', by_name, re.S)
+    assert again is not None
+    reversed_page = desk.pia.http.get(html.unescape(again.group(1))).text
+    assert names_in("highest-balances", reversed_page) == ["Zeta Corp", "Alpha Inc", XSS]
+    filtered = desk.pia.http.get("/", params={"hb_f_balance": "950"}).text
+    assert names_in("highest-balances", filtered) == ["Alpha Inc", "Zeta Corp"]
+    wrong = desk.pia.http.get("/", params={"hb_f_balance": "lots"}).text
+    assert "is not a number" in wrong
+
+
+def test_untrusted_names_render_as_text_on_every_page(desk: Desk) -> None:
+    escaped = html.escape(XSS, quote=False)
+    pages = [
+        desk.pia.http.get("/").text,
+        desk.pia.http.get(f"/companies/{COMPANY}/customers/P-3").text,
+        desk.pia.http.get("/find", params={"company": COMPANY, "q": "P-"}).text,
+        desk.pia.http.get("/find", params={"company": COMPANY, "q": "<script>alert(2)"}).text,
+    ]
+    for text in pages:
+        assert "<script>alert(" not in text
+    assert all(escaped in text for text in pages[:3])
+
+
+def test_the_customer_page_shows_facts_chart_tabs_and_contacts(desk: Desk) -> None:
+    page = desk.pia.http.get(f"/companies/{COMPANY}/customers/P-1")
+    assert page.status_code == 200
+    text = page.text
+    assert "Zeta Corp" in text and "1,000.00 USD" in text
+    chart = text.split('<svg class="chart"', 1)[1].split("</svg>", 1)[0]
+    assert chart.count("<rect") == 6 and "Current" in chart and "Over 120" in chart
+    assert re.findall(r'data-tab="(\w+)"', text) == [
+        "open",
+        "disputed",
+        "promised",
+        "unsettled_payments",
+    ]
+    assert "P1-A" in text and "P1-B" in text
+    assert 'href="mailto:pat@p-1.example"' in text and 'href="tel:+12125550100"' in text
+    assert "Sam Sales" in text and "owner-p" in text
+    assert "summary service" in text and "timeline service" in text
+    missing = desk.pia.http.get(f"/companies/{COMPANY}/customers/NOPE-1")
+    assert missing.status_code == 404 and "<html" in missing.text
+
+
+def test_a_dispute_and_a_promise_go_through_the_ledger_to_their_tabs(desk: Desk) -> None:
+    url = f"/companies/{COMPANY}/customers/P-1"
+    page = desk.pia.http.get(url).text
+    desk.pia.csrf = re.findall(r'name="csrf_token" value="([^"]+)"', page)[-1]
+    disputed = desk.pia.form(
+        url + "/actions/status",
+        {"transaction_id": desk.invoices["P1-A"], "status": "disputed", "reason_code": "PRICE"},
+    )
+    assert disputed.status_code == 303
+    shown = desk.pia.http.get(disputed.headers["location"]).text
+    assert "Change of collection status: done (collection status changed)." in shown
+    wait_for_page(desk, url + "?tab=disputed", lambda p: "P1-A" in p.split('id="tab-')[1])
+
+    promised = desk.pia.form(
+        url + "/actions/status",
+        {
+            "transaction_id": desk.invoices["P1-B"],
+            "status": "promised_to_pay",
+            "promise_date": "2026-06-30",
+            "promise_amount": "100.00",
+        },
+    )
+    assert promised.status_code == 303
+    tab = wait_for_page(desk, url + "?tab=promised", lambda p: "2026-06-30" in p)
+    assert "P1-B" in tab.split('id="tab-promised"')[1]
+
+    refused = desk.pia.form(
+        url + "/actions/status",
+        {"transaction_id": desk.invoices["P1-B"], "status": "promised_to_pay"},
+    )
+    message = desk.pia.http.get(refused.headers["location"]).text
+    assert "Change of collection status was refused:" in message
+    incomplete = desk.pia.form(url + "/actions/settle", {"transaction_id": desk.invoices["P1-B"]})
+    assert (
+        "Settlement: choose or enter the payment."
+        in desk.pia.http.get(incomplete.headers["location"]).text
+    )
+
+
+def test_the_customer_picker_stays_in_the_pool(desk: Desk) -> None:
+    one = desk.pia.http.get("/find", params={"company": COMPANY, "q": "alpha"})
+    assert one.status_code == 303 and one.headers["location"].endswith("/customers/P-2")
+    exact = desk.pia.http.get("/find", params={"company": COMPANY, "q": "P-1"})
+    assert exact.headers["location"].endswith("/customers/P-1")
+    several = desk.pia.http.get("/find", params={"company": COMPANY, "q": "p-"})
+    assert several.status_code == 200 and several.text.count("/customers/P-") == 3
+
+
+def test_static_files_are_served_from_the_package(desk: Desk) -> None:
+    css = desk.pia.http.get("/static/app.css")
+    assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
+    assert desk.pia.http.get("/static/app.js").status_code == 200
+    assert desk.pia.http.get("/static/settings.py").status_code == 404
+    page = desk.pia.http.get("/").text
+    assert "http://" not in page.split("<body>")[0] and "https://" not in page
