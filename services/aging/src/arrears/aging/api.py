@@ -28,6 +28,7 @@ from arrears.aging.domain import (
     header_facts,
     kpis,
     last_payment,
+    open_items,
     overdue_reference_date,
 )
 from arrears.aging.handlers import take_snapshots
@@ -106,14 +107,17 @@ async def customer_aging(
 ) -> dict[str, Any]:
     ctx = ctx_of(request)
     day = as_of or ctx.clock.today()
+    key = (company, customer_id)
     async with ctx.engine.connect() as conn:
-        await require_customer(conn, company, customer_id)
+        customer = (await store.load_customers(conn, [key])).get(key)
+        if customer is None:
+            raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
         definition = await definition_for(conn, company, definition_id)
-        key = (company, customer_id)
-        customer = (await store.load_customers(conn, [key]))[key]
-        then = overdue_reference_date(day)
-        items = (await store.open_items_of(conn, [key], day))[key]
-        earlier = (await store.open_items_of(conn, [key], then))[key]
+        facts, moves, states = await store.facts_of(conn, [key], day)
+    # one read serves both dates: the facts as of `day` hold everything dated earlier
+    then = overdue_reference_date(day)
+    items = open_items(facts, moves, day, states)
+    earlier = open_items(facts, moves, then, states)
     aged = age(items, definition, day, credit_limit=customer.credit_limit)
     header = header_facts(
         customer,

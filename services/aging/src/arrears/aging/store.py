@@ -278,29 +278,44 @@ async def written_off(
 # ----------------------------------------------------------------------------- as-of items
 
 
+async def facts_of(
+    conn: AsyncConnection, keys: Sequence[CustomerKey], as_of: date
+) -> tuple[list[OpenItemFacts], list[Movement], list[StatusFacts]]:
+    """The transactions posted by `as_of` of these customers, and their movements and
+    statuses dated by then: enough for the domain's `open_items` as of that date or any
+    earlier one."""
+    if not keys:
+        return [], [], []
+    t, m, s = transactions.c, movements.c, statuses.c
+    wanted = list(keys)
+    fact_rows = await conn.execute(
+        sa.select(transactions).where(
+            sa.tuple_(t.company, t.customer_id).in_(wanted), t.posting_date <= as_of
+        )
+    )
+    move_rows = await conn.execute(
+        sa.select(movements).where(
+            sa.tuple_(m.company, m.customer_id).in_(wanted), m.effective_date <= as_of
+        )
+    )
+    status_rows = await conn.execute(
+        sa.select(statuses).where(
+            sa.tuple_(s.company, s.customer_id).in_(wanted), s.effective_date <= as_of
+        )
+    )
+    return (
+        [fact_of(OpenItemFacts, r) for r in fact_rows],
+        [fact_of(Movement, r) for r in move_rows],
+        [fact_of(StatusFacts, r) for r in status_rows],
+    )
+
+
 async def open_items_of(
     conn: AsyncConnection, keys: Sequence[CustomerKey], as_of: date
 ) -> dict[CustomerKey, list[OpenItem]]:
     """Every transaction of these customers posted by `as_of`, with its open amount and status
     as of that date (the SQL side of the domain's `open_items`)."""
-    if not keys:
-        return {}
-    t, m, s = transactions.c, movements.c, statuses.c
-    in_keys = sa.tuple_(t.company, t.customer_id).in_(list(keys))
-    fact_rows = await conn.execute(sa.select(transactions).where(in_keys, t.posting_date <= as_of))
-    facts = [fact_of(OpenItemFacts, r) for r in fact_rows]
-    move_rows = await conn.execute(
-        sa.select(movements).where(
-            sa.tuple_(m.company, m.customer_id).in_(list(keys)), m.effective_date <= as_of
-        )
-    )
-    moves = [fact_of(Movement, r) for r in move_rows]
-    status_rows = await conn.execute(
-        sa.select(statuses).where(
-            sa.tuple_(s.company, s.customer_id).in_(list(keys)), s.effective_date <= as_of
-        )
-    )
-    states = [fact_of(StatusFacts, r) for r in status_rows]
+    facts, moves, states = await facts_of(conn, keys, as_of)
     grouped: dict[CustomerKey, list[OpenItem]] = defaultdict(list)
     for item in open_items(facts, moves, as_of, states):
         grouped[(item.facts.company, item.facts.customer_id)].append(item)
@@ -614,7 +629,9 @@ async def aging_page(
     a = customer_aging.c
     where = _scope(company, conditions)
     column = a[sort]
-    ordering = column.desc().nulls_last() if descending else column.asc().nulls_last()
+    ordering = column.desc() if descending else column.asc()
+    if column.nullable:  # customers without a value last; a NOT NULL column keeps index order
+        ordering = ordering.nulls_last()
     secondary = a.overdue.desc() if sort == "oldest_period" else a.customer_id.asc()
     rows = await conn.execute(
         sa.select(customer_aging)
