@@ -46,8 +46,10 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.aging import api, store
 from arrears.aging.app import SPEC
@@ -300,12 +302,20 @@ def projection() -> AgingProjection:
     return AgingProjection(clock=FixedClock(NOW))
 
 
+async def fresh(url: str, schema: str) -> AsyncEngine:
+    """An engine on `schema`, dropped (when a kept data directory has it) and migrated."""
+    engine = create_engine(url, schema)
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+    await upgrade(engine, SPEC.migrations, schema)
+    return engine
+
+
 async def projected(url: str, bootstrap: str, schema: str, total: int) -> float:
     """Seconds for the real projection to apply every record through BatchConsumer."""
     settings = settings_for(url, bootstrap, schema)
-    engine = create_engine(url, schema)
+    engine = await fresh(url, schema)
     try:
-        await upgrade(engine, SPEC.migrations, schema)
         consumer = BatchConsumer(projection(), engine, create_broker(settings), settings)
 
         async def handle(records: list[ConsumerRecord[Any, Any]]) -> None:
@@ -326,9 +336,8 @@ async def projected(url: str, bootstrap: str, schema: str, total: int) -> float:
 async def naive(url: str, bootstrap: str, schema: str, sample: list[Event]) -> float:
     """Seconds to apply `sample` one event per batch (one transaction each)."""
     settings = settings_for(url, bootstrap, schema)
-    engine = create_engine(url, schema)
+    engine = await fresh(url, schema)
     try:
-        await upgrade(engine, SPEC.migrations, schema)
         consumer = BatchConsumer(projection(), engine, create_broker(settings), settings)
         started = time.perf_counter()
         for offset, event in enumerate(sample):
@@ -359,6 +368,17 @@ async def copy_seconds(dsn: str, events: list[Event]) -> float:
 
 
 # ----------------------------------------------------------------------------- (b), (c)
+
+
+async def model_counts(dsn: str, schema: str) -> dict[str, int]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        return {
+            name: await conn.fetchval(f"SELECT count(*) FROM {schema}.{name}") for name in SUFFIXED
+        }
+    finally:
+        await conn.close()
+
 
 SUFFIXED = {
     "customers": {"customer_id"},
@@ -480,11 +500,22 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     settings = settings_for(url, bootstrap, big)
     engine = create_engine(url, big, pool_size=2)
     await upgrade(engine, SPEC.migrations, big)
-    say(f"cloning the read model x{copies} into {big}")
-    started = time.perf_counter()
-    counts = await clone(dsn, "agebench_0", big, copies)
-    clone_s = time.perf_counter() - started
-    say(f"cloned in {clone_s:.1f} s: {counts}")
+    async with engine.connect() as c:
+        kept = await c.execute(sa.select(sa.func.count()).select_from(store.customer_aging))
+        kept_customers = int(kept.scalar_one())
+    reused = kept_customers == copies * args.customers
+    if reused:
+        say(f"reusing the {kept_customers:,} customers kept in {big} by an earlier run")
+        counts = await model_counts(dsn, big)
+    else:
+        async with engine.begin() as c:
+            for table in reversed(store.metadata.sorted_tables):
+                await c.execute(sa.delete(table))
+        say(f"cloning the read model x{copies} into {big}")
+        started = time.perf_counter()
+        counts = await clone(dsn, "agebench_0", big, copies)
+        clone_s = time.perf_counter() - started
+        say(f"cloned in {clone_s:.1f} s: {counts}")
     async with engine.connect() as c:
         keys = await store.company_customers(c, COMPANY)
         open_count = await c.exec_driver_sql(
@@ -492,14 +523,25 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
             "GROUP BY company, transaction_id HAVING sum(delta) <> 0) o"
         )
         open_items = int(open_count.scalar_one())
-    started = time.perf_counter()
-    for i in range(0, len(keys), 500):
-        async with engine.begin() as c:
-            await refresh_aging(c, keys[i : i + 500], TODAY, now=NOW)
-        if i and i % 20_000 == 0:
-            say(f"refresh_aging: {i:,} customers")
-    refresh_s = time.perf_counter() - started
-    say(f"refresh_aging of {len(keys):,} customers: {refresh_s:.1f} s")
+    if not reused:
+        started = time.perf_counter()
+        for i in range(0, len(keys), 500):
+            async with engine.begin() as c:
+                await refresh_aging(c, keys[i : i + 500], TODAY, now=NOW)
+            if i and i % 20_000 == 0:
+                say(f"refresh_aging: {i:,} customers")
+        refresh_s = time.perf_counter() - started
+        say(f"refresh_aging of {len(keys):,} customers: {refresh_s:.1f} s")
+        built = (
+            f"the projected model of (a) cloned x{copies} server-side in {clone_s:.0f} s, then "
+            f"`refresh_aging` of every customer in chunks of 500: {refresh_s:.0f} s "
+            f"({len(keys) / refresh_s:,.0f} customers/s)"
+        )
+    else:
+        built = (
+            f"the model of (a) cloned x{copies} and refreshed by an earlier run with the same "
+            "arguments, kept in `--data-dir`"
+        )
     async with engine.begin() as c:
         await c.exec_driver_sql(f"ANALYZE {big}.customer_aging")
         await store.put_pool(
@@ -601,10 +643,8 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         f"limit and >= 20x naive): {'met' if goal_a else 'MISSED'}.",
         "",
         f"**(b) Queries** at {len(keys):,} customers, {counts['transactions']:,} transactions "
-        f"({open_items:,} open items as of today), {counts['movements']:,} movements: the "
-        f"projected model of (a) cloned x{copies} server-side in {clone_s:.0f} s, then "
-        f"`refresh_aging` of every customer in chunks of 500: {refresh_s:.0f} s "
-        f"({len(keys) / refresh_s:,.0f} customers/s). Route handlers of `arrears.aging.api` "
+        f"({open_items:,} open items as of today), {counts['movements']:,} movements: "
+        f"{built}. Route handlers of `arrears.aging.api` "
         "called in-process (no HTTP transport, no JSON encoding), "
         f"{args.calls} random customers / {args.list_calls} list calls each; the pool "
         f"(credit_group RETAIL, overdue > 0) holds {pool_total:,} customers.",
@@ -684,10 +724,15 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
     parser.add_argument("--notes", default="", help="text appended to the section")
+    parser.add_argument(
+        "--data-dir",
+        help="keep PostgreSQL's data here; a later run with the same arguments reuses the large "
+        "read model of (b) and (c) instead of building it again",
+    )
     args = parser.parse_args()
     configure_logging("bench", "WARNING", "console")
     with tempfile.TemporaryDirectory(prefix="arrears-aging-bench-") as tmp:
-        work = Path(tmp)
+        work = Path(args.data_dir) if args.data_dir else Path(tmp)
         postgres = LocalPostgres(work / "pg", preferred_port=None, durable=True)
         broker = LocalBroker(preferred_port=None, log_file=work / "broker.log")
         url = postgres.start()
