@@ -1,23 +1,26 @@
-"""Wiring of the timeline service: settings, database, broker, routes; the process entry point."""
+"""Wiring of the timeline service: settings, database, broker, projection, routes; the
+process entry point."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from arrears.shared.projections import StreamPositions
 from arrears.shared.service import ServiceSpec
-from arrears.shared.topics import ACTIVITIES, CUSTOMERS, INVOICES, LETTERS, PAYMENTS
+from arrears.timeline import api
+from arrears.timeline.handlers import TimelineProjection
 from arrears.timeline.settings import TimelineSettings
 
 SPEC = ServiceSpec(
     name="timeline",
     title="Arrears timeline",
-    description="Customer timelines, activities and collections history.",
+    description=(
+        "Customer timelines (newest first, filterable, keyset-paginated), activities and the "
+        "agents' work lists, and the collections history of a transaction."
+    ),
     settings=TimelineSettings,
     migrations=Path(__file__).parent / "migrations",
-    projections=lambda ctx: [
-        StreamPositions("timeline", (CUSTOMERS, INVOICES, PAYMENTS, LETTERS, ACTIVITIES))
-    ],
+    projections=lambda ctx: [TimelineProjection()],
+    routers=(api.router,),
 )
 create_app = SPEC.create_app
 main = SPEC.main
