@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pydantic import ValidationError
+
 from arrears.shared.events.envelope import Event
-from arrears.shared.events.registry import ContractViolation, parse_event
+from arrears.shared.events.registry import ContractViolation, event_class, parse_event
 
 CE_SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -55,6 +57,21 @@ def _header_map(headers: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]]
     return out
 
 
+def _parse(value: bytes, headers: dict[str, str]) -> Event:
+    """The envelope, validated straight from the JSON bytes by the class the CloudEvents
+    headers name (pydantic parses them in one pass); without those headers, by the `type`
+    and `schema_version` the JSON itself carries. A body of another type than its header
+    says fails validation (`type` is a literal), so nothing is trusted blindly."""
+    type_name, version = headers.get("ce_type"), headers.get("ce_schemaversion")
+    if type_name is None or version is None or not version.isdigit():
+        return parse_event(value)
+    cls = event_class(type_name, int(version))
+    try:
+        return cls.model_validate_json(value)
+    except ValidationError as exc:
+        raise ContractViolation(f"{type_name} v{version} invalid: {exc}") from exc
+
+
 def decode(
     value: bytes | None,
     headers: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]] = (),
@@ -63,8 +80,8 @@ def decode(
     """Rebuild and validate the envelope; headers and key must agree with it when present."""
     if value is None:
         raise ContractViolation("empty message value")
-    event = parse_event(value)
     found = _header_map(headers)
+    event = _parse(value, found)
     ce_id = found.get("ce_id")
     if ce_id is not None and ce_id != str(event.event_id):
         raise ContractViolation(f"ce_id {ce_id} does not match event_id {event.event_id}")
