@@ -32,11 +32,9 @@ import asyncio
 import os
 import platform
 import random
-import re
 import shlex
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -46,6 +44,7 @@ from types import SimpleNamespace
 from typing import Any, cast
 
 import asyncpg
+import harness
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import Request
@@ -56,7 +55,6 @@ from arrears.aging.app import SPEC
 from arrears.aging.domain import DEFAULT_DEFINITION, age
 from arrears.aging.handlers import AgingProjection, refresh_aging
 from arrears.aging.settings import AgingSettings
-from arrears.cli.infra import LocalBroker, LocalPostgres
 from arrears.shared.clock import FixedClock
 from arrears.shared.codec import encode
 from arrears.shared.consumer import BatchConsumer, Delivered
@@ -65,14 +63,12 @@ from arrears.shared.events import customers, invoices, payments
 from arrears.shared.events.envelope import Event, Payload, event_types_of
 from arrears.shared.events.samples import deterministic_uuid7
 from arrears.shared.kafka import create_broker, ensure_topics
-from arrears.shared.logging import configure_logging
 from arrears.shared.migrations import upgrade
 from arrears.shared.money import Money
 from arrears.shared.service import ServiceContext
 from arrears.shared.topics import CUSTOMERS, INVOICES, LETTERS, PAYMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
 PARTITIONS = 12
 COMPANY = "bench"
 TODAY = date(2026, 6, 15)
@@ -686,26 +682,6 @@ the customers it touched and the service's refresher recomputes them many batche
 Python process compete for the same cores; read ratios, not absolute rates."""
 
 
-def write_results(subsection: str, notes: str, *, title: str = "Aging", intro: str = INTRO) -> None:
-    """Put `subsection` (### title) in the "## Aging" (or `title`) section of bench/RESULTS.md,
-    replacing one of the same title and keeping the others and every other section."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section_re = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
-    found = section_re.search(text)
-    parts: dict[str, str] = {}
-    if found:
-        for match in re.finditer(r"^(### [^\n]*)\n.*?(?=^### |\Z)", found.group(0), re.S | re.M):
-            parts[match.group(1)] = match.group(0).strip()
-    body = "\n\n".join(p for p in (subsection.strip(), notes.strip()) if p)
-    parts[body.splitlines()[0]] = body
-    section = "\n\n".join([intro, *parts.values()]) + "\n"
-    if found:
-        text = text[: found.start()] + section + "\n" + text[found.end() :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--customers", type=int, default=1000, help="customers projected in (a)")
@@ -718,32 +694,20 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300, help="one-customer calls per query")
     parser.add_argument("--list-calls", type=int, default=100, help="calls per list query")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
-    parser.add_argument("--notes", default="", help="text appended to the section")
+    harness.add_common_arguments(parser)
     parser.add_argument(
         "--data-dir",
         help="keep PostgreSQL's data here; a later run with the same arguments reuses the large "
         "read model of (b) and (c) instead of building it again",
     )
     args = parser.parse_args()
-    configure_logging("bench", "WARNING", "console")
-    with tempfile.TemporaryDirectory(prefix="arrears-aging-bench-") as tmp:
-        work = Path(args.data_dir) if args.data_dir else Path(tmp)
-        postgres = LocalPostgres(work / "pg", preferred_port=None, durable=True)
-        broker = LocalBroker(preferred_port=None, log_file=work / "broker.log")
-        url = postgres.start()
-        try:
-            bootstrap = broker.start()
-            lines = asyncio.run(bench(args, url, bootstrap))
-        finally:
-            broker.stop()
-            postgres.stop()
-    section = "\n".join(lines)
-    print()
-    print(section)
-    if not args.no_write:
-        write_results(section, args.notes)
-        print(f"written to {RESULTS}")
+    harness.run(
+        args,
+        lambda a, url, bootstrap, _work: bench(a, url, bootstrap),
+        title="Aging",
+        intro=INTRO,
+        data_dir=args.data_dir,
+    )
 
 
 if __name__ == "__main__":

@@ -25,7 +25,6 @@ import re
 import shlex
 import statistics
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -33,21 +32,19 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import harness
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from arrears.cli import imports
-from arrears.cli.infra import LocalBroker, LocalPostgres
 from arrears.cli.ledger_access import open_ledger
 from arrears.ledger import store
 from arrears.ledger.relay import OutboxRelay
 from arrears.ledger.settings import LedgerSettings
 from arrears.shared.db import create_engine
-from arrears.shared.logging import configure_logging
 from arrears.shared.topics import LEDGER_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 IBM = ROOT.parent / "shared" / "data" / "ibm-ar" / "WA_Fn-UseC_-Accounts-Receivable.csv"
-RESULTS = ROOT / "bench" / "RESULTS.md"
 PARTITIONS = 12
 COLUMNS = (
     "event_id",
@@ -280,27 +277,6 @@ none of that work, so where fsync is cheap it can out-run the import, and COPY s
 disk and the server could absorb."""
 
 
-def write_results(copies: int, subsection: str) -> None:
-    """Put `subsection` (### IBM file xN) in the "## Import" section of bench/RESULTS.md,
-    keeping its other subsections and every other section."""
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section_re = re.compile(r"^## Import\n.*?(?=^## |\Z)", re.S | re.M)
-    found = section_re.search(text)
-    parts: dict[int, str] = {}
-    if found:
-        for match in re.finditer(
-            r"^### IBM file x(\d+)\n.*?(?=^### |\Z)", found.group(0), re.S | re.M
-        ):
-            parts[int(match.group(1))] = match.group(0).strip()
-    parts[copies] = subsection.strip()
-    section = "\n\n".join([INTRO, *(parts[k] for k in sorted(parts))]) + "\n"
-    if found:
-        text = text[: found.start()] + section + "\n" + text[found.end() :]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text.rstrip("\n") + "\n")
-
-
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
@@ -377,27 +353,9 @@ def main() -> None:
         "--naive-sample", type=int, default=1000, help="rows for the one-commit-per-row peer"
     )
     parser.add_argument("--data", type=Path, default=IBM, help="the IBM AR CSV file")
-    parser.add_argument(
-        "--no-write", action="store_true", help="print only; leave bench/RESULTS.md alone"
-    )
+    harness.add_common_arguments(parser)
     args = parser.parse_args()
-    configure_logging("bench", "WARNING", "console")
-    with tempfile.TemporaryDirectory(prefix="arrears-bench-") as tmp:
-        work = Path(tmp)
-        postgres = LocalPostgres(work / "pg", preferred_port=None, durable=True)
-        broker = LocalBroker(preferred_port=None, log_file=work / "broker.log")
-        url = postgres.start()
-        try:
-            bootstrap = broker.start()
-            section = asyncio.run(bench(args, url, bootstrap, work))
-        finally:
-            broker.stop()
-            postgres.stop()
-    print()
-    print(section)
-    if not args.no_write:
-        write_results(args.copies, section)
-        print(f"written to {RESULTS}")
+    harness.run(args, bench, title="Import", intro=INTRO)
 
 
 if __name__ == "__main__":

@@ -35,12 +35,10 @@ Writes its section "Timeline" to bench/RESULTS.md (other sections kept).
 from __future__ import annotations
 
 import argparse
-import asyncio
 import random
 import shlex
 import statistics
 import sys
-import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -48,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import harness
 import httpx
 from aging_bench import (
     clone,
@@ -58,11 +57,9 @@ from aging_bench import (
     read_topics,
     say,
     timed,
-    write_results,
 )
 from aiokafka import ConsumerRecord
 
-from arrears.cli.infra import LocalBroker, LocalPostgres
 from arrears.shared.clock import FixedClock
 from arrears.shared.consumer import BatchConsumer, Delivered
 from arrears.shared.db import create_engine
@@ -70,7 +67,6 @@ from arrears.shared.events import activities, customers, invoices, letters, paym
 from arrears.shared.events.envelope import Event, Payload, event_types_of
 from arrears.shared.events.samples import deterministic_uuid7
 from arrears.shared.kafka import create_broker
-from arrears.shared.logging import configure_logging
 from arrears.shared.migrations import upgrade
 from arrears.shared.money import Money
 from arrears.shared.service import ServiceContext
@@ -82,7 +78,6 @@ from arrears.timeline.handlers import TimelineProjection
 from arrears.timeline.settings import TimelineSettings
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "RESULTS.md"
 PARTITIONS = 12
 COMPANY = "bench"
 TODAY = date(2026, 6, 15)
@@ -377,7 +372,7 @@ async def projected(url: str, bootstrap: str, schema: str, total: int) -> float:
         cpu = time.process_time()
         seconds = await read_topics(bootstrap, total, handle, topics=TOPICS)
         CPU.append((time.process_time() - cpu) / seconds)
-        return seconds
+        return float(seconds)
     finally:
         await consumer.engine.dispose()
 
@@ -689,27 +684,14 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=1000, help="events of the naive run")
     parser.add_argument("--calls", type=int, default=300, help="calls per query")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--no-write", action="store_true", help="leave bench/RESULTS.md alone")
-    parser.add_argument("--notes", default="", help="text appended to the subsection")
+    harness.add_common_arguments(parser)
     args = parser.parse_args()
-    configure_logging("bench", "WARNING", "console")
-    with tempfile.TemporaryDirectory(prefix="arrears-timeline-bench-") as tmp:
-        work = Path(tmp)
-        postgres = LocalPostgres(work / "pg", preferred_port=None, durable=True)
-        broker = LocalBroker(preferred_port=None, log_file=work / "broker.log")
-        url = postgres.start()
-        try:
-            bootstrap = broker.start()
-            lines = asyncio.run(bench(args, url, bootstrap))
-        finally:
-            broker.stop()
-            postgres.stop()
-    section = "\n".join(lines)
-    print()
-    print(section)
-    if not args.no_write:
-        write_results(section, args.notes, title="Timeline", intro=INTRO)
-        print(f"written to {RESULTS}")
+    harness.run(
+        args,
+        lambda a, url, bootstrap, _work: bench(a, url, bootstrap),
+        title="Timeline",
+        intro=INTRO,
+    )
 
 
 if __name__ == "__main__":

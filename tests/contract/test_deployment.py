@@ -70,6 +70,19 @@ def test_every_environment_variable_is_a_setting(compose: dict[str, Any]) -> Non
             assert f"{port}:{port}" in spec["ports"]
 
 
+def test_the_gateway_reaches_every_service_by_its_compose_name_and_port(
+    compose: dict[str, Any],
+) -> None:
+    env = compose["services"]["gateway"]["environment"]
+    for service in SERVICES:
+        if service == "gateway":
+            continue
+        url = env[f"ARREARS_{service.upper()}_URL"]
+        port = settings_class(service).model_fields["http_port"].default
+        assert url == f"http://{service}:{port}", url
+        assert service in compose["services"]
+
+
 def test_prometheus_scrapes_every_service(compose: dict[str, Any]) -> None:
     prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     targets = set(prometheus["scrape_configs"][0]["static_configs"][0]["targets"])

@@ -157,6 +157,8 @@ def test_the_agent_works_an_account_from_the_overview(
     expect(browser.get_by_role("status")).to_contain_text("done (collection status changed)")
     in_tab(browser, customer_url, "disputed", disputed)
     shot(browser, "disputed-tab")
+    on_timeline(browser, customer_url, "status_change", disputed)
+    shot(browser, "timeline-status-change")
 
     browser.goto(customer_url)
     promised = choose_open_invoice(browser, other_than=disputed)
@@ -195,6 +197,83 @@ def in_tab(page: Page, customer_url: str, tab: str, document: str, timeout: floa
             return
         assert time.monotonic() < deadline, f"{document} never appeared in the {tab} tab"
         time.sleep(0.5)
+
+
+def on_timeline(
+    page: Page, customer_url: str, entry_type: str, document: str, timeout: float = 60
+) -> None:
+    """The customer's timeline shows an entry of this type for the document, once the
+    timeline service has consumed the event."""
+    deadline = time.monotonic() + timeout
+    rows = page.locator(f"#timeline tbody tr[data-type='{entry_type}']")
+    while True:
+        page.goto(f"{customer_url}?tl_type={entry_type}#panel-timeline")
+        if document in " ".join(rows.all_inner_texts()):
+            return
+        assert time.monotonic() < deadline, f"no {entry_type} of {document} on the timeline"
+        time.sleep(0.5)
+
+
+def test_my_activities_show_memos_as_text_and_close_from_the_overview(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "anna", DEMO_PASSWORD)
+    rows = browser.locator("#my-activities tbody tr[data-activity]")
+    expect(rows.first).to_be_visible()
+    before = rows.count()
+    assert before >= 2
+    # The demo memo holds markup: it shows as text on focus (keyboard) and hover.
+    memo = browser.locator("#my-activities .memo").filter(has_text="<b>call back</b>").first
+    memo.focus()
+    expect(memo.locator(".memo-text")).to_be_visible()
+    expect(memo.locator(".memo-text")).to_have_text(re.compile(r"^<b>call back</b> <script>"))
+    shot(browser, "my-activities-memo")
+    browser.mouse.move(0, 0)
+    browser.locator("#my-activities .memo").first.hover()
+    expect(browser.locator("#my-activities .memo").first.locator(".memo-text")).to_be_visible()
+
+    target = rows.filter(has_not=browser.locator(".memo", has_text="<b>call back</b>")).first
+    activity = target.get_attribute("data-activity")
+    target.get_by_role("checkbox").check()
+    browser.get_by_role("button", name="Close chosen activities").click()
+    expect(browser.get_by_role("status")).to_contain_text("done (activity closed)")
+    deadline = time.monotonic() + 60
+    while browser.locator(f"#my-activities tr[data-activity='{activity}']").count():
+        assert time.monotonic() < deadline, "the closed activity stayed in my activities"
+        time.sleep(0.5)
+        browser.goto("/")
+    shot(browser, "my-activities-closed")
+
+
+def test_the_reminder_email_is_confirmed_then_drafted_with_a_mailto_link(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "anna", DEMO_PASSWORD)
+    customers = browser.locator("#highest-balances tbody td.customer a")
+    links = [customers.nth(i).get_attribute("href") for i in range(min(8, customers.count()))]
+    for link in links:
+        browser.goto(f"{link}")
+        expect(browser.locator("#panel-summary")).to_contain_text("Generated")
+        browser.get_by_role("link", name="Create reminder email").click()
+        expect(browser.get_by_role("heading", name="Create a reminder email")).to_be_visible()
+        expect(browser.locator("#draft-mailto")).to_have_count(0)
+        shot(browser, "reminder-confirmation")
+        browser.get_by_label("I understand").check()
+        browser.get_by_role("button", name="Create the draft").click()
+        if browser.get_by_role("heading", name="Reminder draft").count():
+            break
+        expect(browser.get_by_role("alert")).to_contain_text("No draft:")
+    else:
+        raise AssertionError("no customer of the pool could get a reminder draft")
+    mail = browser.locator("#draft-mailto")
+    href = mail.get_attribute("href") or ""
+    assert href.startswith("mailto:") and "?subject=" in href and "&body=" in href
+    browser.get_by_label("Subject").fill("Our reminder & statement")
+    href = mail.get_attribute("href") or ""
+    assert "subject=Our%20reminder%20%26%20statement" in href
+    shot(browser, "reminder-draft")
 
 
 def test_a_supervisor_sees_every_pool_and_the_write_off_form(

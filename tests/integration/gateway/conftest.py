@@ -1,6 +1,6 @@
-"""The gateway over real loopback HTTP, next to a real ledger and aging service.
+"""The gateway over real loopback HTTP, next to a real ledger, aging, timeline and summary.
 
-Each of the three is a uvicorn server on 127.0.0.1 in one background event loop, on the real
+Each of them is a uvicorn server on 127.0.0.1 in one background event loop, on the real
 PostgreSQL server and broker (schemas and topics of their own per test module); the gateway
 reaches the others over HTTP as it does in production. Tests talk to them with plain HTTP
 clients, so cookies, redirects and headers are the real ones.
@@ -35,6 +35,10 @@ from arrears.ledger.settings import LedgerSettings
 from arrears.shared.clock import FixedClock
 from arrears.shared.db import create_engine
 from arrears.shared.kafka import ensure_topics, topic_names
+from arrears.summary.app import SPEC as SUMMARY
+from arrears.summary.settings import SummarySettings
+from arrears.timeline.app import SPEC as TIMELINE
+from arrears.timeline.settings import TimelineSettings
 from tests.conftest import unique_name
 from tests.integration.ledger.conftest import NOW
 
@@ -191,6 +195,20 @@ class Stack:
 
         return self.run(make())
 
+    def wait_for_timeline(self, customer_id: str, event_type: str, timeout: float = 60) -> None:
+        """Until the timeline of the customer shows an entry of this event type."""
+        deadline = time.monotonic() + timeout
+        path = f"/v1/companies/{COMPANY}/customers/{customer_id}/timeline"
+        with self.client("timeline") as timeline:
+            while True:
+                answer = timeline.get(path, params={"limit": 200})
+                if answer.status_code == 200 and any(
+                    e["event_type"] == event_type for e in answer.json()["items"]
+                ):
+                    return
+                assert time.monotonic() < deadline, f"no {event_type} on {customer_id}'s timeline"
+                time.sleep(0.1)
+
     def wait_for_aging(self, *customer_ids: str, timeout: float = 60) -> None:
         """Until aging lists every one of these customers (its lists feed the pools)."""
         wanted = set(customer_ids)
@@ -279,6 +297,18 @@ def start_stack(
                     AgingSettings(**base, db_schema=f"{name}_aging"), clock=stack.clock
                 ),
             ),
+            (
+                "timeline",
+                TIMELINE.create_app(
+                    TimelineSettings(**base, db_schema=f"{name}_timeline"), clock=stack.clock
+                ),
+            ),
+            (
+                "summary",
+                SUMMARY.create_app(
+                    SummarySettings(**base, db_schema=f"{name}_summary"), clock=stack.clock
+                ),
+            ),
         ):
             server, task, url = await serve(app)
             servers.append((server, task))
@@ -288,6 +318,8 @@ def start_stack(
             db_schema=f"{name}_gateway",
             ledger_url=stack.urls["ledger"],
             aging_url=stack.urls["aging"],
+            timeline_url=stack.urls["timeline"],
+            summary_url=stack.urls["summary"],
             initial_admin_password=ADMIN_PASSWORD,
             **gateway_overrides,
         )

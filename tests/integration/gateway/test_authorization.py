@@ -89,6 +89,20 @@ def test_the_gateway_has_customer_routes_of_every_kind(world: World) -> None:
     commands = [r for r in routes if r[1].startswith("/v1/") and r[0] != "GET"]
     pages = [r for r in routes if not r[1].startswith("/v1/")]
     assert len(api_reads) >= 5 and len(commands) >= 20 and len(pages) >= 2, routes
+    paths = {path for _method, path in routes}
+    for suffix in (
+        "/timeline",
+        "/transactions/{transaction_id}/history",
+        "/activities",
+        "/summary",
+        "/summaries",
+        "/summary:regenerate",
+        "/reminder-drafts",
+        "/reminder-drafts/{draft_id}",
+    ):
+        assert f"/v1/companies/{{company}}/customers/{{customer_id}}{suffix}" in paths, suffix
+    for page in ("/reminder", "/reminder/{draft_id}", "/summary/regenerate", "/history"):
+        assert f"/companies/{{company}}/customers/{{customer_id}}{page}" in paths, page
 
 
 def test_an_agent_gets_404_for_a_customer_outside_its_pools_on_every_route(world: World) -> None:

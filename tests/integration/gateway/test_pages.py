@@ -64,7 +64,7 @@ def test_the_overview_shows_both_grids_and_sorts_by_a_clicked_column(desk: Desk)
     assert names_in("highest-balances", page.text) == ["Alpha Inc", "Zeta Corp", XSS]
     assert set(names_in("aged-balances", page.text)) == {"Alpha Inc", "Zeta Corp", XSS}
     assert 'aria-sort="descending"' in page.text and "My activities" in page.text
-    assert "timeline service" in page.text
+    assert 'id="my-activities"' in page.text and "No open activities." in page.text
     link = re.search(r'id="highest-balances".*?<a href="([^"]+)" data-sort="name"', page.text, re.S)
     assert link is not None
     by_name = desk.pia.http.get(html.unescape(link.group(1))).text
@@ -108,7 +108,7 @@ def test_the_customer_page_shows_facts_chart_tabs_and_contacts(desk: Desk) -> No
     assert "P1-A" in text and "P1-B" in text
     assert 'href="mailto:pat@p-1.example"' in text and 'href="tel:+12125550100"' in text
     assert "Sam Sales" in text and "owner-p" in text
-    assert "summary service" in text and "timeline service" in text
+    assert 'id="panel-summary"' in text and 'id="timeline"' in text
     missing = desk.pia.http.get(f"/companies/{COMPANY}/customers/NOPE-1")
     assert missing.status_code == 404 and "<html" in missing.text
 

@@ -12,11 +12,11 @@ import inspect
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
-from arrears.gateway import commands, profiles
+from arrears.gateway import commands, panels, profiles
 from arrears.gateway.commands import COMMANDS, CommandRoute
 from arrears.gateway.domain.access import Permission, Principal
 from arrears.gateway.upstream import NoPool, customer_path, part, problem_from
@@ -32,6 +32,7 @@ AsOf = Annotated[date | None, Query(description="As of this date (default: today
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
+Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of a page.")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials", "content": {PROBLEM_JSON: {}}},
     403: {"description": "Not allowed (role, or no CSRF token)", "content": {PROBLEM_JSON: {}}},
@@ -52,8 +53,16 @@ def passthrough(response: Any) -> Response:
     )
 
 
-async def read(request: Request, service: str, path: str, params: Any = None) -> Response:
-    response = await gateway_of(request).upstreams.call(service, "GET", path, params=params)
+async def read(
+    request: Request,
+    service: str,
+    path: str,
+    params: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    response = await gateway_of(request).upstreams.call(
+        service, "GET", path, params=params, headers=headers
+    )
     return passthrough(response)
 
 
@@ -93,7 +102,7 @@ async def customer_read(
     """A read about one customer, answered only when the customer is in the caller's scope."""
     require(principal, Permission.READ)
     path = customer_path(company, customer_id, suffix)
-    fetch = read(request, service, path, params)
+    fetch = read(request, service, path, params, {"X-Arrears-Actor": principal.actor})
     return await gateway_of(request).scope.read(principal, company, customer_id, fetch)
 
 
@@ -197,6 +206,248 @@ async def customer_profile(
     if found is None:
         raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
     return profiles.as_json(found)
+
+
+# ----------------------------------------------------------------------------- timeline
+
+
+@router.get(
+    CUSTOMER + "/timeline",
+    tags=["timeline"],
+    summary="A customer's timeline, newest first (from the timeline service)",
+    responses=ERRORS,
+)
+async def customer_timeline(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    since: Annotated[date | None, Query(alias="from", description="First business date.")] = None,
+    until: Annotated[date | None, Query(alias="to", description="Last business date.")] = None,
+    types: Annotated[
+        list[str] | None,
+        Query(alias="type", max_length=20, description="Entry types; repeat for several."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Cursor = None,
+) -> Response:
+    params = strip_none(
+        **{"from": since, "to": until}, type=types or None, limit=limit, cursor=cursor
+    )
+    return await customer_read(
+        request, principal, company, customer_id, "timeline", "/timeline", params
+    )
+
+
+@router.get(
+    CUSTOMER + "/transactions/{transaction_id}/history",
+    tags=["timeline"],
+    summary="The collections history of one transaction, oldest first",
+    responses=ERRORS,
+)
+async def transaction_history(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    transaction_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    suffix = f"/transactions/{part(transaction_id)}/history"
+    return await customer_read(request, principal, company, customer_id, "timeline", suffix)
+
+
+@router.get(
+    CUSTOMER + "/activities",
+    tags=["timeline"],
+    summary="A customer's activities by when they are due",
+    responses=ERRORS,
+)
+async def customer_activities(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    state: Annotated[str, Query(pattern="^(open|closed|all)$")] = "all",
+    order: Order = "asc",
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> Response:
+    params = strip_none(state=state, order=order, limit=limit, cursor=cursor)
+    return await customer_read(
+        request, principal, company, customer_id, "timeline", "/activities", params
+    )
+
+
+@router.get(
+    COMPANY + "/activities/{activity_id}",
+    tags=["timeline"],
+    summary="One activity with every change it went through",
+    responses=ERRORS,
+)
+async def one_activity(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    activity_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    """Answered only when the activity's customer is in the caller's scope; otherwise exactly
+    like an unknown activity."""
+    require(principal, Permission.READ)
+    gateway = gateway_of(request)
+    path = f"/v1/companies/{part(company)}/activities/{part(activity_id)}"
+    response = await gateway.upstreams.call("timeline", "GET", path)
+    unknown = Problem(404, "unknown_activity", f"no activity {activity_id} in {company}")
+    if response.status_code == 404:
+        raise unknown
+    if response.status_code >= 400:
+        raise problem_from("timeline", response)
+    if not await gateway.scope.sees(principal, company, str(response.json()["customer_id"])):
+        raise unknown
+    return passthrough(response)
+
+
+@router.get(
+    COMPANY + "/agents/{agent}/activities",
+    tags=["timeline"],
+    summary="An agent's open activities, oldest due first, overdue marked, cut to a pool",
+    description="Without `pool_id`, a caller who may not view all pools gets its default "
+    "pool. Up to 2,000 activities, oldest due first.",
+    responses=ERRORS,
+)
+async def agent_activities(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    agent: Annotated[str, Path(min_length=1, max_length=200)],
+    pool_id: Annotated[str | None, Query(max_length=50)] = None,
+) -> dict[str, Any]:
+    require(principal, Permission.READ)
+    gateway = gateway_of(request)
+    try:
+        pool = gateway.scope.list_pool(principal, company, pool_id)
+    except NoPool:
+        return {"agent": agent, "pool_id": None, "items": [], "truncated": False}
+    found = await panels.activities_in_pool(gateway, company, agent, pool)
+    return {"agent": agent, "pool_id": pool, **found}
+
+
+# ----------------------------------------------------------------------------- summary
+
+
+@router.get(
+    CUSTOMER + "/summary",
+    tags=["summary"],
+    summary="The customer's summary for its current state (from the summary service)",
+    responses=ERRORS,
+)
+async def customer_summary(
+    request: Request, principal: Caller, company: CompanyId, customer_id: CustomerId
+) -> Response:
+    return await customer_read(request, principal, company, customer_id, "summary", "/summary")
+
+
+@router.get(
+    CUSTOMER + "/summaries",
+    tags=["summary"],
+    summary="Past summaries of the customer, newest first",
+    responses=ERRORS,
+)
+async def customer_summaries(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Offset = 0,
+) -> Response:
+    params = {"limit": limit, "offset": offset}
+    return await customer_read(
+        request, principal, company, customer_id, "summary", "/summaries", params
+    )
+
+
+@router.get(
+    CUSTOMER + "/reminder-drafts/{draft_id}",
+    tags=["summary"],
+    summary="A reminder-email draft",
+    responses=ERRORS,
+)
+async def reminder_draft(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    draft_id: Annotated[str, Path(min_length=1, max_length=100)],
+) -> Response:
+    suffix = f"/reminder-drafts/{part(draft_id)}"
+    return await customer_read(request, principal, company, customer_id, "summary", suffix)
+
+
+async def customer_write(
+    request: Request,
+    principal: Principal,
+    company: str,
+    customer_id: str,
+    suffix: str,
+    body: Any = None,
+) -> Response:
+    """A request that makes something at the summary service: in scope, then `collect`."""
+    gateway = gateway_of(request)
+    await gateway.scope.require_customer(principal, company, customer_id)
+    require(principal, Permission.COLLECT)
+    response = await gateway.upstreams.call(
+        "summary",
+        "POST",
+        customer_path(company, customer_id, suffix),
+        json=body,
+        headers={"X-Arrears-Actor": principal.actor},
+    )
+    return passthrough(response)
+
+
+@router.post(
+    CUSTOMER + "/summary:regenerate",
+    tags=["summary"],
+    summary="Write the customer's summary again now",
+    status_code=201,
+    responses=ERRORS,
+)
+async def regenerate_summary(
+    request: Request, principal: Caller, company: CompanyId, customer_id: CustomerId
+) -> Response:
+    return await customer_write(request, principal, company, customer_id, "/summary:regenerate")
+
+
+class DraftRequest(BaseModel):
+    language: str | None = Field(
+        default=None, pattern="^(en|de)$", description="Default: the customer's language."
+    )
+
+
+@router.post(
+    CUSTOMER + "/reminder-drafts",
+    tags=["summary"],
+    summary="Draft a reminder email about the overdue invoices (nothing is sent)",
+    status_code=201,
+    responses={
+        **ERRORS,
+        422: {
+            "description": "No collections contact with an email, or nothing overdue",
+            "content": {PROBLEM_JSON: {}},
+        },
+    },
+)
+async def create_reminder_draft(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    body: Annotated[DraftRequest | None, Body()] = None,
+) -> Response:
+    sent = body.model_dump(exclude_none=True) if body else None
+    return await customer_write(
+        request, principal, company, customer_id, "/reminder-drafts", sent or None
+    )
 
 
 # ----------------------------------------------------------------------------- lists

@@ -2,9 +2,9 @@
 
 Pages are rendered on the server (Jinja2, autoescaped) and work without JavaScript; every
 form that changes something carries the session's CSRF token and goes through the same
-command path as the API (scope, permission, actor). Sections fed by services this version
-does not call yet are `Panel`s that say so; a panel is a template and a loader, so adding
-one is adding an entry to `CUSTOMER_PANELS` or `OVERVIEW_PANELS`.
+command path as the API (scope, permission, actor). Sections fed by the timeline and summary
+services are `Panel`s (`panels.py`), loaded concurrently with the page's own reads; the
+forms and pages behind them are in `workspace.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from arrears.gateway import commands, profiles, views
+from arrears.gateway import commands, views
 from arrears.gateway.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -30,6 +30,13 @@ from arrears.gateway.auth import (
 )
 from arrears.gateway.domain.access import Permission, Principal
 from arrears.gateway.domain.secrets import same
+from arrears.gateway.panels import (
+    CUSTOMER_PANELS,
+    CUSTOMER_WIDE_PANELS,
+    OVERVIEW_PANELS,
+    PageData,
+    load_panels,
+)
 from arrears.gateway.upstream import customer_path, part
 from arrears.gateway.views import GridState, url_with
 from arrears.gateway.web import (
@@ -152,67 +159,18 @@ async def logout(request: Request, session: SignedIn) -> Response:
     return response
 
 
-# ----------------------------------------------------------------------------- panels
-
-
-@dataclass(frozen=True)
-class Panel:
-    """A section of a page: its template and what it needs, loaded with the page."""
-
-    name: str
-    title: str
-    template: str
-    load: Callable[[PageData], Awaitable[dict[str, Any]]]
-
-
-@dataclass
-class PageData:
-    gateway: Gateway
-    principal: Principal
-    company: str
-    customer_id: str | None = None
-
-
-def awaiting(service: str, what: str) -> Callable[[PageData], Awaitable[dict[str, Any]]]:
-    """A panel fed by a service this version of the gateway does not call yet."""
-
-    async def load(_page: PageData) -> dict[str, Any]:
-        return {"service": service, "what": what}
-
-    return load
-
-
-async def load_panels(panels: tuple[Panel, ...], page: PageData) -> list[tuple[Panel, Any]]:
-    loaded = await asyncio.gather(*(p.load(page) for p in panels))
-    return list(zip(panels, loaded, strict=True))
-
-
-OVERVIEW_PANELS: tuple[Panel, ...] = (
-    Panel(
-        "activities",
-        "My activities",
-        "panels/awaiting.html",
-        awaiting(
-            "timeline",
-            "Your open activities (oldest end date first, close one or several, new activity) "
-            "come from the timeline service",
-        ),
-    ),
-)
-
-
 # ----------------------------------------------------------------------------- the overview
 
 
 async def visible_pools(
     gateway: Gateway, principal: Principal, company: str
 ) -> list[dict[str, Any]]:
-    pools = await gateway.upstreams.get_json("aging", f"/v1/companies/{part(company)}/pools")
+    pools = await gateway.upstreams.get_kept("aging", f"/v1/companies/{part(company)}/pools")
     return [p for p in pools if principal.sees_pool(company, str(p["id"]))]
 
 
 async def period_names(gateway: Gateway, company: str) -> list[str]:
-    definitions = await gateway.upstreams.get_json(
+    definitions = await gateway.upstreams.get_kept(
         "aging", f"/v1/companies/{part(company)}/aging-definitions"
     )
     default = next((d for d in definitions if d.get("is_default")), definitions[0])
@@ -290,7 +248,17 @@ async def overview(request: Request, session: SignedIn) -> Response:
         period_names(gateway, company),
         no_list() if no_pool else aging_list(gateway, company, pool, top_params),
         no_list() if no_pool else aging_list(gateway, company, pool, aged_params),
-        load_panels(OVERVIEW_PANELS, PageData(gateway, principal, company)),
+        load_panels(
+            OVERVIEW_PANELS,
+            PageData(
+                gateway,
+                principal,
+                company,
+                query=multi_query(request),
+                pool=pool,
+                no_pool=no_pool,
+            ),
+        ),
     )
     missing_pool = top_found is None or aged_found is None
     top, aged = top_found or EMPTY, aged_found or EMPTY
@@ -323,6 +291,7 @@ async def overview(request: Request, session: SignedIn) -> Response:
             "aged": aged_grid,
             "panels": panels,
             "flash": flash,
+            "form_key": str(uuid.uuid4()),
         },
     )
 
@@ -366,52 +335,17 @@ async def find_customer(
     )
 
 
+def multi_query(request: Request) -> dict[str, list[str]]:
+    """The request's query parameters, each with all its values."""
+    query = request.query_params
+    return {key: query.getlist(key) for key in query}
+
+
 def customer_url(company: str, customer_id: str, **params: Any) -> str:
     return url_with(f"/companies/{part(company)}/customers/{part(customer_id)}", **params)
 
 
 # ----------------------------------------------------------------------------- the customer
-
-
-async def load_profile(page: PageData) -> dict[str, Any]:
-    assert page.customer_id is not None
-    found = await profiles.load(page.gateway.engine, page.company, page.customer_id)
-    return {"profile": found}
-
-
-CUSTOMER_PANELS: tuple[Panel, ...] = (
-    Panel(
-        "summary",
-        "Summary",
-        "panels/awaiting.html",
-        awaiting(
-            "summary",
-            "The written summary of this account, its generation time and the regenerate "
-            "button come from the summary service",
-        ),
-    ),
-    Panel(
-        "timeline",
-        "Customer timeline",
-        "panels/awaiting.html",
-        awaiting(
-            "timeline",
-            "The customer's history of invoices, payments, letters and activities (newest "
-            "first, one year, filtered by type) comes from the timeline service",
-        ),
-    ),
-    Panel("contacts", "Contact details", "panels/contacts.html", load_profile),
-    Panel(
-        "reminder",
-        "Reminder email",
-        "panels/awaiting.html",
-        awaiting(
-            "summary",
-            "The reminder-email draft (AI-written, shown after a confirmation, opened in your "
-            "mail program) comes from the summary service",
-        ),
-    ),
-)
 
 
 async def transactions(
@@ -440,6 +374,8 @@ async def customer_page(
     sort = sort if sort in views.TAB_SORTS else "due_date"
     order = "desc" if order == "desc" else "asc"
     aging_path = customer_path(company, customer_id, "/aging")
+    base = customer_url(company, customer_id)
+    page = PageData(gateway, principal, company, customer_id, query=multi_query(request), base=base)
     aging, receivables, payments, panels = await gateway.scope.read(
         principal,
         company,
@@ -448,12 +384,11 @@ async def customer_page(
             gateway.upstreams.get_json("aging", aging_path),
             transactions(gateway, company, customer_id, "open"),
             transactions(gateway, company, customer_id, "unsettled_payments"),
-            load_panels(CUSTOMER_PANELS, PageData(gateway, principal, company, customer_id)),
+            load_panels(CUSTOMER_PANELS + CUSTOMER_WIDE_PANELS, page),
         ),
     )
     shown = views.tab_rows(receivables["items"], payments["items"], tab, sort, order)
     flash = await gateway.auth.take_flash(session)
-    base = customer_url(company, customer_id)
     profile = dict((p.name, d) for p, d in panels)["contacts"]["profile"]
     tab_links = [
         (key, title, customer_url(company, customer_id, tab=key)) for key, title in views.TABS
@@ -490,7 +425,9 @@ async def customer_page(
             "shown": {"total": len(shown), "items": shown},
             "receivables": receivables["items"],
             "payments": payments["items"],
-            "panels": panels,
+            "panels": [p for p in panels if p[0] in CUSTOMER_PANELS],
+            "wide_panels": [p for p in panels if p[0] in CUSTOMER_WIDE_PANELS],
+            "page_query": page.query,
             "flash": flash,
             "form_key": str(uuid.uuid4()),
             "may": {p.value: principal.can(p) for p in Permission},

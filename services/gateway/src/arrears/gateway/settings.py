@@ -22,6 +22,12 @@ class GatewaySettings(ServiceSettings):
     upstream_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for an answer of another service."
     )
+    upstream_cache_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="How long pools, aging definitions and a customer's pool membership "
+        "read from the aging service are reused (0: never).",
+    )
     companies: list[str] = Field(
         default=["usmf"],
         min_length=1,

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Mapping
+import time
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -52,9 +53,38 @@ def problem_from(service: str, response: httpx.Response) -> Problem:
     )
 
 
+class TtlCache:
+    """Values kept for `seconds` (0: nothing is kept), at most `size` of them (when full,
+    it starts over)."""
+
+    def __init__(
+        self, seconds: float, *, size: int = 10_000, now: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.seconds, self.size, self.now = seconds, size, now
+        self.entries: dict[Hashable, tuple[float, Any]] = {}
+
+    def get(self, key: Hashable) -> Any | None:
+        found = self.entries.get(key)
+        if found is None:
+            return None
+        if found[0] <= self.now():
+            del self.entries[key]
+            return None
+        return found[1]
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self.entries) >= self.size:
+            self.entries.clear()
+        self.entries[key] = (self.now() + self.seconds, value)
+
+
 class Upstreams:
     """An `httpx.AsyncClient` per service, built in the lifespan; `transports` lets tests
-    put services running in-process behind them."""
+    put services running in-process behind them. Configuration reads (pools, aging
+    definitions) and pool memberships are kept for `ARREARS_UPSTREAM_CACHE_S`; a change
+    sent to the aging service through the gateway forgets them."""
 
     def __init__(
         self,
@@ -70,6 +100,8 @@ class Upstreams:
             )
             for name in SERVICES
         }
+        self.kept = TtlCache(settings.upstream_cache_s)
+        self.members = TtlCache(settings.upstream_cache_s)
 
     async def aclose(self) -> None:
         await asyncio.gather(*(c.aclose() for c in self.clients.values()))
@@ -104,6 +136,10 @@ class Upstreams:
                 f"the {service} service did not answer ({type(error).__name__})",
                 service=service,
             ) from error
+        if method != "GET" and service == "aging":
+            # A change of pools or definitions through the gateway is seen at once.
+            self.kept.entries.clear()
+            self.members.entries.clear()
         if response.status_code >= 500:
             raise Problem(
                 502,
@@ -120,6 +156,15 @@ class Upstreams:
             raise problem_from(service, response)
         return response.json()
 
+    async def get_kept(self, service: str, path: str) -> Any:
+        """A configuration read, answered from what was read in the last
+        `ARREARS_UPSTREAM_CACHE_S` seconds when there is one."""
+        found = self.kept.get((service, path))
+        if found is None:
+            found = await self.get_json(service, path)
+            self.kept.put((service, path), found)
+        return found
+
 
 def unknown_customer(company: str, customer_id: str) -> Problem:
     """What a customer out of scope looks like: exactly what an unknown one does."""
@@ -132,12 +177,17 @@ def unknown_pool(company: str, pool_id: str) -> Problem:
 
 class Scope:
     """Which customers a principal sees: those of its pools (saved filters in aging), or all
-    of them when it may view all pools."""
+    of them when it may view all pools. That a customer is in a pool is kept for
+    `ARREARS_UPSTREAM_CACHE_S` (only that it is counts here: a customer that joins a pool
+    is seen at once, one that leaves it may stay visible that long)."""
 
     def __init__(self, upstreams: Upstreams) -> None:
         self.upstreams = upstreams
+        self.members = upstreams.members
 
     async def _in_pool(self, company: str, pool_id: str, customer_id: str) -> bool:
+        if self.members.get((company, pool_id, customer_id)):
+            return True
         response = await self.upstreams.call(
             "aging",
             "GET",
@@ -148,7 +198,10 @@ class Scope:
             return False
         if response.status_code >= 400:
             raise problem_from("aging", response)
-        return int(response.json()["total"]) > 0
+        member = int(response.json()["total"]) > 0
+        if member:
+            self.members.put((company, pool_id, customer_id), True)
+        return member
 
     async def sees(self, principal: Principal, company: str, customer_id: str) -> bool:
         if principal.may_view_all:

@@ -450,7 +450,9 @@ async def insert_summary(conn: AsyncConnection, values: dict[str, Any]) -> bool:
     if values["trigger"] == "auto":
         stmt = stmt.on_conflict_do_nothing(
             index_elements=["company", "customer_id", "position", "aging_revision", "as_of"],
-            index_where=summaries.c.trigger == "auto",
+            # a literal, like the partial index's own predicate: a bound parameter here lets a
+            # generic plan (after five executions on one connection) miss the index
+            index_where=sa.text("trigger = 'auto'"),
         )
     result = await conn.execute(stmt.returning(summaries.c.summary_id))
     return result.first() is not None

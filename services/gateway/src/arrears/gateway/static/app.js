@@ -9,4 +9,17 @@ document.addEventListener("DOMContentLoaded", () => {
     status.addEventListener("change", sync);
     sync();
   }
+  // The reminder draft's mail link follows the subject and text as they are edited.
+  const link = document.getElementById("draft-mailto");
+  const subject = document.getElementById("draft-subject");
+  const body = document.getElementById("draft-body");
+  if (link && subject && body) {
+    const update = () => {
+      const text = body.value.replace(/\r?\n/g, "\r\n");
+      link.href = "mailto:" + encodeURIComponent(link.dataset.recipient || "").replace("%40", "@") +
+        "?subject=" + encodeURIComponent(subject.value) + "&body=" + encodeURIComponent(text);
+    };
+    subject.addEventListener("input", update);
+    body.addEventListener("input", update);
+  }
 });

@@ -1,0 +1,573 @@
+"""Gateway benchmark: server time of the overview and the customer page at many customers.
+
+    .venv/bin/python bench/gateway_bench.py [--customers N] [--query-customers M]
+        [--agent-activities A] [--calls C]
+
+It starts its own embedded PostgreSQL (durable: fsync on) and Kafka-protocol broker and builds
+the read models the pages read, the way the aging and timeline benchmarks do (their functions
+are imported, not copied):
+
+- aging: `--customers` synthetic customers (aging_bench's events: invoices, payments and
+  settlements, disputes) published and projected by the real `AgingProjection`, cloned
+  server-side up to `--query-customers` customers and refreshed (`refresh_aging`); a pool
+  "employee responsible is ann" (about a third of the customers);
+- timeline: timeline_bench's events for the same customer ids, projected by the real
+  `TimelineProjection`, cloned to the same size, plus `--agent-activities` open activities
+  of one agent spread over all customers (so some are in the pool and most are not);
+- summary and the gateway's customer profiles: the projected customers' events through the
+  real projections (the measured customer is one of them).
+
+Then aging, timeline and summary each run as their own process (`python -m arrears.<name>`,
+uvicorn on a loopback port, as deployed) and the gateway in this process, pointed at them
+and called through httpx ASGITransport with the session cookie of a signed-in agent whose
+pool is "ann". Measured, p50 and p99 of `--calls` calls each: the overview page (pool grids
+and my activities) and the customer page (header, chart, tabs, summary, timeline, contacts)
+of random projected customers of the pool; beside each, the reference: the upstream calls
+that page makes without the gateway's caches, one after the other, measured in the same
+run (the sum is what the page would take if it made them serially and kept nothing).
+`--profile` prints, for one call of each page, every upstream call with its start and
+duration.
+
+Writes its section "Gateway" to bench/RESULTS.md (other sections kept).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shlex
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import aging_bench
+import harness
+import httpx
+import timeline_bench
+from aiokafka import ConsumerRecord
+from fastapi import FastAPI
+
+from arrears.aging import store as aging_store
+from arrears.aging.app import SPEC as AGING
+from arrears.aging.handlers import refresh_aging
+from arrears.cli.infra import pick_port
+from arrears.gateway import panels
+from arrears.gateway import store as gateway_store
+from arrears.gateway.app import SPEC as GATEWAY
+from arrears.gateway.app import gateway_runtime
+from arrears.gateway.auth import SESSION_COOKIE, new_password_hash
+from arrears.gateway.domain.access import Account, PoolRef, Role
+from arrears.gateway.handlers import ProfileProjection
+from arrears.gateway.settings import GatewaySettings
+from arrears.gateway.web import Gateway
+from arrears.shared.clock import FixedClock
+from arrears.shared.consumer import BatchConsumer
+from arrears.shared.db import create_engine
+from arrears.shared.kafka import create_broker
+from arrears.shared.migrations import upgrade
+from arrears.shared.service import ServiceContext, ServiceSpec
+from arrears.shared.settings import ServiceSettings
+from arrears.summary.app import SPEC as SUMMARY
+from arrears.summary.handlers import LedgerFacts
+from arrears.summary.settings import SummarySettings
+from arrears.timeline.app import SPEC as TIMELINE
+
+COMPANY = aging_bench.COMPANY
+NOW = aging_bench.NOW
+AGENT = timeline_bench.AGENT
+POOL = "ann"
+PASSWORD = "gateway-bench-password"
+assert timeline_bench.COMPANY == COMPANY and timeline_bench.NOW == NOW
+say = aging_bench.say
+
+
+# ----------------------------------------------------------------------------- read models
+
+
+async def project(
+    url: str,
+    bootstrap: str,
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    projections: list[Any],
+    topics: list[str],
+    total: int,
+) -> None:
+    """Every record of the topics through the service's real projections (BatchConsumer)."""
+    engine = create_engine(url, settings.schema_name)
+    await upgrade(engine, spec.migrations, settings.schema_name)
+    try:
+        consumers = [
+            BatchConsumer(p, engine, create_broker(settings), settings) for p in projections
+        ]
+
+        async def handle(records: list[ConsumerRecord[Any, Any]]) -> None:
+            for consumer in consumers:
+                await consumer.handle_records(records)
+
+        await aging_bench.read_topics(bootstrap, total, handle, topics=topics)
+        for consumer in consumers:
+            settle = getattr(consumer.projection, "settle", None)
+            if settle is not None:
+                await settle(engine)
+    finally:
+        await engine.dispose()
+
+
+def base_settings(url: str, bootstrap: str, schema: str, prefix: str) -> dict[str, Any]:
+    return {
+        "database_url": url,
+        "kafka_bootstrap": bootstrap,
+        "db_schema": schema,
+        "topic_prefix": prefix,
+        "log_level": "WARNING",
+    }
+
+
+async def build_aging(url: str, dsn: str, bootstrap: str, args: argparse.Namespace) -> int:
+    """The aging read model at `--query-customers` customers; its customer count."""
+    events = aging_bench.generate(args.customers, args.invoices_per_customer, args.seed)
+    say(f"aging: {len(events):,} events of {args.customers:,} customers; publishing")
+    await aging_bench.publish(bootstrap, events)
+    await aging_bench.projected(url, bootstrap, "gwbench_aging0", len(events))
+    copies = max(1, -(-args.query_customers // args.customers))
+    engine = create_engine(url, "gwbench_aging", pool_size=2)
+    await upgrade(engine, AGING.migrations, "gwbench_aging")
+    say(f"aging: cloning x{copies}")
+    await aging_bench.clone(dsn, "gwbench_aging0", "gwbench_aging", copies)
+    async with engine.connect() as conn:
+        keys = await aging_store.company_customers(conn, COMPANY)
+    started = time.perf_counter()
+    for i in range(0, len(keys), 500):
+        async with engine.begin() as conn:
+            await refresh_aging(conn, keys[i : i + 500], aging_bench.TODAY, now=NOW)
+        if i and i % 20_000 == 0:
+            say(f"refresh_aging: {i:,} customers")
+    say(f"aging: {len(keys):,} customers refreshed in {time.perf_counter() - started:.0f} s")
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("ANALYZE gwbench_aging.customer_aging")
+        await aging_store.put_pool(
+            conn,
+            COMPANY,
+            POOL,
+            {
+                "id": POOL,
+                "name": "Ann's customers",
+                "filters": [{"field": "employee_responsible", "op": "eq", "value": "ann"}],
+            },
+        )
+    await engine.dispose()
+    # Summary and gateway profiles: the projected (not cloned) customers.
+    summary = SummarySettings(
+        **base_settings(url, bootstrap, "gwbench_summary", aging_bench.PREFIX)
+    )
+    gateway = GatewaySettings(
+        **base_settings(url, bootstrap, "gwbench_gateway", aging_bench.PREFIX),
+        initial_admin_password=PASSWORD,
+    )
+    await project(
+        url, bootstrap, SUMMARY, summary, [LedgerFacts()], aging_bench.TOPICS, len(events)
+    )
+    await project(
+        url, bootstrap, GATEWAY, gateway, [ProfileProjection()], aging_bench.TOPICS, len(events)
+    )
+    return len(keys)
+
+
+async def build_timeline(url: str, dsn: str, bootstrap: str, args: argparse.Namespace) -> None:
+    events = timeline_bench.generate(args.customers, args.entries_per_customer, args.seed)
+    say(f"timeline: {len(events):,} events; publishing")
+    await aging_bench.publish(
+        bootstrap, events, topics=timeline_bench.TOPICS, prefix=timeline_bench.PREFIX
+    )
+    await timeline_bench.projected(url, bootstrap, "gwbench_timeline0", len(events))
+    copies = max(1, -(-args.query_customers // args.customers))
+    engine = create_engine(url, "gwbench_timeline", pool_size=2)
+    await upgrade(engine, TIMELINE.migrations, "gwbench_timeline")
+    await engine.dispose()
+    say(f"timeline: cloning x{copies}, adding {args.agent_activities:,} open activities")
+    await aging_bench.clone(
+        dsn,
+        "gwbench_timeline0",
+        "gwbench_timeline",
+        copies,
+        suffixed=timeline_bench.SUFFIXED,
+        metadata=timeline_bench.store.metadata,
+    )
+    await timeline_bench.add_agent_activities(dsn, "gwbench_timeline", args.agent_activities)
+    await timeline_bench.vacuum(dsn, "gwbench_timeline")
+
+
+# ----------------------------------------------------------------------------- services
+
+
+def in_process(spec: ServiceSpec, settings: ServiceSettings, clock: FixedClock) -> FastAPI:
+    """The service's app with its context (no consumers, no lifespan)."""
+    app = spec.create_app(settings, clock=clock)
+    engine = create_engine(settings.database_url, settings.schema_name, pool_size=5)
+    app.state.ctx = ServiceContext(settings, engine, create_broker(settings), clock)
+    return app
+
+
+SERVED = {
+    "aging": ("gwbench_aging", aging_bench.PREFIX),
+    "timeline": ("gwbench_timeline", timeline_bench.PREFIX),
+    "summary": ("gwbench_summary", "gwbench-idle."),
+}
+"""Each upstream service: its schema and topic prefix (aging and timeline consume topics
+already projected, so they do nothing; the summary's prefix names no topic with data)."""
+
+
+def launch(name: str, url: str, bootstrap: str) -> tuple[subprocess.Popen[bytes], str]:
+    """The service as its own process (`python -m arrears.<name>`) on a loopback port."""
+    schema, prefix = SERVED[name]
+    port = pick_port()
+    env = {
+        **os.environ,
+        "ARREARS_DATABASE_URL": url,
+        "ARREARS_KAFKA_BOOTSTRAP": bootstrap,
+        "ARREARS_DB_SCHEMA": schema,
+        "ARREARS_TOPIC_PREFIX": prefix,
+        "ARREARS_GROUP_PREFIX": f"gwbench-{name}",
+        "ARREARS_HTTP_PORT": str(port),
+        "ARREARS_LOG_LEVEL": "WARNING",
+        "ARREARS_LOG_FORMAT": "console",
+    }
+    process = subprocess.Popen([sys.executable, "-m", f"arrears.{name}"], env=env)
+    return process, f"http://127.0.0.1:{port}"
+
+
+async def serve(name: str, url: str, bootstrap: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`launch`, once the service answers /readyz."""
+    process, base = launch(name, url, bootstrap)
+    deadline = time.monotonic() + 120
+    async with httpx.AsyncClient(base_url=base, timeout=5) as client:
+        while True:
+            try:
+                if (await client.get("/readyz")).status_code == 200:
+                    return process, base
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{name} did not start")
+            await asyncio.sleep(0.3)
+
+
+@asynccontextmanager
+async def services(url: str, bootstrap: str) -> AsyncIterator[dict[str, Any]]:
+    """Aging, timeline and summary each in its own process on loopback (as deployed); the
+    gateway in this process, pointed at them, with a signed-in agent."""
+    processes: list[subprocess.Popen[bytes]] = []
+    urls: dict[str, str] = {}
+    clock = FixedClock(NOW)
+    try:
+        for name in SERVED:
+            process, base = await serve(name, url, bootstrap)
+            processes.append(process)
+            urls[name] = base
+        settings = GatewaySettings(
+            **base_settings(url, bootstrap, "gwbench_gateway", "gw."),
+            companies=[COMPANY],
+            initial_admin_password=PASSWORD,
+            aging_url=urls["aging"],
+            timeline_url=urls["timeline"],
+            summary_url=urls["summary"],
+        )
+        gateway_app = in_process(GATEWAY, settings, clock)
+        ctx: ServiceContext = gateway_app.state.ctx
+        async with AsyncExitStack() as stack:
+            await stack.enter_async_context(gateway_runtime(ctx))
+            gateway: Gateway = ctx.extras["gateway"]
+            account = Account(
+                login=AGENT,
+                display_name="Bench Agent",
+                roles=frozenset({Role.AGENT}),
+                may_view_all=False,
+                pools=(PoolRef(COMPANY, POOL),),
+                default_pool=PoolRef(COMPANY, POOL),
+                password_hash=new_password_hash(PASSWORD),
+            )
+            async with ctx.engine.begin() as conn:
+                await gateway_store.save_account(conn, account, clock.now(), keep_password=False)
+            signed_in = await gateway.auth.sign_in(AGENT, PASSWORD, "127.0.0.1")
+            page_client = await stack.enter_async_context(
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=gateway_app),
+                    base_url="http://gateway",
+                    cookies={SESSION_COOKIE: signed_in.session_id},
+                )
+            )
+            upstream = {
+                name: await stack.enter_async_context(httpx.AsyncClient(base_url=base))
+                for name, base in urls.items()
+            }
+            try:
+                yield {"pages": page_client, "upstream": upstream, "gateway": gateway}
+            finally:
+                await ctx.engine.dispose()
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(30)
+
+
+# ----------------------------------------------------------------------------- measuring
+
+
+async def timed(calls: int, call: Callable[[int], Awaitable[Any]]) -> list[float]:
+    for i in range(5):
+        await call(i)
+    times = []
+    for i in range(calls):
+        started = time.perf_counter()
+        await call(i)
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def p50_p99(times: list[float]) -> tuple[float, float]:
+    return aging_bench.quantile(times, 50), aging_bench.quantile(times, 99)
+
+
+async def latency(url: str, bootstrap: str, args: argparse.Namespace) -> dict[str, Any]:
+    async with services(url, bootstrap) as running:
+        pages: httpx.AsyncClient = running["pages"]
+        up: dict[str, httpx.AsyncClient] = running["upstream"]
+        base = f"/v1/companies/{COMPANY}"
+        members = (
+            await up["aging"].get(
+                f"{base}/aging", params={"pool_id": POOL, "limit": 500, "sort": "customer_id"}
+            )
+        ).json()
+        pool_size = int(members["total"])
+        gateway: Gateway = running["gateway"]
+        candidates = [f"C{i:07d}" for i in range(args.customers)]
+        originals = sorted(await panels.pool_members(gateway, COMPANY, POOL, candidates))
+        rng = random.Random(args.seed)
+        picks = [rng.choice(originals) for _ in range(max(args.calls, 20) + 5)]
+        mine = (await up["timeline"].get(f"{base}/agents/{AGENT}/activities")).json()
+
+        async def get(client: httpx.AsyncClient, path: str, **params: Any) -> None:
+            response = await client.get(path, params=params)
+            assert response.status_code == 200, (path, response.status_code, response.text[:300])
+
+        overview_html = (await pages.get("/", params={"company": COMPANY})).text
+        assert 'id="my-activities"' in overview_html and "highest-balances" in overview_html
+
+        async def overview(i: int) -> None:
+            await get(pages, "/", company=COMPANY)
+
+        async def customer(i: int) -> None:
+            await get(pages, f"/companies/{COMPANY}/customers/{picks[i]}")
+
+        async def overview_serial(i: int) -> None:
+            """The overview's upstream calls, one after the other."""
+            await get(up["aging"], f"{base}/pools")
+            await get(up["aging"], f"{base}/aging-definitions")
+            await get(
+                up["aging"], f"{base}/aging", pool_id=POOL, sort="balance", limit=100, filter=[]
+            )
+            await get(
+                up["aging"],
+                f"{base}/aging",
+                pool_id=POOL,
+                sort="oldest_period",
+                order="desc",
+                limit=25,
+                offset=0,
+            )
+            found = await panels.agent_open_activities(gateway, COMPANY, AGENT)
+            customers = sorted({a["customer_id"] for a in found["items"]})
+            for start in range(0, len(customers), panels.MEMBERSHIP_CHUNK):
+                chunk = customers[start : start + panels.MEMBERSHIP_CHUNK]
+                await get(
+                    up["aging"],
+                    f"{base}/aging",
+                    pool_id=POOL,
+                    filter=f"customer_id:in:{','.join(chunk)}",
+                    limit=panels.MEMBERSHIP_CHUNK,
+                )
+
+        async def customer_serial(i: int) -> None:
+            """The customer page's upstream calls, one after the other."""
+            c = picks[i]
+            await get(
+                up["aging"], f"{base}/aging", pool_id=POOL, filter=f"customer_id:eq:{c}", limit=1
+            )
+            await get(up["aging"], f"{base}/customers/{c}/aging")
+            await get(up["aging"], f"{base}/customers/{c}/transactions", tab="open", limit=500)
+            await get(
+                up["aging"],
+                f"{base}/customers/{c}/transactions",
+                tab="unsettled_payments",
+                limit=500,
+            )
+            await get(up["summary"], f"{base}/customers/{c}/summary")
+            await get(up["timeline"], f"{base}/customers/{c}/timeline", limit=25)
+
+        if args.profile:
+            await profile(gateway, overview, customer)
+        results: dict[str, tuple[float, float]] = {}
+        for name, call in (
+            ("overview page (server time)", overview),
+            ("overview: its upstream calls one after the other", overview_serial),
+            ("customer page (server time)", customer),
+            ("customer page: its upstream calls one after the other", customer_serial),
+        ):
+            results[name] = p50_p99(await timed(args.calls, call))
+            say(f"{name}: p50 {results[name][0]:.1f} ms, p99 {results[name][1]:.1f} ms")
+        return {
+            "results": results,
+            "pool": pool_size,
+            "open": mine["open"],
+            "activity_customers": len(
+                {
+                    a["customer_id"]
+                    for a in (await panels.agent_open_activities(gateway, COMPANY, AGENT))["items"]
+                }
+            ),
+        }
+
+
+async def profile(gateway: Gateway, *calls: Callable[[int], Awaitable[Any]]) -> None:
+    """Where a page's time goes: each upstream call it makes (service, path, ms, from the
+    page's start), for one call of each page after a warm-up."""
+    upstreams = gateway.upstreams
+    original = upstreams.call
+    trace: list[tuple[float, float, str, str]] = []
+
+    async def traced(service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        started = time.perf_counter()
+        try:
+            return await original(service, method, path, **kwargs)
+        finally:
+            trace.append((started, time.perf_counter(), service, path))
+
+    upstreams.call = traced  # type: ignore[method-assign]
+    try:
+        for call in calls:
+            await call(0)
+            trace.clear()
+            started = time.perf_counter()
+            await call(1)
+            total = (time.perf_counter() - started) * 1000
+            print(f"{call.__name__}: {total:.1f} ms")
+            for begin, end, service, path in sorted(trace):
+                print(
+                    f"  +{(begin - started) * 1000:7.1f} ms {(end - begin) * 1000:7.1f} ms "
+                    f"{service} {path[:90]}"
+                )
+    finally:
+        upstreams.call = original  # type: ignore[method-assign]
+
+
+# ----------------------------------------------------------------------------- report
+
+
+async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]:
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://")
+    load_before = aging_bench.load_average()
+    started = time.perf_counter()
+    customers = await build_aging(url, dsn, bootstrap, args)
+    await build_timeline(url, dsn, bootstrap, args)
+    build_s = time.perf_counter() - started
+    say(f"read models built in {build_s:.0f} s")
+    measured = await latency(url, bootstrap, args)
+    results = measured["results"]
+    load_after = aging_bench.load_average()
+    command = "bench/gateway_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    ov, ov_ref = (
+        results["overview page (server time)"],
+        results["overview: its upstream calls one after the other"],
+    )
+    cu, cu_ref = (
+        results["customer page (server time)"],
+        results["customer page: its upstream calls one after the other"],
+    )
+    return [
+        f"### {customers:,} customers",
+        "",
+        f"`.venv/bin/python {command.strip()}` on {today}: {aging_bench.machine()}; embedded "
+        f"PostgreSQL (durable, fsync on) and the Tansu broker on the same machine; load "
+        f"average {load_before} before, {load_after} after.",
+        "",
+        f"Read models: aging and timeline at {customers:,} customers ({args.customers:,} "
+        f"projected, cloned server-side), built in {build_s:.0f} s. The agent's pool holds "
+        f"{measured['pool']:,} customers; the agent has {measured['open']:,} open activities "
+        f"over {measured['activity_customers']:,} customers (most outside the pool). "
+        f"{args.calls} calls each; the pages through the gateway's ASGI app with a session "
+        f"cookie, the services behind it each in its own process on loopback HTTP.",
+        "",
+        "| what | p50 ms | p99 ms | page / serial calls (p50) |",
+        "| --- | ---: | ---: | ---: |",
+        f"| overview page | {ov[0]:.1f} | {ov[1]:.1f} | {ov[0] / ov_ref[0]:.2f} |",
+        f"| overview: its upstream calls one after the other | {ov_ref[0]:.1f} | "
+        f"{ov_ref[1]:.1f} | 1.00 |",
+        f"| customer page | {cu[0]:.1f} | {cu[1]:.1f} | {cu[0] / cu_ref[0]:.2f} |",
+        f"| customer page: its upstream calls one after the other | {cu_ref[0]:.1f} | "
+        f"{cu_ref[1]:.1f} | 1.00 |",
+        "",
+    ]
+
+
+INTRO = """## Gateway
+
+`bench/gateway_bench.py`: the server time of the two pages agents live on — the overview
+(pool grids: highest balances and aged balances; my activities) and the customer page
+(header facts, chart, tabs, summary, timeline, contacts) — at many customers, on read
+models built with the aging and timeline benchmarks' own functions, with aging, timeline
+and summary each in its own process on loopback (as deployed) and the gateway called
+in-process (see the module docstring). The reference beside each page is the same run's
+upstream calls of that page, without the gateway's caches, made one after the other.
+
+What the gateway does to stay fast: a page's upstream calls run concurrently (and
+concurrently with the scope check); pools and aging definitions, and which customers are in
+a pool, are kept for `ARREARS_UPSTREAM_CACHE_S` (30 s); "my activities" asks the timeline
+for the agent's open activities and then aging which of *their* customers are in the pool
+(`customer_id in (...)` plus the pool's filters, 100 ids a query), instead of resolving the
+pool's members: its cost follows the agent's open activities, not the pool's size.
+
+Reading the figures: the goal (under 300 ms for every page at 100,000 customers) is met
+at 10,000 customers for the customer page and missed at 100,000 (p50 about 350 ms): the
+page is about half of its serial reference, so concurrency works, but the upstream reads
+themselves — aging's pool-filtered list for the scope check, the customer's aging and two
+transaction tabs, all in one aging process — take 700 ms one after the other at that size
+on these two shared CPUs. The overview is a third of its serial reference at 100,000
+customers; what remains is aging's two pool grids (top 100 by balance and a page of the
+most aged, each counting a 33,750-customer pool) and the agent's open activities, read from
+the timeline in pages of 500 one after the other — with 2,000 of them (the 10,000-customer
+run) that is most of the page's time. Faster aging pool lists (and a timeline page of the
+agent's activities among a pool's customers without the list of them) are where the rest
+of the time is."""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--customers", type=int, default=400, help="customers projected")
+    parser.add_argument("--invoices-per-customer", type=int, default=8)
+    parser.add_argument("--entries-per-customer", type=int, default=30)
+    parser.add_argument("--query-customers", type=int, default=10_000, help="customers measured")
+    parser.add_argument("--agent-activities", type=int, default=2_000)
+    parser.add_argument("--calls", type=int, default=100, help="calls per page")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--profile", action="store_true", help="print a profile of the pages")
+    harness.add_common_arguments(parser)
+    args = parser.parse_args()
+    harness.run(
+        args,
+        lambda a, url, bootstrap, _work: bench(a, url, bootstrap),
+        title="Gateway",
+        intro=INTRO,
+    )
+
+
+if __name__ == "__main__":
+    main()

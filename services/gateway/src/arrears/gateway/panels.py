@@ -1,0 +1,246 @@
+"""Sections of pages fed by the timeline and summary services, loaded with their page.
+
+A `Panel` is a title, a template and a loader; a page loads its panels concurrently with its
+own reads. A panel whose service does not answer shows that in words (the rest of the page
+is unaffected). What the loaders compute without I/O lives in `timeline_views`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from arrears.gateway import profiles, timeline_views, views
+from arrears.gateway.domain.access import Principal
+from arrears.gateway.upstream import customer_path, part
+from arrears.gateway.web import Gateway
+from arrears.shared.errors import Problem
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section of a page: its template and what it needs, loaded with the page."""
+
+    name: str
+    title: str
+    template: str
+    load: Callable[[PageData], Awaitable[dict[str, Any]]]
+
+
+@dataclass
+class PageData:
+    gateway: Gateway
+    principal: Principal
+    company: str
+    customer_id: str | None = None
+    query: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    """The page's query parameters (each with all its values)."""
+    base: str = "/"
+    """The page's path, for links that keep its other parameters."""
+    pool: str | None = None
+    """The pool the page shows (None: every customer, or no pool at all)."""
+    no_pool: bool = False
+
+    @property
+    def flat_query(self) -> dict[str, str]:
+        """The query with the first value of each parameter."""
+        return {k: v[0] for k, v in self.query.items() if v}
+
+
+async def load_one(panel: Panel, page: PageData) -> dict[str, Any]:
+    """The panel's data; `{"unavailable": words}` when its service did not answer."""
+    try:
+        return await panel.load(page)
+    except Problem as problem:
+        if problem.status >= 500:
+            return {"unavailable": problem.detail}
+        raise
+
+
+async def load_panels(panels: tuple[Panel, ...], page: PageData) -> list[tuple[Panel, Any]]:
+    loaded = await asyncio.gather(*(load_one(p, page) for p in panels))
+    return list(zip(panels, loaded, strict=True))
+
+
+def actor_header(principal: Principal) -> dict[str, str]:
+    return {"X-Arrears-Actor": principal.actor}
+
+
+# ----------------------------------------------------------------------------- the customer
+
+
+async def load_profile(page: PageData) -> dict[str, Any]:
+    assert page.customer_id is not None
+    found = await profiles.load(page.gateway.engine, page.company, page.customer_id)
+    return {"profile": found}
+
+
+async def load_summary(page: PageData) -> dict[str, Any]:
+    """The customer's summary for its current state (the summary service writes one when
+    none is stored for it)."""
+    assert page.customer_id is not None
+    response = await page.gateway.upstreams.call(
+        "summary",
+        "GET",
+        customer_path(page.company, page.customer_id, "/summary"),
+        headers=actor_header(page.principal),
+    )
+    if response.status_code >= 400:
+        return {"summary": None, "problem": timeline_views.problem_words(response)}
+    summary = response.json()
+    return {
+        "summary": summary,
+        "generated": timeline_views.moment(summary.get("created_at")),
+        "problem": None,
+    }
+
+
+TIMELINE_PAGE = 25
+
+
+async def load_timeline(page: PageData) -> dict[str, Any]:
+    """One page of the customer's timeline, newest first (one year unless the page asks
+    for other dates), filtered by the types chosen on the page."""
+    assert page.customer_id is not None
+    asked = timeline_views.TimelineQuery.parse(page.query)
+    response = await page.gateway.upstreams.call(
+        "timeline",
+        "GET",
+        customer_path(page.company, page.customer_id, "/timeline"),
+        params=asked.params(TIMELINE_PAGE),
+    )
+    if response.status_code >= 400:
+        return {"timeline": None, "asked": asked, "problem": timeline_views.problem_words(response)}
+    found = response.json()
+    return {
+        "timeline": found,
+        "asked": asked,
+        "problem": None,
+        "entries": [timeline_views.entry_view(e) for e in found["items"]],
+        "types": timeline_views.ENTRY_TYPES,
+        "next": asked.next_link(page.base, page.query, found.get("next_cursor")),
+        "first": asked.first_link(page.base, page.query) if asked.cursor else None,
+    }
+
+
+async def load_reminder(page: PageData) -> dict[str, Any]:
+    return {}
+
+
+CUSTOMER_PANELS: tuple[Panel, ...] = (
+    Panel("summary", "Summary", "panels/summary.html", load_summary),
+    Panel("reminder", "Reminder email", "panels/reminder.html", load_reminder),
+    Panel("contacts", "Contact details", "panels/contacts.html", load_profile),
+)
+CUSTOMER_WIDE_PANELS: tuple[Panel, ...] = (
+    Panel("timeline", "Customer timeline", "panels/timeline.html", load_timeline),
+)
+"""Panels shown across the page's width, below the tabs and actions."""
+
+
+# ----------------------------------------------------------------------------- my activities
+
+MEMBERSHIP_CHUNK = 100
+"""Customers asked of aging in one pool query (its `in` filter's limit)."""
+AGENT_PAGE = 500
+AGENT_PAGES = 4
+"""An agent's open activities are read in pages of 500, at most 2,000."""
+
+
+async def pool_members(
+    gateway: Gateway, company: str, pool_id: str, customer_ids: Sequence[str]
+) -> set[str]:
+    """Which of these customers belong to the pool: what was learnt in the last
+    `ARREARS_UPSTREAM_CACHE_S`, and for the others a few aging queries, however large the
+    pool (the pool's filter plus `customer_id in (...)`, 100 ids a query)."""
+    known = gateway.upstreams.members
+    wanted = sorted(set(customer_ids))
+    answers = {c: known.get((company, pool_id, c)) for c in wanted}
+    asked = [c for c, member in answers.items() if member is None]
+    plain = [c for c in asked if "," not in c]
+    filters = [
+        f"customer_id:in:{','.join(plain[i : i + MEMBERSHIP_CHUNK])}"
+        for i in range(0, len(plain), MEMBERSHIP_CHUNK)
+    ]
+    filters += [f"customer_id:eq:{c}" for c in asked if "," in c]
+
+    async def members(condition: str) -> list[str]:
+        found = await gateway.upstreams.get_json(
+            "aging",
+            f"/v1/companies/{part(company)}/aging",
+            {"pool_id": pool_id, "filter": condition, "limit": MEMBERSHIP_CHUNK},
+        )
+        return [str(r["customer_id"]) for r in found["items"]]
+
+    results = await asyncio.gather(*(members(f) for f in filters))
+    found = {c for chunk in results for c in chunk}
+    for customer in asked:
+        known.put((company, pool_id, customer), customer in found)
+    return found | {c for c, member in answers.items() if member}
+
+
+async def agent_open_activities(gateway: Gateway, company: str, agent: str) -> dict[str, Any]:
+    """The agent's open activities, oldest due first (up to `AGENT_PAGE * AGENT_PAGES`)."""
+    path = f"/v1/companies/{part(company)}/agents/{part(agent)}/activities"
+    items: list[dict[str, Any]] = []
+    cursor: str | None = None
+    found: dict[str, Any] = {}
+    for _ in range(AGENT_PAGES):
+        params: dict[str, Any] = {"limit": AGENT_PAGE}
+        if cursor:
+            params["cursor"] = cursor
+        found = await gateway.upstreams.get_json("timeline", path, params)
+        items.extend(found["items"])
+        cursor = found.get("next_cursor")
+        if not cursor:
+            break
+    return {"items": items, "as_of": found.get("as_of"), "truncated": bool(cursor)}
+
+
+async def activities_in_pool(
+    gateway: Gateway, company: str, agent: str, pool_id: str | None
+) -> dict[str, Any]:
+    """The agent's open activities among the pool's customers (None: every customer)."""
+    found = await agent_open_activities(gateway, company, agent)
+    if pool_id is not None and found["items"]:
+        members = await pool_members(
+            gateway, company, pool_id, [str(a["customer_id"]) for a in found["items"]]
+        )
+        found["items"] = [a for a in found["items"] if a["customer_id"] in members]
+    return found
+
+
+async def load_activities(page: PageData) -> dict[str, Any]:
+    """My activities: the signed-in agent's open activities in the page's pool, oldest due
+    first unless sorted otherwise, filtered and paginated by the page's `ac_` parameters."""
+    query = page.flat_query
+    state = views.GridState.parse(timeline_views.ACTIVITIES, query)
+    if page.no_pool:
+        found: dict[str, Any] = {"items": [], "as_of": None, "truncated": False}
+    else:
+        found = await activities_in_pool(
+            page.gateway, page.company, page.principal.login, page.pool
+        )
+    rows = [timeline_views.activity_row(a, page.company) for a in found["items"]]
+    kept = views.sort_rows(timeline_views.filter_rows(rows, state), state)
+    size = state.spec.page_size
+    grid = views.grid(
+        state,
+        kept[state.offset : state.offset + size],
+        len(kept),
+        query,
+        note="open, oldest due first" if state.sort == "due" else "open",
+    )
+    return {
+        "grid": grid,
+        "overdue": sum(1 for r in kept if r.get("overdue")),
+        "truncated": found["truncated"],
+        "as_of": found["as_of"],
+    }
+
+
+OVERVIEW_PANELS: tuple[Panel, ...] = (
+    Panel("activities", "My activities", "panels/activities.html", load_activities),
+)

@@ -1,0 +1,287 @@
+"""The parts of the workspace fed by the timeline and summary services, on the real gateway
+next to real ledger, aging, timeline and summary services: the summary and its regeneration,
+the customer timeline (filtered, memos as text), the collections history, the reminder
+email (confirmation first, then an editable draft handed over as a `mailto:` link), my
+activities (cut to the pool, closed from the overview, created from it), and the same data
+through the public API."""
+
+from __future__ import annotations
+
+import html
+import re
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import pytest
+
+from arrears.gateway.domain.access import Role
+from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+
+pytestmark = pytest.mark.integration
+MEMO = "<b>call back</b> <script>alert('memo')</script>"
+CUSTOMER_PAGE = f"/companies/{COMPANY}/customers/W-1"
+
+
+@dataclass
+class Desk:
+    stack: Stack
+    wes: Browser
+    token: str
+    invoice: str
+    mine: str
+    outside: str
+    others: str
+
+
+def create_activity(stack: Stack, customer_id: str, responsible: str, purpose: str) -> str:
+    data = stack.post(
+        customer_id,
+        "/activities",
+        {
+            "purpose": purpose,
+            "responsible": responsible,
+            "start": "2026-06-01T09:00:00Z",
+            "end": "2026-06-02T09:00:00Z",
+            "memo": MEMO,
+        },
+    )
+    return str(data["activity_id"])
+
+
+@pytest.fixture(scope="module")
+def desk(stack: Stack) -> Iterator[Desk]:
+    stack.pool("pool-w", "owner-w")
+    stack.pool("pool-x", "owner-x")
+    stack.register("W-1", "owner-w", name="Wide Awake Ltd", language="en")
+    stack.register("X-1", "owner-x", name="Xeno Hidden plc")
+    invoice = stack.invoice("W-1", "W-INV-1", "750.00")
+    stack.invoice("W-1", "W-INV-2", "120.00")
+    stack.invoice("X-1", "X-INV-1")
+    mine = create_activity(stack, "W-1", "wes", "Call about W-INV-1")
+    outside = create_activity(stack, "X-1", "wes", "Visit Xeno")
+    others = create_activity(stack, "W-1", "someone-else", "Not mine")
+    stack.wait_for_aging("W-1", "X-1")
+    stack.wait_for_timeline("W-1", "InvoicePosted")
+    stack.wait_for_timeline("X-1", "Activity")
+    stack.account("wes", {Role.AGENT}, ("pool-w",))
+    _id, token = stack.token("wes-script", {Role.AGENT}, ("pool-w",))
+    with stack.sign_in("wes") as wes:
+        yield Desk(stack, wes, token, invoice, mine, outside, others)
+
+
+def wait_for(get: Callable[[], str], done: Callable[[str], bool], timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while True:
+        text = get()
+        if done(text):
+            return text
+        assert time.monotonic() < deadline, "the page never showed what was expected"
+        time.sleep(0.2)
+
+
+def section(page: str, panel: str) -> str:
+    return page.split(f'id="panel-{panel}"', 1)[1].split("</section>", 1)[0]
+
+
+def test_the_customer_page_shows_the_summary_and_the_timeline(desk: Desk) -> None:
+    page = wait_for(
+        lambda: desk.wes.http.get(CUSTOMER_PAGE).text,
+        lambda p: "W-INV-1" in section(p, "timeline") and "Call about" in section(p, "timeline"),
+    )
+    summary = section(page, "summary")
+    assert "Wide Awake Ltd" in summary and "Generated" in summary, summary
+    assert 'action="/companies/usmf/customers/W-1/summary/regenerate"' in summary
+    timeline = section(page, "timeline")
+    assert "&lt;b&gt;call back&lt;/b&gt;" in timeline and "<b>call back" not in timeline
+    assert 'class="memo" tabindex="0"' in timeline
+    assert "not connect" not in page
+    only_activities = desk.wes.http.get(CUSTOMER_PAGE, params={"tl_type": "activity"}).text
+    rows = re.findall(r'<tr data-type="(\w+)"', section(only_activities, "timeline"))
+    assert rows and set(rows) == {"activity"}, rows
+
+
+def test_regenerate_writes_a_new_summary(desk: Desk) -> None:
+    desk.wes.http.get(CUSTOMER_PAGE)  # the first summary is written with the page
+    path = f"/v1/companies/{COMPANY}/customers/W-1/summaries"
+    with desk.stack.client("summary") as summary:
+        before = summary.get(path).json()["total"]
+        done = desk.wes.form(CUSTOMER_PAGE + "/summary/regenerate", {})
+        assert done.status_code == 303 and done.headers["location"].endswith("#panel-summary")
+        after = summary.get(path).json()
+    assert after["total"] == before + 1
+    assert after["items"][0]["trigger"] != "auto" and after["items"][0]["actor"] == "wes"
+    assert "Summary: written again." in desk.wes.http.get(CUSTOMER_PAGE).text
+
+
+def test_the_collections_history_lists_what_touched_the_invoice(desk: Desk) -> None:
+    with desk.stack.client("ledger") as ledger:
+        changed = ledger.put(
+            f"/v1/companies/{COMPANY}/customers/W-1/transactions/{desk.invoice}/collection-status",
+            json={"status": "disputed", "note": "<i>wrong price</i>"},
+        )
+        assert changed.status_code == 201, changed.text
+    url = f"{CUSTOMER_PAGE}/transactions/{desk.invoice}/history"
+    page = wait_for(lambda: desk.wes.http.get(url).text, lambda p: "Status change" in p)
+    assert "Collections history of W-INV-1" in page
+    assert page.index("Invoice") < page.index("Status change")
+    assert "&lt;i&gt;wrong price&lt;/i&gt;" in page
+    assert f'href="{url}"' in desk.wes.http.get(CUSTOMER_PAGE).text
+    chosen = desk.wes.http.get(CUSTOMER_PAGE + "/history", params={"transaction_id": desk.invoice})
+    assert chosen.status_code == 303 and chosen.headers["location"] == url
+
+
+def found(pattern: str, text: str) -> str:
+    match = re.search(pattern, text)
+    assert match, pattern
+    return match.group(1)
+
+
+MAILTO = r'id="draft-mailto" class="button" href="([^"]+)"'
+
+
+def mailto_of(page: str) -> dict[str, Any]:
+    href = html.unescape(found(MAILTO, page))
+    parts = urlsplit(href)
+    assert parts.scheme == "mailto"
+    query = parse_qs(parts.query)
+    return {"to": unquote(parts.path), "subject": query["subject"][0], "body": query["body"][0]}
+
+
+def test_the_reminder_email_needs_a_confirmation_then_opens_as_a_mailto_link(desk: Desk) -> None:
+    page = desk.wes.http.get(CUSTOMER_PAGE).text
+    assert f'href="{CUSTOMER_PAGE}/reminder"' in section(page, "reminder")
+    confirmation = desk.wes.http.get(CUSTOMER_PAGE + "/reminder")
+    assert confirmation.status_code == 200
+    assert "AI" in confirmation.text and "must be reviewed" in confirmation.text
+    assert "draft-mailto" not in confirmation.text
+
+    unconfirmed = desk.wes.form(CUSTOMER_PAGE + "/reminder", {})
+    assert unconfirmed.status_code == 422 and "confirm first" in unconfirmed.text
+
+    created = desk.wes.form(CUSTOMER_PAGE + "/reminder", {"confirm": "yes"})
+    assert created.status_code == 303, created.text
+    draft_url = created.headers["location"]
+    assert draft_url.startswith(CUSTOMER_PAGE + "/reminder/rem-")
+    draft = desk.wes.http.get(draft_url).text
+    link = mailto_of(draft)
+    assert link["to"] == "pat@w-1.example"
+    assert "W-INV-2" in link["body"] and "\r\n" in link["body"]
+    subject = html.unescape(found(r'id="draft-subject" name="subject" value="([^"]*)"', draft))
+    assert link["subject"] == subject
+
+    edited = desk.wes.form(
+        draft_url, {"subject": "Our invoice & you", "body": "Dear Pat,\nplease pay."}
+    )
+    assert edited.status_code == 200
+    link = mailto_of(edited.text)
+    assert link["subject"] == "Our invoice & you" and link["body"] == "Dear Pat,\r\nplease pay."
+    raw = found(MAILTO, edited.text)
+    assert "Our%20invoice%20%26%20you" in raw and "%0D%0A" in raw
+
+
+def test_a_reminder_the_summary_service_refuses_is_explained(desk: Desk) -> None:
+    desk.stack.register("W-2", "owner-w", name="Nothing Due Ltd")
+    desk.stack.wait_for_aging("W-2")
+    refused = desk.wes.form(f"/companies/{COMPANY}/customers/W-2/reminder", {"confirm": "yes"})
+    assert refused.status_code == 422
+    assert "No draft:" in refused.text and "draft-mailto" not in refused.text
+
+
+def overview_activities(desk: Desk) -> str:
+    return section(desk.wes.http.get("/").text, "activities")
+
+
+def test_my_activities_are_mine_in_my_pool_oldest_first_and_overdue(desk: Desk) -> None:
+    panel = overview_activities(desk)
+    assert f'data-activity="{desk.mine}"' in panel
+    assert desk.outside not in panel and desk.others not in panel
+    assert "Xeno" not in panel
+    assert "overdue" in panel
+    assert "&lt;b&gt;call back&lt;/b&gt;" in panel and "<b>call back" not in panel
+    filtered = desk.wes.http.get("/", params={"ac_f_purpose": "Nothing like this"}).text
+    assert desk.mine not in section(filtered, "activities")
+
+
+def test_an_activity_is_created_and_closed_from_the_overview(desk: Desk) -> None:
+    created = desk.wes.form(
+        "/activities/new",
+        {
+            "company": COMPANY,
+            "back": "/",
+            "customer_id": "W-1",
+            "purpose": "Send statement",
+            "start": "2026-06-10T08:30",
+            "memo": "plain memo",
+        },
+    )
+    assert created.status_code == 303
+    page = desk.wes.http.get("/").text
+    assert "New activity: done (activity created)." in page, page
+    refused = desk.wes.form(
+        "/activities/new",
+        {
+            "company": COMPANY,
+            "back": "/",
+            "customer_id": "X-1",
+            "purpose": "Sneak",
+            "start": "2026-06-10T08:30",
+        },
+    )
+    assert refused.status_code == 303
+    assert "no customer X-1" in desk.wes.http.get("/").text
+    panel = wait_for(lambda: overview_activities(desk), lambda p: "Send statement" in p)
+    new_id = re.search(
+        r'data-activity="([^"]+)">\s*<td><input[^>]*aria-label="Choose Send statement', panel
+    )
+    assert new_id, panel
+
+    closed = desk.wes.form(
+        "/activities/close",
+        {"back": "/", "activity_id": [desk.mine, new_id[1]], "outcome": "completed"},
+    )
+    assert closed.status_code == 303
+    assert "Closing 2 activities: done" in desk.wes.http.get("/").text
+    with desk.stack.client("ledger") as ledger:
+        events = ledger.get(f"/v1/companies/{COMPANY}/customers/W-1/events").json()["events"]
+    closes = [e for e in events if e["type"] == "ActivityClosed"]
+    assert [e["actor"] for e in closes] == ["wes", "wes"]
+    assert {e["data"]["activity_id"] for e in closes} == {desk.mine, new_id[1]}
+    wait_for(lambda: overview_activities(desk), lambda p: desk.mine not in p)
+
+    outside = desk.wes.form("/activities/close", {"back": "/", "activity_id": desk.outside})
+    assert outside.status_code == 303
+    assert "refused" in desk.wes.http.get("/").text
+
+
+def test_the_api_serves_timeline_and_summary_in_scope(desk: Desk) -> None:
+    headers = {"Authorization": f"Bearer {desk.token}"}
+    base = f"/v1/companies/{COMPANY}"
+    with desk.stack.client() as client:
+        timeline = client.get(
+            f"{base}/customers/W-1/timeline", params={"type": "invoice"}, headers=headers
+        )
+        assert timeline.status_code == 200, timeline.text
+        documents = {e["document_number"] for e in timeline.json()["items"]}
+        assert documents == {"W-INV-1", "W-INV-2"}
+        summary = client.get(f"{base}/customers/W-1/summary", headers=headers)
+        assert summary.status_code == 200 and summary.json()["customer_id"] == "W-1"
+        history = client.get(
+            f"{base}/customers/W-1/transactions/{desk.invoice}/history", headers=headers
+        )
+        assert history.status_code == 200 and history.json()["transaction_id"] == desk.invoice
+        mine = client.get(f"{base}/agents/wes/activities", headers=headers).json()
+        assert desk.outside not in {a["activity_id"] for a in mine["items"]}
+        assert mine["pool_id"] == "pool-w"
+        one = client.get(f"{base}/activities/{desk.others}", headers=headers)
+        assert one.status_code == 200 and one.json()["customer_id"] == "W-1"
+        hidden = client.get(f"{base}/activities/{desk.outside}", headers=headers)
+        unknown = client.get(f"{base}/activities/NOPE-1", headers=headers)
+        assert hidden.status_code == unknown.status_code == 404
+        assert hidden.json()["code"] == unknown.json()["code"] == "unknown_activity"
+        regenerated = client.post(f"{base}/customers/W-1/summary:regenerate", headers=headers)
+        assert regenerated.status_code == 201 and regenerated.json()["actor"] == "token:wes-script"
+        outside = client.get(f"{base}/customers/X-1/summary", headers=headers)
+        assert outside.status_code == 404 and "Xeno" not in outside.text
