@@ -29,12 +29,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import random
-import shlex
 import statistics
-import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -433,59 +429,32 @@ async def timed(calls: int, call: Callable[[int], Awaitable[Any]]) -> tuple[floa
 # ----------------------------------------------------------------------------- report
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram_kb = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                ram_kb = int(line.split()[1])
-    return (
-        f"{os.cpu_count()} CPUs ({model}), {ram_kb / 1024 / 1024:.1f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
-def say(text: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
-
-
 async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
     server = await conn.fetchval("SHOW server_version")
     await conn.close()
-    load_before = load_average()
+    load_before = harness.load_average()
 
-    say(f"generating {args.customers:,} customers x {args.invoices_per_customer} invoices")
+    harness.say(f"generating {args.customers:,} customers x {args.invoices_per_customer} invoices")
     events = generate(args.customers, args.invoices_per_customer, args.seed)
     total = len(events)
-    say(f"{total:,} events; publishing")
+    harness.say(f"{total:,} events; publishing")
     publish_s = await publish(bootstrap, events)
-    say(f"published in {publish_s:.1f} s ({total / publish_s:,.0f} events/s)")
+    harness.say(f"published in {publish_s:.1f} s ({total / publish_s:,.0f} events/s)")
 
     consume, copy, real = [], [], []
     for run in range(args.repeat):
         consume.append(total / await read_topics(bootstrap, total))
         copy.append(total / await copy_seconds(dsn, events))
         real.append(total / await projected(url, bootstrap, f"agebench_{run}", total))
-        say(
+        harness.say(
             f"run {run + 1}: raw consume {consume[-1]:,.0f}/s, COPY {copy[-1]:,.0f}/s, "
             f"projection {real[-1]:,.0f} events/s"
         )
     sample = events[: args.naive_sample]
     naive_rate = len(sample) / await naive(url, bootstrap, "agebench_naive", sample)
-    say(f"naive (one event per transaction, {len(sample):,} events): {naive_rate:,.0f}/s")
+    harness.say(f"naive (one event per transaction, {len(sample):,} events): {naive_rate:,.0f}/s")
     c_rate, p_rate, r_rate = (statistics.median(x) for x in (consume, copy, real))
     settled_rate = total / (total / r_rate + statistics.median(SETTLE))
     limit = 1 / (1 / c_rate + 1 / p_rate)
@@ -501,17 +470,17 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         kept_customers = int(kept.scalar_one())
     reused = kept_customers == copies * args.customers
     if reused:
-        say(f"reusing the {kept_customers:,} customers kept in {big} by an earlier run")
+        harness.say(f"reusing the {kept_customers:,} customers kept in {big} by an earlier run")
         counts = await model_counts(dsn, big)
     else:
         async with engine.begin() as c:
             for table in reversed(store.metadata.sorted_tables):
                 await c.execute(sa.delete(table))
-        say(f"cloning the read model x{copies} into {big}")
+        harness.say(f"cloning the read model x{copies} into {big}")
         started = time.perf_counter()
         counts = await clone(dsn, "agebench_0", big, copies)
         clone_s = time.perf_counter() - started
-        say(f"cloned in {clone_s:.1f} s: {counts}")
+        harness.say(f"cloned in {clone_s:.1f} s: {counts}")
     async with engine.connect() as c:
         keys = await store.company_customers(c, COMPANY)
         open_count = await c.exec_driver_sql(
@@ -525,9 +494,9 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
             async with engine.begin() as c:
                 await refresh_aging(c, keys[i : i + 500], TODAY, now=NOW)
             if i and i % 20_000 == 0:
-                say(f"refresh_aging: {i:,} customers")
+                harness.say(f"refresh_aging: {i:,} customers")
         refresh_s = time.perf_counter() - started
-        say(f"refresh_aging of {len(keys):,} customers: {refresh_s:.1f} s")
+        harness.say(f"refresh_aging of {len(keys):,} customers: {refresh_s:.1f} s")
         built = (
             f"the projected model of (a) cloned x{copies} server-side in {clone_s:.0f} s, then "
             f"`refresh_aging` of every customer in chunks of 500: {refresh_s:.0f} s "
@@ -580,7 +549,7 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         ("pool's most-aged page (100)", pool, args.list_calls),
     ):
         latency[name] = await timed(calls, call)
-        say(f"{name}: p50 {latency[name][0]:.1f} ms, p99 {latency[name][1]:.1f} ms")
+        harness.say(f"{name}: p50 {latency[name][0]:.1f} ms, p99 {latency[name][1]:.1f} ms")
     pool_total = (await pool(0))["total"]
 
     # (c) every customer as of a past date.
@@ -596,19 +565,19 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
                 age(items[key], DEFAULT_DEFINITION, PAST, credit_limit=customer.credit_limit)
                 aged += 1
     as_of_s = time.perf_counter() - started
-    say(f"aged {aged:,} customers as of {PAST} in {as_of_s:.1f} s ({aged / as_of_s:,.0f}/s)")
+    harness.say(
+        f"aged {aged:,} customers as of {PAST} in {as_of_s:.1f} s ({aged / as_of_s:,.0f}/s)"
+    )
     await engine.dispose()
 
-    load_after = load_average()
-    command = "bench/aging_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    load_after = harness.load_average()
     goal_a = settled_rate >= 0.5 * limit and settled_rate >= 20 * naive_rate
     one = max(latency["one customer, live"][1], latency["one customer, as of 90 days ago"][1])
     lists = max(latency["top 100 balances"][1], latency["pool's most-aged page (100)"][1])
     return [
         f"### {args.customers:,} projected customers, {len(keys):,} queried",
         "",
-        f"`.venv/bin/python {command.strip()}` on {today}: {machine()}; embedded PostgreSQL "
+        harness.invocation("aging_bench.py") + f"; embedded PostgreSQL "
         f"{server} (durable, fsync on) and the Tansu broker (in memory) on the same machine; "
         f"load average {load_before} before, {load_after} after.",
         "",

@@ -37,13 +37,11 @@ import argparse
 import asyncio
 import os
 import random
-import shlex
 import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import aging_bench
@@ -84,7 +82,7 @@ AGENT = timeline_bench.AGENT
 POOL = "ann"
 PASSWORD = "gateway-bench-password"
 assert timeline_bench.COMPANY == COMPANY and timeline_bench.NOW == NOW
-say = aging_bench.say
+say = harness.say
 
 
 # ----------------------------------------------------------------------------- read models
@@ -473,7 +471,7 @@ async def profile(gateway: Gateway, *calls: Callable[[int], Awaitable[Any]]) -> 
 
 async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
-    load_before = aging_bench.load_average()
+    load_before = harness.load_average()
     started = time.perf_counter()
     customers = await build_aging(url, dsn, bootstrap, args)
     await build_timeline(url, dsn, bootstrap, args)
@@ -481,9 +479,7 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     say(f"read models built in {build_s:.0f} s")
     measured = await latency(url, bootstrap, args)
     results = measured["results"]
-    load_after = aging_bench.load_average()
-    command = "bench/gateway_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    load_after = harness.load_average()
     ov, ov_ref = (
         results["overview page (server time)"],
         results["overview: its upstream calls one after the other"],
@@ -495,7 +491,7 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     return [
         f"### {customers:,} customers",
         "",
-        f"`.venv/bin/python {command.strip()}` on {today}: {aging_bench.machine()}; embedded "
+        harness.invocation("gateway_bench.py") + f"; embedded "
         f"PostgreSQL (durable, fsync on) and the Tansu broker on the same machine; load "
         f"average {load_before} before, {load_after} after.",
         "",

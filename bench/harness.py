@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import platform
 import re
+import shlex
+import sys
 import tempfile
+import time
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +24,40 @@ ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "RESULTS.md"
 
 Bench = Callable[[argparse.Namespace, str, str, Path], Coroutine[Any, Any, str | list[str]]]
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    ram_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                ram_kb = int(line.split()[1])
+    return (
+        f"{os.cpu_count()} CPUs ({model}), {ram_kb / 1024 / 1024:.1f} GiB RAM, "
+        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
+    )
+
+
+def load_average() -> str:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def say(text: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {text}", flush=True)
+
+
+def invocation(script: str) -> str:
+    """How this run was started, when and where: the first line of a RESULTS.md entry."""
+    command = " ".join([f"bench/{script}", *(shlex.quote(a) for a in sys.argv[1:])])
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    return f"`.venv/bin/python {command}` on {today}: {machine()}"
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:

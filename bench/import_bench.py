@@ -19,15 +19,11 @@ import argparse
 import asyncio
 import csv
 import io
-import os
-import platform
 import re
 import shlex
 import statistics
-import sys
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -234,29 +230,6 @@ async def naive_rate(dsn: str, rows: list[tuple[Any, ...]], source_schema: str) 
         await conn.close()
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    ram_kb = 0
-    with open("/proc/meminfo") as f:
-        for line in f:
-            if line.startswith("MemTotal:"):
-                ram_kb = int(line.split()[1])
-    return (
-        f"{os.cpu_count()} CPUs ({model}), {ram_kb / 1024 / 1024:.1f} GiB RAM, "
-        f"{platform.system()} {platform.release()}, Python {platform.python_version()}"
-    )
-
-
-def load_average() -> str:
-    with open("/proc/loadavg") as f:
-        return f.read().split()[0]
-
-
 INTRO = """## Import
 
 `bench/import_bench.py`: the IBM accounts-receivable file (`--copies N`: N times, copy k with
@@ -287,7 +260,7 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str, work: Path) 
     conn = await asyncpg.connect(dsn)
     server = await conn.fetchval("SHOW server_version")
     await conn.close()
-    load_before = load_average()
+    load_before = harness.load_average()
 
     runs = []
     for run in range(args.repeat):
@@ -313,13 +286,11 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str, work: Path) 
     naive_times = [await naive_rate(dsn, sample, "bench_0") for _ in range(args.repeat)]
     naive = median([len(sample) / s for s in naive_times])
 
-    load_after = load_average()
-    command = "bench/import_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    load_after = harness.load_average()
     lines = [
         f"### IBM file x{args.copies}",
         "",
-        f"`.venv/bin/python {command.strip()}` on {today}: {machine()}; embedded PostgreSQL "
+        harness.invocation("import_bench.py") + f"; embedded PostgreSQL "
         f"{server} (durable, fsync on) and the Tansu broker (in memory) on the same machine; "
         f"load average {load_before} before, {load_after} after (other work shared the machine "
         "when it was above 0).",

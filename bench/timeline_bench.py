@@ -36,9 +36,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import shlex
 import statistics
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -51,11 +49,8 @@ import httpx
 from aging_bench import (
     clone,
     copy_seconds,
-    load_average,
-    machine,
     publish,
     read_topics,
-    say,
     timed,
 )
 from aiokafka import ConsumerRecord
@@ -473,7 +468,7 @@ async def latency(
             rng = random.Random(args.seed + 1)
             picks = [rng.choice(keys) for _ in range(args.calls + 5)]
             pool = rng.sample(list(keys), min(1000, len(keys)))
-            say("fetching the cursors of the deeper pages")
+            harness.say("fetching the cursors of the deeper pages")
             second = [(await get(f"/customers/{c}/timeline"))["next_cursor"] for c in picks[:50]]
             mine = await get(f"/agents/{AGENT}/activities")
             facts["open"], facts["overdue"] = mine["open"], mine["overdue"]
@@ -541,7 +536,7 @@ async def latency(
                 ),
             ):
                 results[name] = await timed(calls, call)
-                say(f"{name}: p50 {results[name][0]:.1f} ms, p99 {results[name][1]:.1f} ms")
+                harness.say(f"{name}: p50 {results[name][0]:.1f} ms, p99 {results[name][1]:.1f} ms")
             return results, facts
     finally:
         await engine.dispose()
@@ -555,27 +550,27 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     conn = await asyncpg.connect(dsn)
     server = await conn.fetchval("SHOW server_version")
     await conn.close()
-    load_before = load_average()
+    load_before = harness.load_average()
 
-    say(f"generating {args.customers:,} customers x {args.entries_per_customer} entries")
+    harness.say(f"generating {args.customers:,} customers x {args.entries_per_customer} entries")
     events = generate(args.customers, args.entries_per_customer, args.seed)
     total = len(events)
-    say(f"{total:,} events; publishing")
+    harness.say(f"{total:,} events; publishing")
     publish_s = await publish(bootstrap, events, topics=TOPICS, prefix=PREFIX)
-    say(f"published in {publish_s:.1f} s ({total / publish_s:,.0f} events/s)")
+    harness.say(f"published in {publish_s:.1f} s ({total / publish_s:,.0f} events/s)")
 
     consume, copy, real = [], [], []
     for run in range(args.repeat):
         consume.append(total / await read_topics(bootstrap, total, topics=TOPICS))
         copy.append(total / await copy_seconds(dsn, events))
         real.append(total / await projected(url, bootstrap, f"tlbench_{run}", total))
-        say(
+        harness.say(
             f"run {run + 1}: raw consume {consume[-1]:,.0f}/s, COPY {copy[-1]:,.0f}/s, "
             f"projection {real[-1]:,.0f} events/s"
         )
     sample = events[: args.naive_sample]
     naive_rate = len(sample) / await naive(url, bootstrap, "tlbench_naive", sample)
-    say(f"naive (one event per transaction, {len(sample):,} events): {naive_rate:,.0f}/s")
+    harness.say(f"naive (one event per transaction, {len(sample):,} events): {naive_rate:,.0f}/s")
     c_rate, p_rate, r_rate = (statistics.median(x) for x in (consume, copy, real))
     limit = 1 / (1 / c_rate + 1 / p_rate)
 
@@ -584,25 +579,23 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     engine = create_engine(url, big, pool_size=2)
     await upgrade(engine, SPEC.migrations, big)
     await engine.dispose()
-    say(f"cloning the read model x{copies} into {big}")
+    harness.say(f"cloning the read model x{copies} into {big}")
     started = time.perf_counter()
     counts = await clone(dsn, "tlbench_0", big, copies, suffixed=SUFFIXED, metadata=store.metadata)
-    say(f"cloned: {counts}")
-    say(f"adding {args.agent_activities:,} open activities of {AGENT}")
+    harness.say(f"cloned: {counts}")
+    harness.say(f"adding {args.agent_activities:,} open activities of {AGENT}")
     await add_agent_activities(dsn, big, args.agent_activities)
     await vacuum(dsn, big)
     load_s = time.perf_counter() - started
-    say(f"loaded in {load_s:.0f} s")
+    harness.say(f"loaded in {load_s:.0f} s")
     results, facts = await latency(url, bootstrap, big, args)
 
-    load_after = load_average()
-    command = "bench/timeline_bench.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    load_after = harness.load_average()
     per_customer = counts["entries"] / counts["customers"]
     return [
         f"### {args.customers:,} projected customers, {counts['customers']:,} queried",
         "",
-        f"`.venv/bin/python {command.strip()}` on {today}: {machine()}; embedded PostgreSQL "
+        harness.invocation("timeline_bench.py") + f"; embedded PostgreSQL "
         f"{server} (durable, fsync on) and the Tansu broker (in memory) on the same machine; "
         f"load average {load_before} before, {load_after} after.",
         "",
