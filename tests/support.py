@@ -110,6 +110,25 @@ async def wait_until(
     return value
 
 
+def poll_until(
+    probe: Callable[[], T],
+    done: Callable[[T], bool],
+    *,
+    timeout: float = 60.0,
+    interval: float = 0.2,
+    what: str = "condition",
+) -> T:
+    """`wait_until` for synchronous probes (a page fetched over HTTP, a browser page)."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not done(value):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+        value = probe()
+    return value
+
+
 async def read_topic(
     bootstrap: str, topic: str, count: int, *, timeout: float = 30.0
 ) -> list[ConsumerRecord[bytes, bytes]]:

@@ -9,7 +9,6 @@ test-artifacts/browser/.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.local_stack import RunningStack, running_stack
+from tests.support import poll_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1200)]
 
@@ -48,14 +48,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
 
 def wait_for_demo_aging(stack: RunningStack, timeout: float = 180) -> None:
     """Until the aging service lists every demo customer (the overview's grids read it)."""
-    deadline = time.monotonic() + timeout
     url = stack.url("aging") + "/v1/companies/usmf/aging"
-    while True:
-        total = httpx.get(url, params={"limit": 1}, timeout=10).json()["total"]
-        if total == DEMO_CUSTOMERS:
-            return
-        assert time.monotonic() < deadline, f"aging lists {total} of {DEMO_CUSTOMERS} customers"
-        time.sleep(0.5)
+    poll_until(
+        lambda: httpx.get(url, params={"limit": 1}, timeout=10).json()["total"],
+        lambda total: total == DEMO_CUSTOMERS,
+        timeout=timeout,
+        interval=0.5,
+        what=f"aging to list the {DEMO_CUSTOMERS} demo customers",
+    )
 
 
 class Watch:
@@ -189,14 +189,19 @@ def choose_open_invoice(page: Page, other_than: str | None = None) -> str:
 
 def in_tab(page: Page, customer_url: str, tab: str, document: str, timeout: float = 60) -> None:
     """The tab lists the document once aging has consumed the event."""
-    deadline = time.monotonic() + timeout
     table = page.locator(f"#tab-{tab}")
-    while True:
+
+    def shown() -> str:
         page.goto(f"{customer_url}?tab={tab}")
-        if document in table.inner_text():
-            return
-        assert time.monotonic() < deadline, f"{document} never appeared in the {tab} tab"
-        time.sleep(0.5)
+        return table.inner_text()
+
+    poll_until(
+        shown,
+        lambda text: document in text,
+        timeout=timeout,
+        interval=0.5,
+        what=f"{document} in the {tab} tab",
+    )
 
 
 def on_timeline(
@@ -204,14 +209,19 @@ def on_timeline(
 ) -> None:
     """The customer's timeline shows an entry of this type for the document, once the
     timeline service has consumed the event."""
-    deadline = time.monotonic() + timeout
     rows = page.locator(f"#timeline tbody tr[data-type='{entry_type}']")
-    while True:
+
+    def shown() -> str:
         page.goto(f"{customer_url}?tl_type={entry_type}#panel-timeline")
-        if document in " ".join(rows.all_inner_texts()):
-            return
-        assert time.monotonic() < deadline, f"no {entry_type} of {document} on the timeline"
-        time.sleep(0.5)
+        return " ".join(rows.all_inner_texts())
+
+    poll_until(
+        shown,
+        lambda text: document in text,
+        timeout=timeout,
+        interval=0.5,
+        what=f"a {entry_type} of {document} on the timeline",
+    )
 
 
 def test_my_activities_show_memos_as_text_and_close_from_the_overview(
@@ -238,11 +248,18 @@ def test_my_activities_show_memos_as_text_and_close_from_the_overview(
     target.get_by_role("checkbox").check()
     browser.get_by_role("button", name="Close chosen activities").click()
     expect(browser.get_by_role("status")).to_contain_text("done (activity closed)")
-    deadline = time.monotonic() + 60
-    while browser.locator(f"#my-activities tr[data-activity='{activity}']").count():
-        assert time.monotonic() < deadline, "the closed activity stayed in my activities"
-        time.sleep(0.5)
+    row = browser.locator(f"#my-activities tr[data-activity='{activity}']")
+
+    def rows_left() -> int:
         browser.goto("/")
+        return row.count()
+
+    poll_until(
+        rows_left,
+        lambda count: count == 0,
+        interval=0.5,
+        what="the closed activity to leave my activities",
+    )
     shot(browser, "my-activities-closed")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -13,6 +12,7 @@ import pytest
 
 from arrears.gateway.domain.access import Role
 from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
 XSS = "<script>alert(1)</script> GmbH"
@@ -49,13 +49,9 @@ def names_in(table_id: str, page: str) -> list[str]:
 
 
 def wait_for_page(desk: Desk, url: str, done: Callable[[str], bool], timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        page = desk.pia.http.get(url).text
-        if done(page):
-            return page
-        assert time.monotonic() < deadline, f"{url} never showed what was expected"
-        time.sleep(0.2)
+    return poll_until(
+        lambda: desk.pia.http.get(url).text, done, timeout=timeout, what=f"{url} to show it"
+    )
 
 
 def test_the_overview_shows_both_grids_and_sorts_by_a_clicked_column(desk: Desk) -> None:

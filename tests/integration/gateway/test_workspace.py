@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import html
 import re
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 
 from arrears.gateway.domain.access import Role
 from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
 MEMO = "<b>call back</b> <script>alert('memo')</script>"
@@ -73,13 +73,7 @@ def desk(stack: Stack) -> Iterator[Desk]:
 
 
 def wait_for(get: Callable[[], str], done: Callable[[str], bool], timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        text = get()
-        if done(text):
-            return text
-        assert time.monotonic() < deadline, "the page never showed what was expected"
-        time.sleep(0.2)
+    return poll_until(get, done, timeout=timeout, what="the page to show it")
 
 
 def section(page: str, panel: str) -> str:
