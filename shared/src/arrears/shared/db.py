@@ -6,12 +6,15 @@ schema the service owns (`ServiceSettings.schema_name`), so tests can give every
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+T = TypeVar("T")
 
 
 def create_engine(database_url: str, schema: str, *, pool_size: int = 5) -> AsyncEngine:
@@ -43,3 +46,24 @@ async def insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[st
     compiled per batch."""
     if rows:
         await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+def row_of(fact: Any) -> dict[str, Any]:
+    """A dataclass fact as a row for `insert_new` (its fields are the table's columns)."""
+    return {name: getattr(fact, name) for name in _field_names(type(fact))}
+
+
+def fact_of(cls: type[T], row: Any) -> T:
+    """A result row as the dataclass `cls` (columns the class lacks are ignored)."""
+    names = _field_names(cls)
+    return cls(**{k: v for k, v in row._mapping.items() if k in names})

@@ -9,7 +9,6 @@ touches and for all of them when the day changes — the table the lists and poo
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
@@ -36,7 +35,9 @@ from arrears.aging.domain import (
     open_items,
 )
 from arrears.shared.consumer import stream_positions
+from arrears.shared.db import fact_of as fact_of
 from arrears.shared.db import insert_new as insert_new
+from arrears.shared.db import row_of as row_of
 from arrears.shared.money import decimal_text
 
 metadata = sa.MetaData()
@@ -188,25 +189,6 @@ dirty_customers = sa.Table(
 
 T = TypeVar("T")
 CustomerKey = tuple[str, str]
-
-
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
-
-
-def row_of(fact: Any) -> dict[str, Any]:
-    return {name: getattr(fact, name) for name in _field_names(type(fact))}
-
-
-def fact_of(cls: type[T], row: Any) -> T:
-    names = _field_names(cls)
-    return cls(**{k: v for k, v in row._mapping.items() if k in names})
 
 
 # ----------------------------------------------------------------------------- customers

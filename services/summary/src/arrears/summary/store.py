@@ -10,8 +10,7 @@ service publishes per customer.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import date
 from typing import Any, TypeVar
 
@@ -21,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.shared.consumer import stream_positions
+from arrears.shared.db import fact_of, insert_new, row_of
 from arrears.summary.domain import (
     ActivityRow,
     AdjustmentRow,
@@ -243,23 +243,6 @@ publications = sa.Table(
 
 T = TypeVar("T")
 CustomerKey = tuple[str, str]
-
-
-def row_of(fact: Any) -> dict[str, Any]:
-    return {f.name: getattr(fact, f.name) for f in dataclasses.fields(fact)}
-
-
-def fact_of(cls: type[T], row: Any) -> T:
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{k: v for k, v in row._mapping.items() if k in names})
-
-
-async def insert_new(
-    conn: AsyncConnection, table: sa.Table, rows: Sequence[dict[str, Any]]
-) -> None:
-    """Insert rows whose key is not there yet (a redelivered fact inserts nothing)."""
-    if rows:
-        await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
 
 
 # ----------------------------------------------------------------------------- projection

@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arrears.shared.db import insert_new
+from arrears.shared.db import insert_new, row_of
 from arrears.timeline.domain import (
     ActivityKey,
     ActivityPatch,
@@ -125,10 +125,6 @@ CustomerKey = tuple[str, str]
 ActivityRef = tuple[str, str]
 READ_MODEL = (customers, entries, links, activity_changes, activities)
 """The tables the projection writes (what a replay must reproduce)."""
-
-
-def row_of(fact: Any) -> dict[str, Any]:
-    return {f.name: getattr(fact, f.name) for f in dataclasses.fields(fact)}
 
 
 # ----------------------------------------------------------------------------- writing
