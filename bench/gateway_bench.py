@@ -17,11 +17,12 @@ are imported, not copied):
 - summary and the gateway's customer profiles: the projected customers' events through the
   real projections (the measured customer is one of them).
 
-Then aging, timeline and summary each run as their own process (`python -m arrears.<name>`,
-uvicorn on a loopback port, as deployed) and the gateway in this process, pointed at them
-and called through httpx ASGITransport with the session cookie of a signed-in agent whose
-pool is "ann". Measured, p50 and p99 of `--calls` calls each: the overview page (pool grids
-and my activities) and the customer page (header, chart, tabs, summary, timeline, contacts)
+Then aging, timeline and summary each run as their own process (uvicorn on a loopback port,
+as `python -m arrears.<name>` runs them, with the clock at the data's date:
+bench/serve_at.py) and the gateway in this process, pointed at them and called through
+httpx ASGITransport with the session cookie of a signed-in agent whose pool is "ann".
+Measured, p50 and p99 of `--calls` calls each: the overview page (pool grids and my
+activities) and the customer page (header, chart, tabs, summary, timeline, contacts)
 of random projected customers of the pool; beside each, the reference: the upstream calls
 that page makes without the gateway's caches, one after the other, measured in the same
 run (the sum is what the page would take if it made them serially and kept nothing).
@@ -35,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import random
 import subprocess
@@ -42,6 +44,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import aging_bench
@@ -223,7 +226,8 @@ already projected, so they do nothing; the summary's prefix names no topic with 
 
 
 def launch(name: str, url: str, bootstrap: str) -> tuple[subprocess.Popen[bytes], str]:
-    """The service as its own process (`python -m arrears.<name>`) on a loopback port."""
+    """The service as its own process on a loopback port, as `python -m arrears.<name>` runs
+    it but with its clock at the data's `NOW` (bench/serve_at.py)."""
     schema, prefix = SERVED[name]
     port = pick_port()
     env = {
@@ -237,7 +241,8 @@ def launch(name: str, url: str, bootstrap: str) -> tuple[subprocess.Popen[bytes]
         "ARREARS_LOG_LEVEL": "WARNING",
         "ARREARS_LOG_FORMAT": "console",
     }
-    process = subprocess.Popen([sys.executable, "-m", f"arrears.{name}"], env=env)
+    serve_at = Path(__file__).with_name("serve_at.py")
+    process = subprocess.Popen([sys.executable, str(serve_at), name, NOW.isoformat()], env=env)
     return process, f"http://127.0.0.1:{port}"
 
 
@@ -370,7 +375,12 @@ async def latency(url: str, bootstrap: str, args: argparse.Namespace) -> dict[st
             await get(up["aging"], f"{base}/pools")
             await get(up["aging"], f"{base}/aging-definitions")
             await get(
-                up["aging"], f"{base}/aging", pool_id=POOL, sort="balance", limit=100, filter=[]
+                up["aging"],
+                f"{base}/aging",
+                pool_id=POOL,
+                sort="balance",
+                limit=100,
+                count="false",
             )
             await get(
                 up["aging"],
@@ -399,16 +409,38 @@ async def latency(url: str, bootstrap: str, args: argparse.Namespace) -> dict[st
             await get(
                 up["aging"], f"{base}/aging", pool_id=POOL, filter=f"customer_id:eq:{c}", limit=1
             )
-            await get(up["aging"], f"{base}/customers/{c}/aging")
-            await get(up["aging"], f"{base}/customers/{c}/transactions", tab="open", limit=500)
             await get(
-                up["aging"],
-                f"{base}/customers/{c}/transactions",
-                tab="unsettled_payments",
-                limit=500,
+                up["aging"], f"{base}/customers/{c}/aging", tab=["open", "unsettled_payments"]
             )
             await get(up["summary"], f"{base}/customers/{c}/summary")
             await get(up["timeline"], f"{base}/customers/{c}/timeline", limit=25)
+
+        async def overview_sorted(i: int) -> None:
+            """Aged balances by name, filtered (balance at least 1,000), a page deep in."""
+            await get(
+                pages,
+                "/",
+                company=COMPANY,
+                ag_sort="name",
+                ag_order="asc",
+                ag_f_balance="1000",
+                ag_page=str(20 + i % 20),
+            )
+
+        async def find(i: int) -> None:
+            """The customer picker with the start of a name many customers share."""
+            await get(pages, "/find", company=COMPANY, q=f"Customer {1 + i % 9}")
+
+        histories = []
+        for c in picks[:20]:
+            found = (
+                await up["aging"].get(f"{base}/customers/{c}/transactions", params={"limit": 5})
+            ).json()
+            histories += [(c, t["transaction_id"]) for t in found["items"][:1]]
+
+        async def history(i: int) -> None:
+            c, t = histories[i % len(histories)]
+            await get(pages, f"/companies/{COMPANY}/customers/{c}/transactions/{t}/history")
 
         if args.profile:
             await profile(gateway, overview, customer)
@@ -418,6 +450,9 @@ async def latency(url: str, bootstrap: str, args: argparse.Namespace) -> dict[st
             ("overview: its upstream calls one after the other", overview_serial),
             ("customer page (server time)", customer),
             ("customer page: its upstream calls one after the other", customer_serial),
+            ("overview sorted by name, filtered, pages 20-39", overview_sorted),
+            ("customer picker, a name prefix", find),
+            ("collections history of a transaction", history),
         ):
             results[name] = p50_p99(await timed(args.calls, call))
             say(f"{name}: p50 {results[name][0]:.1f} ms, p99 {results[name][1]:.1f} ms")
@@ -469,14 +504,39 @@ async def profile(gateway: Gateway, *calls: Callable[[int], Awaitable[Any]]) -> 
 # ----------------------------------------------------------------------------- report
 
 
-async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]:
+MODEL_ARGUMENTS = (
+    "customers",
+    "invoices_per_customer",
+    "entries_per_customer",
+    "query_customers",
+    "agent_activities",
+    "seed",
+)
+"""The arguments the read models depend on: a kept model is reused only when they match."""
+
+
+async def bench(args: argparse.Namespace, url: str, bootstrap: str, work: Path) -> list[str]:
     dsn = url.replace("postgresql+asyncpg://", "postgresql://")
     load_before = harness.load_average()
-    started = time.perf_counter()
-    customers = await build_aging(url, dsn, bootstrap, args)
-    await build_timeline(url, dsn, bootstrap, args)
-    build_s = time.perf_counter() - started
-    say(f"read models built in {build_s:.0f} s")
+    marker = work / "gateway-model.json"
+    wanted = {name: getattr(args, name) for name in MODEL_ARGUMENTS}
+    kept = json.loads(marker.read_text()) if args.data_dir and marker.exists() else None
+    if kept and kept["arguments"] == wanted:
+        customers, build_s = kept["customers"], kept["build_s"]
+        say(f"reusing the read models of {customers:,} customers kept in {work}")
+        built = f"built by an earlier run in {build_s:.0f} s and kept in `--data-dir`"
+    else:
+        marker.unlink(missing_ok=True)
+        started = time.perf_counter()
+        customers = await build_aging(url, dsn, bootstrap, args)
+        await build_timeline(url, dsn, bootstrap, args)
+        build_s = time.perf_counter() - started
+        say(f"read models built in {build_s:.0f} s")
+        built = f"built in {build_s:.0f} s"
+        if args.data_dir:
+            marker.write_text(
+                json.dumps({"arguments": wanted, "customers": customers, "build_s": build_s})
+            )
     measured = await latency(url, bootstrap, args)
     results = measured["results"]
     load_after = harness.load_average()
@@ -489,14 +549,14 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         results["customer page: its upstream calls one after the other"],
     )
     return [
-        f"### {customers:,} customers",
+        f"### {customers:,} customers, an agent with {args.agent_activities:,} open activities",
         "",
         harness.invocation("gateway_bench.py") + f"; embedded "
         f"PostgreSQL (durable, fsync on) and the Tansu broker on the same machine; load "
         f"average {load_before} before, {load_after} after.",
         "",
         f"Read models: aging and timeline at {customers:,} customers ({args.customers:,} "
-        f"projected, cloned server-side), built in {build_s:.0f} s. The agent's pool holds "
+        f"projected, cloned server-side), {built}. The agent's pool holds "
         f"{measured['pool']:,} customers; the agent has {measured['open']:,} open activities "
         f"over {measured['activity_customers']:,} customers (most outside the pool). "
         f"{args.calls} calls each; the pages through the gateway's ASGI app with a session "
@@ -510,6 +570,10 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         f"| customer page | {cu[0]:.1f} | {cu[1]:.1f} | {cu[0] / cu_ref[0]:.2f} |",
         f"| customer page: its upstream calls one after the other | {cu_ref[0]:.1f} | "
         f"{cu_ref[1]:.1f} | 1.00 |",
+        *(
+            f"| {name} | {results[name][0]:.1f} | {results[name][1]:.1f} | |"
+            for name in list(results)[4:]
+        ),
         "",
     ]
 
@@ -556,13 +620,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="print a profile of the pages")
     harness.add_common_arguments(parser)
-    args = parser.parse_args()
-    harness.run(
-        args,
-        lambda a, url, bootstrap, _work: bench(a, url, bootstrap),
-        title="Gateway",
-        intro=INTRO,
+    parser.add_argument(
+        "--data-dir",
+        help="keep PostgreSQL's data here; a later run with the same model arguments reuses "
+        "the read models instead of building them again",
     )
+    args = parser.parse_args()
+    harness.run(args, bench, title="Gateway", intro=INTRO, data_dir=args.data_dir)
 
 
 if __name__ == "__main__":

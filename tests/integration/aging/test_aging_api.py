@@ -129,6 +129,23 @@ async def test_aged_balances_live_and_as_of(
         await aging.get("/v1/companies/usmf/customers/A-1/transactions", params={"tab": "disputed"})
     ).json()
     assert [i["document_number"] for i in tabs["items"]] == ["A-1-1"]
+    # A customer page reads the aging and its tabs at once: the same rows as tab by tab.
+    combined = (
+        await aging.get(
+            "/v1/companies/usmf/customers/A-1/aging",
+            params={"tab": ["open", "disputed", "unsettled_payments"]},
+        )
+    ).json()
+    assert combined["aging"] == body["aging"]
+    for tab in ("open", "disputed", "unsettled_payments"):
+        alone = (
+            await aging.get(
+                "/v1/companies/usmf/customers/A-1/transactions", params={"tab": tab, "limit": 500}
+            )
+        ).json()
+        assert combined["transactions"][tab] == alone, tab
+    assert combined["transactions"]["open"]["total"] == 3
+    assert "transactions" not in body
 
     # The lists read the stored aging, which the refresher writes off the event path.
     async def listed() -> dict[str, Any]:
@@ -203,6 +220,8 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
     await wait_until(lambda: listed(), lambda b: b["total"] == 3, timeout=60, what="3 customers")
     top = await listed(sort="balance", order="desc")
     assert [r["customer_id"] for r in top["items"]] == ["B-0", "B-1", "B-2"]
+    uncounted = await listed(sort="balance", order="desc", limit=2, count="false")
+    assert uncounted == {"total": None, "items": top["items"][:2]}
     most_aged = await listed(sort="oldest_period", order="desc")
     assert most_aged["items"][0]["customer_id"] == "B-0"
     filtered = await listed(filter=["credit_group:eq:retail", "balance:gte:100"])

@@ -136,7 +136,18 @@ def test_lists_are_cut_to_the_agents_pools(world: World) -> None:
     headers = {"Authorization": f"Bearer {world.anna_token}"}
     with world.stack.client() as client:
         mine = client.get(f"/v1/companies/{COMPANY}/aging", headers=headers).json()
-        assert [r["customer_id"] for r in mine["items"]] == ["A-1"]
+        assert [r["customer_id"] for r in mine["items"]] == ["A-1"] and mine["total"] == 1
+        uncounted = client.get(
+            f"/v1/companies/{COMPANY}/aging", params={"count": "false"}, headers=headers
+        ).json()
+        assert uncounted == {"total": None, "items": mine["items"]}
+        with_tabs = client.get(
+            f"/v1/companies/{COMPANY}/customers/A-1/aging",
+            params={"tab": ["open", "unsettled_payments"]},
+            headers=headers,
+        ).json()
+        assert set(with_tabs["transactions"]) == {"open", "unsettled_payments"}
+        assert with_tabs["transactions"]["open"]["total"] >= 1
         other = client.get(
             f"/v1/companies/{COMPANY}/aging", params={"pool_id": "pool-b"}, headers=headers
         )

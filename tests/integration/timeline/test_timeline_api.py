@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from arrears.timeline.api import AgentActivities
 from arrears.timeline.domain import ActivityKey, activity_cursor
 from tests.integration.ledger.conftest import NOW, LedgerHarness
 from tests.integration.timeline.conftest import TimelineHarness
@@ -329,6 +330,15 @@ async def test_activities_and_my_activities(
     assert everyone.json()["open"] == 3
     bad = await timeline.client.post(search, json={"customers": ["a/b"]})
     assert bad.status_code == 422 and bad.headers["content-type"] == "application/problem+json"
+    # Encoded without the response model: it must still be exactly what the model says.
+    for body in (mine, pool, found.json()):
+        assert AgentActivities.model_validate(body).model_dump(mode="json") == body
+    whole = await timeline.get("/agents/anna/activities", limit=2_000)
+    assert whole["items"] == mine["items"] and whole["next_cursor"] is None
+    too_many = await timeline.client.get(
+        timeline.url("/agents/anna/activities"), params={"limit": 2_001}
+    )
+    assert too_many.status_code == 422
 
     # Time passes (the clock is shared with the ledger): the later one is overdue too.
     h.clock.set(datetime(2026, 6, 21, tzinfo=UTC))

@@ -70,12 +70,13 @@ class ServiceSpec:
     ) -> FastAPI:
         return create_service_app(self, settings or self.settings(), clock=clock)
 
-    def main(self) -> None:
-        """Process entry point: serve the app with uvicorn, logging through structlog."""
+    def main(self, *, clock: Clock | None = None) -> None:
+        """Process entry point: serve the app with uvicorn, logging through structlog (the
+        system clock unless another is given: benchmarks serve data dated in the past)."""
         settings = self.settings()
         configure_logging(settings.service, settings.log_level, settings.log_format)
         uvicorn.run(
-            self.create_app(settings),
+            self.create_app(settings, clock=clock),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,

@@ -4,7 +4,7 @@ header facts, the transaction tabs, the overview lists, definitions, pools, snap
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from enum import StrEnum
@@ -97,45 +97,6 @@ async def require_customer(conn: AsyncConnection, company: str, customer_id: str
         raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
 
 
-@router.get(CUSTOMER + "/aging", summary="A customer's aged balance and header facts")
-async def customer_aging(
-    request: Request,
-    company: CompanyId,
-    customer_id: CustomerId,
-    as_of: AsOf = None,
-    definition_id: str | None = None,
-) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    day = as_of or ctx.clock.today()
-    key = (company, customer_id)
-    async with ctx.engine.connect() as conn:
-        customer = (await store.load_customers(conn, [key])).get(key)
-        if customer is None:
-            raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
-        definition = await definition_for(conn, company, definition_id)
-        facts, moves, states = await store.facts_of(conn, [key], day)
-    # one read serves both dates: the facts as of `day` hold everything dated earlier
-    then = overdue_reference_date(day)
-    items = open_items(facts, moves, day, states)
-    earlier = open_items(facts, moves, then, states)
-    aged = age(items, definition, day, credit_limit=customer.credit_limit)
-    header = header_facts(
-        customer,
-        aged,
-        age(earlier, definition, then, credit_limit=customer.credit_limit),
-        last_payment(items, day),
-    )
-    return {"customer": jsonable(customer), "aging": aged_json(aged), "header": jsonable(header)}
-
-
-def aged_json(aged: AgedBalance) -> dict[str, Any]:
-    """An aged balance as JSON, each period with its net `amount` (receivables - credits)."""
-    body: dict[str, Any] = jsonable(aged)
-    for period, balance in zip(body["periods"], aged.periods, strict=True):
-        period["amount"] = decimal_text(balance.amount)
-    return body
-
-
 class Tab(StrEnum):
     open = "open"
     disputed = "disputed"
@@ -143,6 +104,8 @@ class Tab(StrEnum):
     unsettled_payments = "unsettled_payments"
 
 
+TAB_ROWS = 500
+"""The most transactions of one tab in one answer."""
 TAB_SORTS = ("due_date", "posting_date", "document_number", "open_amount", "amount", "days_overdue")
 
 
@@ -187,6 +150,58 @@ def transaction_row(item: OpenItem, day: date) -> dict[str, Any]:
     }
 
 
+@router.get(CUSTOMER + "/aging", summary="A customer's aged balance and header facts")
+async def customer_aging(
+    request: Request,
+    company: CompanyId,
+    customer_id: CustomerId,
+    as_of: AsOf = None,
+    definition_id: str | None = None,
+    tab: Annotated[
+        list[Tab] | None,
+        Query(
+            description="also the transactions of these tabs (as `transactions.<tab>`, due "
+            "date order, the first 500), read with the aging: a customer page in one call"
+        ),
+    ] = None,
+) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    day = as_of or ctx.clock.today()
+    key = (company, customer_id)
+    async with ctx.engine.connect() as conn:
+        customer = (await store.load_customers(conn, [key])).get(key)
+        if customer is None:
+            raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
+        definition = await definition_for(conn, company, definition_id)
+        facts, moves, states = await store.facts_of(conn, [key], day)
+    # one read serves both dates: the facts as of `day` hold everything dated earlier
+    then = overdue_reference_date(day)
+    items = open_items(facts, moves, day, states)
+    earlier = open_items(facts, moves, then, states)
+    aged = age(items, definition, day, credit_limit=customer.credit_limit)
+    header = header_facts(
+        customer,
+        aged,
+        age(earlier, definition, then, credit_limit=customer.credit_limit),
+        last_payment(items, day),
+    )
+    body = {"customer": jsonable(customer), "aging": aged_json(aged), "header": jsonable(header)}
+    if tab:
+        body["transactions"] = {
+            t.value: tab_page(items, day, t, sort="due_date", descending=False, limit=TAB_ROWS)
+            for t in tab
+        }
+    return body
+
+
+def aged_json(aged: AgedBalance) -> dict[str, Any]:
+    """An aged balance as JSON, each period with its net `amount` (receivables - credits)."""
+    body: dict[str, Any] = jsonable(aged)
+    for period, balance in zip(body["periods"], aged.periods, strict=True):
+        period["amount"] = decimal_text(balance.amount)
+    return body
+
+
 @router.get(CUSTOMER + "/transactions", summary="Open transactions, disputed, promised, payments")
 async def customer_transactions(
     request: Request,
@@ -196,7 +211,7 @@ async def customer_transactions(
     as_of: AsOf = None,
     sort: Annotated[str, Query(pattern="^(" + "|".join(TAB_SORTS) + ")$")] = "due_date",
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "asc",
-    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    limit: Annotated[int, Query(ge=1, le=TAB_ROWS)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     ctx = ctx_of(request)
@@ -206,6 +221,23 @@ async def customer_transactions(
         items = (await store.open_items_of(conn, [(company, customer_id)], day))[
             (company, customer_id)
         ]
+    return tab_page(
+        items, day, tab, sort=sort, descending=order == "desc", limit=limit, offset=offset
+    )
+
+
+def tab_page(
+    items: Sequence[OpenItem],
+    day: date,
+    tab: Tab,
+    *,
+    sort: str,
+    descending: bool,
+    limit: int | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The transactions of one tab as of `day`, sorted (those without the value last), one
+    page of them (every one when `limit` is None)."""
     rows = [transaction_row(i, day) for i in items if in_tab(i, tab)]
 
     def key(row: dict[str, Any]) -> tuple[bool, Any]:
@@ -214,12 +246,13 @@ async def customer_transactions(
             value = Decimal(value)
         return (value is None, value)
 
-    rows.sort(key=key, reverse=order == "desc")
+    rows.sort(key=key, reverse=descending)
+    end = None if limit is None else offset + limit
     return {
         "tab": tab.value,
         "as_of": day.isoformat(),
         "total": len(rows),
-        "items": rows[offset : offset + limit],
+        "items": rows[offset:end],
     }
 
 
@@ -262,6 +295,10 @@ async def aging_list(
     order: Annotated[str, Query(pattern="^(asc|desc)$")] = "desc",
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
+    count: Annotated[
+        bool,
+        Query(description="count the customers that match (`total`); false leaves it null"),
+    ] = True,
 ) -> dict[str, Any]:
     ctx = ctx_of(request)
     conditions = [parse_filter(f) for f in filter or []]
@@ -276,6 +313,7 @@ async def aging_list(
             descending=order == "desc",
             limit=limit,
             offset=offset,
+            count=count,
         )
     return {"total": total, "items": [jsonable(row) for row in rows]}
 

@@ -606,8 +606,10 @@ async def aging_page(
     descending: bool,
     limit: int,
     offset: int,
-) -> tuple[int, list[dict[str, Any]]]:
-    """(how many customers match, one page of their stored aging)."""
+    count: bool = True,
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """(how many customers match, or None when not `count`ed; one page of their stored
+    aging)."""
     a = customer_aging.c
     where = _scope(company, conditions)
     column = a[sort]
@@ -623,8 +625,10 @@ async def aging_page(
         .offset(offset)
     )
     page = [dict(r._mapping) for r in rows]
-    count = sa.select(sa.func.count()).where(*where).select_from(customer_aging)
-    return int((await conn.execute(count)).scalar_one()), page
+    if not count:
+        return None, page
+    matches = sa.select(sa.func.count()).where(*where).select_from(customer_aging)
+    return int((await conn.execute(matches)).scalar_one()), page
 
 
 async def kpi_inputs(

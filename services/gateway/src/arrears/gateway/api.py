@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -32,6 +32,7 @@ AsOf = Annotated[date | None, Query(description="As of this date (default: today
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
+TransactionTab = Literal["open", "disputed", "promised", "unsettled_payments"]
 Cursor = Annotated[str | None, Query(max_length=500, description="`next_cursor` of a page.")]
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"description": "No valid credentials", "content": {PROBLEM_JSON: {}}},
@@ -119,8 +120,12 @@ async def customer_aging(
     customer_id: CustomerId,
     as_of: AsOf = None,
     definition_id: Annotated[str | None, Query(max_length=50)] = None,
+    tab: Annotated[
+        list[TransactionTab] | None,
+        Query(description="also the transactions of these tabs (`transactions.<tab>`)"),
+    ] = None,
 ) -> Response:
-    params = strip_none(as_of=as_of, definition_id=definition_id)
+    params = strip_none(as_of=as_of, definition_id=definition_id, tab=tab or None)
     return await customer_read(request, principal, company, customer_id, "aging", "/aging", params)
 
 
@@ -135,7 +140,7 @@ async def customer_transactions(
     principal: Caller,
     company: CompanyId,
     customer_id: CustomerId,
-    tab: Annotated[str, Query(pattern="^(open|disputed|promised|unsettled_payments)$")] = "open",
+    tab: TransactionTab = "open",
     as_of: AsOf = None,
     sort: Annotated[
         str,
@@ -471,15 +476,18 @@ async def aging_list(
     order: Order = "desc",
     limit: Limit = 100,
     offset: Offset = 0,
+    count: Annotated[
+        bool, Query(description="count the customers that match (`total`); false: null")
+    ] = True,
 ) -> Response:
     require(principal, Permission.READ)
     try:
         pool = gateway_of(request).scope.list_pool(principal, company, pool_id)
     except NoPool:
-        return JSONResponse({"total": 0, "items": []})
+        return JSONResponse({"total": 0 if count else None, "items": []})
     params = strip_none(
         pool_id=pool, filter=filter or None, sort=sort, order=order, limit=limit, offset=offset
-    )
+    ) | {"count": "true" if count else "false"}
     return await read(request, "aging", f"/v1/companies/{part(company)}/aging", params)
 
 

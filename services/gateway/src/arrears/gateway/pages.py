@@ -235,7 +235,12 @@ async def overview(request: Request, session: SignedIn) -> Response:
     query.update(company=company, pool=ALL_POOLS if pool is None else pool)
     hb_state = GridState.parse(views.HIGHEST_BALANCES, query)
     ag_query = GridState.parse(views.aged_balances_spec(()), query)
-    top_params = {"filter": hb_state.aging_filters(), "sort": "balance", "limit": views.TOP}
+    top_params = {
+        "filter": hb_state.aging_filters(),
+        "sort": "balance",
+        "limit": views.TOP,
+        "count": "false",  # the grid shows the top 100, however many match
+    }
     aged_params = {
         "filter": ag_query.aging_filters(),
         "sort": ag_query.sort,
@@ -348,17 +353,6 @@ def customer_url(company: str, customer_id: str, **params: Any) -> str:
 # ----------------------------------------------------------------------------- the customer
 
 
-async def transactions(
-    gateway: Gateway, company: str, customer_id: str, tab: str, **params: Any
-) -> dict[str, Any]:
-    result: dict[str, Any] = await gateway.upstreams.get_json(
-        "aging",
-        customer_path(company, customer_id, "/transactions"),
-        {"tab": tab, "limit": 500, **params},
-    )
-    return result
-
-
 @router.get("/companies/{company}/customers/{customer_id}")
 async def customer_page(
     request: Request,
@@ -376,17 +370,19 @@ async def customer_page(
     aging_path = customer_path(company, customer_id, "/aging")
     base = customer_url(company, customer_id)
     page = PageData(gateway, principal, company, customer_id, query=multi_query(request), base=base)
-    aging, receivables, payments, panels = await gateway.scope.read(
+    aging, panels = await gateway.scope.read(
         principal,
         company,
         customer_id,
         asyncio.gather(
-            gateway.upstreams.get_json("aging", aging_path),
-            transactions(gateway, company, customer_id, "open"),
-            transactions(gateway, company, customer_id, "unsettled_payments"),
+            # the aging, and every open transaction and unsettled payment, in one read
+            gateway.upstreams.get_json(
+                "aging", aging_path, {"tab": ["open", "unsettled_payments"]}
+            ),
             load_panels(CUSTOMER_PANELS + CUSTOMER_WIDE_PANELS, page),
         ),
     )
+    receivables, payments = (aging["transactions"][t] for t in ("open", "unsettled_payments"))
     shown = views.tab_rows(receivables["items"], payments["items"], tab, sort, order)
     flash = await gateway.auth.take_flash(session)
     profile = dict((p.name, d) for p, d in panels)["contacts"]["profile"]

@@ -144,9 +144,8 @@ CUSTOMER_WIDE_PANELS: tuple[Panel, ...] = (
 
 MEMBERSHIP_CHUNK = 100
 """Customers asked of aging in one pool query (its `in` filter's limit)."""
-AGENT_PAGE = 500
-AGENT_PAGES = 4
-"""An agent's open activities are read in pages of 500, at most 2,000."""
+AGENT_PAGE = 2_000
+"""An agent's open activities are read in one page of at most 2,000 (the timeline's most)."""
 
 
 async def pool_members(
@@ -182,21 +181,14 @@ async def pool_members(
 
 
 async def agent_open_activities(gateway: Gateway, company: str, agent: str) -> dict[str, Any]:
-    """The agent's open activities, oldest due first (up to `AGENT_PAGE * AGENT_PAGES`)."""
+    """The agent's open activities, oldest due first (up to `AGENT_PAGE`)."""
     path = f"/v1/companies/{part(company)}/agents/{part(agent)}/activities"
-    items: list[dict[str, Any]] = []
-    cursor: str | None = None
-    found: dict[str, Any] = {}
-    for _ in range(AGENT_PAGES):
-        params: dict[str, Any] = {"limit": AGENT_PAGE}
-        if cursor:
-            params["cursor"] = cursor
-        found = await gateway.upstreams.get_json("timeline", path, params)
-        items.extend(found["items"])
-        cursor = found.get("next_cursor")
-        if not cursor:
-            break
-    return {"items": items, "as_of": found.get("as_of"), "truncated": bool(cursor)}
+    found = await gateway.upstreams.get_json("timeline", path, {"limit": AGENT_PAGE})
+    return {
+        "items": found["items"],
+        "as_of": found.get("as_of"),
+        "truncated": bool(found.get("next_cursor")),
+    }
 
 
 async def activities_in_pool(

@@ -19,7 +19,8 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request
+import pydantic_core
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -202,7 +203,7 @@ class ActivitySearch(BaseModel):
         max_length=100_000,
         description="Customers to keep; null keeps all, an empty list keeps none.",
     )
-    limit: int = Field(default=50, ge=1, le=500, description="Page size.")
+    limit: int = Field(default=50, ge=1, le=2_000, description="Page size.")
     cursor: str | None = Field(default=None, max_length=500, description="From `next_cursor`.")
 
 
@@ -398,6 +399,10 @@ async def transaction_history(
 # ----------------------------------------------------------------------------- activities
 
 ActivityLimit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+AGENT_PAGE_MAX = 2_000
+AgentActivityLimit = Annotated[
+    int, Query(ge=1, le=AGENT_PAGE_MAX, description="Page size (an agent's whole list: 2,000).")
+]
 Agent = Annotated[str, Path(min_length=1, max_length=200, description="The responsible agent.")]
 
 
@@ -438,7 +443,7 @@ async def agent_activities(
     customers: Sequence[str] | None,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> Response:
     ctx = ctx_of(request)
     after = parsed(parse_activity_cursor, cursor)
     now = ctx.clock.now()
@@ -447,7 +452,10 @@ async def agent_activities(
             conn, company, agent, customers, after, limit + 1, now
         )
     page = activity_page(rows, limit, now)
-    return {"agent": agent, "as_of": now, "open": total, "overdue": overdue, **page}
+    body = {"agent": agent, "as_of": now, "open": total, "overdue": overdue, **page}
+    # Built as `AgentActivities` documents it (a test holds them to it); encoded directly,
+    # as validating a page of 2,000 against the model again would take a third of its time.
+    return Response(pydantic_core.to_json(body), media_type="application/json")
 
 
 @router.get(
@@ -467,9 +475,9 @@ async def my_activities(
             "resolved by the caller). Absent: all customers."
         ),
     ] = None,
-    limit: ActivityLimit = 50,
+    limit: AgentActivityLimit = 50,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
     return await agent_activities(request, company, agent, customer, limit, cursor)
 
 
@@ -481,7 +489,7 @@ async def my_activities(
 )
 async def search_my_activities(
     request: Request, company: CompanyId, agent: Agent, body: ActivitySearch
-) -> dict[str, Any]:
+) -> Response:
     return await agent_activities(request, company, agent, body.customers, body.limit, body.cursor)
 
 

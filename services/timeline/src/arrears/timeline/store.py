@@ -223,12 +223,22 @@ def activity_row(state: ActivityState) -> dict[str, Any]:
     return row
 
 
+STORED_AS_IS = tuple(
+    f.name
+    for f in dataclasses.fields(ActivityState)
+    if f.name not in ("start", "end", "related_transaction_ids")
+)
+"""The attributes of an activity stored in a column of the same name."""
+
+
 def state_of(row: Any) -> ActivityState:
     m = row._mapping
-    names = {f.name for f in dataclasses.fields(ActivityState)}
-    values = {k: v for k, v in m.items() if k in names}
-    values["related_transaction_ids"] = tuple(m["related_transaction_ids"])
-    return ActivityState(start=m["start_at"], end=m["end_at"], **values)
+    return ActivityState(
+        start=m["start_at"],
+        end=m["end_at"],
+        related_transaction_ids=tuple(m["related_transaction_ids"]),
+        **{name: m[name] for name in STORED_AS_IS},
+    )
 
 
 async def save_activities(conn: AsyncConnection, states: Sequence[ActivityState]) -> None:
