@@ -391,17 +391,24 @@ async def latency(url: str, bootstrap: str, args: argparse.Namespace) -> dict[st
                 limit=25,
                 offset=0,
             )
-            found = await panels.agent_open_activities(gateway, COMPANY, AGENT)
-            customers = sorted({a["customer_id"] for a in found["items"]})
-            for start in range(0, len(customers), panels.MEMBERSHIP_CHUNK):
-                chunk = customers[start : start + panels.MEMBERSHIP_CHUNK]
-                await get(
-                    up["aging"],
+            agent = f"{base}/agents/{AGENT}"
+            customers = (await up["timeline"].get(f"{agent}/activity-customers")).json()
+            members: list[str] = []
+            for start in range(0, len(customers["customers"]), panels.MEMBERSHIP_CHUNK):
+                chunk = customers["customers"][start : start + panels.MEMBERSHIP_CHUNK]
+                found = await up["aging"].get(
                     f"{base}/aging",
-                    pool_id=POOL,
-                    filter=f"customer_id:in:{','.join(chunk)}",
-                    limit=panels.MEMBERSHIP_CHUNK,
+                    params={
+                        "pool_id": POOL,
+                        "filter": f"customer_id:in:{','.join(chunk)}",
+                        "limit": panels.MEMBERSHIP_CHUNK,
+                    },
                 )
+                members += [r["customer_id"] for r in found.json()["items"]]
+            searched = await up["timeline"].post(
+                f"{agent}/activities:search", json={"customers": members, "limit": 25}
+            )
+            assert searched.status_code == 200, searched.text
 
         async def customer_serial(i: int) -> None:
             """The customer page's upstream calls, one after the other."""
@@ -461,10 +468,9 @@ async def latency(url: str, bootstrap: str, args: argparse.Namespace) -> dict[st
             "pool": pool_size,
             "open": mine["open"],
             "activity_customers": len(
-                {
-                    a["customer_id"]
-                    for a in (await panels.agent_open_activities(gateway, COMPANY, AGENT))["items"]
-                }
+                (await up["timeline"].get(f"{base}/agents/{AGENT}/activity-customers")).json()[
+                    "customers"
+                ]
             ),
         }
 

@@ -197,6 +197,18 @@ def test_my_activities_are_mine_in_my_pool_oldest_first_and_overdue(desk: Desk) 
     assert "&lt;b&gt;call back&lt;/b&gt;" in panel and "<b>call back" not in panel
     filtered = desk.wes.http.get("/", params={"ac_f_purpose": "Nothing like this"}).text
     assert desk.mine not in section(filtered, "activities")
+    # In the timeline's order the page and the counts come from the timeline; sorted any
+    # other way, the gateway sorts them all: the same activities and counts either way.
+    resorted = section(
+        desk.wes.http.get("/", params={"ac_sort": "customer_id", "ac_order": "desc"}).text,
+        "activities",
+    )
+
+    def shown(html: str) -> tuple[set[str], list[str]]:
+        ids = set(re.findall(r'data-activity="([^"]+)"', html))
+        return ids, re.findall(r"\d+ open(?:, <strong>\d+ overdue)?", html)
+
+    assert shown(resorted) == shown(panel) and shown(panel)[1]
 
 
 def test_an_activity_is_created_and_closed_from_the_overview(desk: Desk) -> None:
@@ -268,6 +280,7 @@ def test_the_api_serves_timeline_and_summary_in_scope(desk: Desk) -> None:
         assert history.status_code == 200 and history.json()["transaction_id"] == desk.invoice
         mine = client.get(f"{base}/agents/wes/activities", headers=headers).json()
         assert desk.outside not in {a["activity_id"] for a in mine["items"]}
+        assert mine["open"] == len(mine["items"]) and "overdue" in mine
         assert mine["pool_id"] == "pool-w"
         one = client.get(f"{base}/activities/{desk.others}", headers=headers)
         assert one.status_code == 200 and one.json()["customer_id"] == "W-1"

@@ -22,6 +22,7 @@ ROUTES = {
     },
     ("get", BASE + "/agents/{agent}/activities"): {"400", "422"},
     ("post", BASE + "/agents/{agent}/activities:search"): {"400", "422"},
+    ("get", BASE + "/agents/{agent}/activity-customers"): {"422"},
     ("get", BASE + "/activities/{activity_id}"): {"404", "422"},
 }
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from arrears.gateway import profiles, timeline_views, views
 from arrears.gateway.domain.access import Principal
-from arrears.gateway.upstream import customer_path, part
+from arrears.gateway.upstream import customer_path, part, problem_from
 from arrears.gateway.web import Gateway
 from arrears.shared.errors import Problem
 
@@ -180,55 +180,87 @@ async def pool_members(
     return found | {c for c, member in answers.items() if member}
 
 
-async def agent_open_activities(gateway: Gateway, company: str, agent: str) -> dict[str, Any]:
-    """The agent's open activities, oldest due first (up to `AGENT_PAGE`)."""
-    path = f"/v1/companies/{part(company)}/agents/{part(agent)}/activities"
-    found = await gateway.upstreams.get_json("timeline", path, {"limit": AGENT_PAGE})
-    return {
-        "items": found["items"],
-        "as_of": found.get("as_of"),
-        "truncated": bool(found.get("next_cursor")),
-    }
+def agent_path(company: str, agent: str, suffix: str) -> str:
+    return f"/v1/companies/{part(company)}/agents/{part(agent)}/{suffix}"
 
 
 async def activities_in_pool(
-    gateway: Gateway, company: str, agent: str, pool_id: str | None
+    gateway: Gateway, company: str, agent: str, pool_id: str | None, limit: int = AGENT_PAGE
 ) -> dict[str, Any]:
-    """The agent's open activities among the pool's customers (None: every customer)."""
-    found = await agent_open_activities(gateway, company, agent)
-    if pool_id is not None and found["items"]:
-        members = await pool_members(
-            gateway, company, pool_id, [str(a["customer_id"]) for a in found["items"]]
+    """The agent's open activities among the pool's customers (None: every customer), oldest
+    due first, the first `limit` of them, with how many are open and overdue there.
+
+    The timeline names the customers the agent has open activities with, aging says which of
+    *those* are in the pool, and the timeline lists the activities among them: the cost
+    follows the agent's open activities, never the pool's size."""
+    customers: list[str] | None = None
+    if pool_id is not None:
+        mine = await gateway.upstreams.get_json(
+            "timeline", agent_path(company, agent, "activity-customers")
         )
-        found["items"] = [a for a in found["items"] if a["customer_id"] in members]
-    return found
+        customers = sorted(await pool_members(gateway, company, pool_id, mine["customers"]))
+        if not customers:
+            return {"items": [], "as_of": None, "open": 0, "overdue": 0, "truncated": False}
+    response = await gateway.upstreams.call(
+        "timeline",
+        "POST",
+        agent_path(company, agent, "activities:search"),
+        json={"customers": customers, "limit": limit},
+    )
+    if response.status_code >= 400:
+        raise problem_from("timeline", response)
+    found = response.json()
+    return {
+        "items": found["items"],
+        "as_of": found["as_of"],
+        "open": found["open"],
+        "overdue": found["overdue"],
+        "truncated": bool(found["next_cursor"]) and limit == AGENT_PAGE,
+    }
 
 
 async def load_activities(page: PageData) -> dict[str, Any]:
     """My activities: the signed-in agent's open activities in the page's pool, oldest due
-    first unless sorted otherwise, filtered and paginated by the page's `ac_` parameters."""
+    first unless sorted otherwise, filtered and paginated by the page's `ac_` parameters.
+    In the timeline's own order (oldest due first, no filter) only the activities up to the
+    page shown are read, and the timeline counts them; otherwise all of them (up to
+    `AGENT_PAGE`) are read and sorted and filtered here."""
     query = page.flat_query
     state = views.GridState.parse(timeline_views.ACTIVITIES, query)
+    size = state.spec.page_size
+    in_order = state.sort == "due" and state.order == "asc" and not state.filters
     if page.no_pool:
-        found: dict[str, Any] = {"items": [], "as_of": None, "truncated": False}
+        found: dict[str, Any] = {
+            "items": [],
+            "as_of": None,
+            "open": 0,
+            "overdue": 0,
+            "truncated": False,
+        }
     else:
+        limit = min(state.offset + size, AGENT_PAGE) if in_order else AGENT_PAGE
         found = await activities_in_pool(
-            page.gateway, page.company, page.principal.login, page.pool
+            page.gateway, page.company, page.principal.login, page.pool, limit
         )
     rows = [timeline_views.activity_row(a, page.company) for a in found["items"]]
-    kept = views.sort_rows(timeline_views.filter_rows(rows, state), state)
-    size = state.spec.page_size
+    kept: Sequence[Mapping[str, Any]]
+    if in_order:
+        kept, total, overdue = rows[state.offset :], int(found["open"]), int(found["overdue"])
+    else:
+        kept = views.sort_rows(timeline_views.filter_rows(rows, state), state)
+        total, overdue = len(kept), sum(1 for r in kept if r.get("overdue"))
+        kept = kept[state.offset :]
     grid = views.grid(
         state,
-        kept[state.offset : state.offset + size],
-        len(kept),
+        kept[:size],
+        total,
         query,
         note="open, oldest due first" if state.sort == "due" else "open",
     )
     return {
         "grid": grid,
-        "overdue": sum(1 for r in kept if r.get("overdue")),
-        "truncated": found["truncated"],
+        "overdue": overdue,
+        "truncated": found["truncated"] or (in_order and total > AGENT_PAGE),
         "as_of": found["as_of"],
     }
 

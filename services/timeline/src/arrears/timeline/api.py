@@ -193,6 +193,11 @@ class AgentActivities(ActivityPage):
     overdue: int = Field(description="How many of them are overdue.")
 
 
+class AgentCustomers(BaseModel):
+    agent: str
+    customers: list[str] = Field(description="Customers with open activities of the agent.")
+
+
 class ActivitySearch(BaseModel):
     """The agent's open activities among a set of customers (e.g. a pool's members)."""
 
@@ -479,6 +484,18 @@ async def my_activities(
     cursor: Cursor = None,
 ) -> Response:
     return await agent_activities(request, company, agent, customer, limit, cursor)
+
+
+@router.get(
+    "/agents/{agent}/activity-customers",
+    response_model=AgentCustomers,
+    summary="The customers an agent has open activities with (to cut them to a pool)",
+    responses=problems(422),
+)
+async def agent_customers(request: Request, company: CompanyId, agent: Agent) -> dict[str, Any]:
+    async with ctx_of(request).engine.connect() as conn:
+        customers = await store.agent_activity_customers(conn, company, agent)
+    return {"agent": agent, "customers": customers}
 
 
 @router.post(

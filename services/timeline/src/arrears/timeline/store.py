@@ -433,6 +433,18 @@ async def agent_activities(
     return list(page), int(total), int(overdue)
 
 
+async def agent_activity_customers(conn: AsyncConnection, company: str, agent: str) -> list[str]:
+    """The customers the agent has open activities with, in order."""
+    a = activities.c
+    found = await conn.execute(
+        sa.select(a.customer_id)
+        .where(a.company == company, a.responsible == agent, a.closed_at.is_(None))
+        .distinct()
+        .order_by(a.customer_id)
+    )
+    return list(found.scalars())
+
+
 async def customer_activities(
     conn: AsyncConnection,
     company: str,
