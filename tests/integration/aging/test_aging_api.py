@@ -238,6 +238,13 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
     )
     assert pool.status_code == 200, pool.text
     assert [r["customer_id"] for r in (await listed(pool_id="big"))["items"]] == ["B-0"]
+    membership = await aging.post(
+        "/v1/companies/usmf/pools/big/membership",
+        json={"customers": ["B-2", "B-0", "NOPE", "B-1", "B-0"]},
+    )
+    assert membership.json() == {"pool_id": "big", "members": ["B-0"]}
+    gone = await aging.post("/v1/companies/usmf/pools/nope/membership", json={"customers": []})
+    assert gone.status_code == 404 and gone.json()["code"] == "unknown_pool"
     assert (
         await aging.get("/v1/companies/usmf/aging", params={"pool_id": "nope"})
     ).status_code == 404

@@ -388,6 +388,23 @@ async def list_pools(request: Request, company: CompanyId) -> list[dict[str, Any
         return await store.list_pools(conn, company)
 
 
+class MembershipQuestion(BaseModel):
+    customers: list[CustomerId] = Field(max_length=10_000, description="Customers to check.")
+
+
+@router.post(
+    "/pools/{pool_id}/membership",
+    summary="Which of these customers are in the pool (its filters on their current aging)",
+)
+async def pool_membership(
+    request: Request, company: CompanyId, pool_id: str, body: MembershipQuestion
+) -> dict[str, Any]:
+    async with ctx_of(request).engine.connect() as conn:
+        conditions = await pool_filters(conn, company, pool_id)
+        members = await store.members(conn, company, conditions, body.customers)
+    return {"pool_id": pool_id, "members": members}
+
+
 @router.get("/kpis", summary="DSO, best possible DSO, average days delinquent, CEI")
 async def company_kpis(
     request: Request,

@@ -631,6 +631,25 @@ async def aging_page(
     return int((await conn.execute(matches)).scalar_one()), page
 
 
+TEXT_ARRAY = postgresql.ARRAY(sa.Text)
+
+
+async def members(
+    conn: AsyncConnection, company: str, conditions: Sequence[Filter], customer_ids: Sequence[str]
+) -> list[str]:
+    """Which of these customers match the conditions (a pool's filters), in order."""
+    a = customer_aging.c
+    found = await conn.execute(
+        sa.select(a.customer_id)
+        .where(
+            *_scope(company, conditions),
+            a.customer_id == sa.any_(sa.literal(sorted(set(customer_ids)), TEXT_ARRAY)),
+        )
+        .order_by(a.customer_id)
+    )
+    return list(found.scalars())
+
+
 async def kpi_inputs(
     conn: AsyncConnection,
     company: str,

@@ -142,42 +142,8 @@ CUSTOMER_WIDE_PANELS: tuple[Panel, ...] = (
 
 # ----------------------------------------------------------------------------- my activities
 
-MEMBERSHIP_CHUNK = 100
-"""Customers asked of aging in one pool query (its `in` filter's limit)."""
 AGENT_PAGE = 2_000
 """An agent's open activities are read in one page of at most 2,000 (the timeline's most)."""
-
-
-async def pool_members(
-    gateway: Gateway, company: str, pool_id: str, customer_ids: Sequence[str]
-) -> set[str]:
-    """Which of these customers belong to the pool: what was learnt in the last
-    `ARREARS_UPSTREAM_CACHE_S`, and for the others a few aging queries, however large the
-    pool (the pool's filter plus `customer_id in (...)`, 100 ids a query)."""
-    known = gateway.upstreams.members
-    wanted = sorted(set(customer_ids))
-    answers = {c: known.get((company, pool_id, c)) for c in wanted}
-    asked = [c for c, member in answers.items() if member is None]
-    plain = [c for c in asked if "," not in c]
-    filters = [
-        f"customer_id:in:{','.join(plain[i : i + MEMBERSHIP_CHUNK])}"
-        for i in range(0, len(plain), MEMBERSHIP_CHUNK)
-    ]
-    filters += [f"customer_id:eq:{c}" for c in asked if "," in c]
-
-    async def members(condition: str) -> list[str]:
-        found = await gateway.upstreams.get_json(
-            "aging",
-            f"/v1/companies/{part(company)}/aging",
-            {"pool_id": pool_id, "filter": condition, "limit": MEMBERSHIP_CHUNK},
-        )
-        return [str(r["customer_id"]) for r in found["items"]]
-
-    results = await asyncio.gather(*(members(f) for f in filters))
-    found = {c for chunk in results for c in chunk}
-    for customer in asked:
-        known.put((company, pool_id, customer), customer in found)
-    return found | {c for c, member in answers.items() if member}
 
 
 def agent_path(company: str, agent: str, suffix: str) -> str:
@@ -198,7 +164,7 @@ async def activities_in_pool(
         mine = await gateway.upstreams.get_json(
             "timeline", agent_path(company, agent, "activity-customers")
         )
-        customers = sorted(await pool_members(gateway, company, pool_id, mine["customers"]))
+        customers = sorted(await gateway.scope.members(company, pool_id, mine["customers"]))
         if not customers:
             return {"items": [], "as_of": None, "open": 0, "overdue": 0, "truncated": False}
     response = await gateway.upstreams.call(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Hashable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -183,25 +183,34 @@ class Scope:
 
     def __init__(self, upstreams: Upstreams) -> None:
         self.upstreams = upstreams
-        self.members = upstreams.members
+        self.members_kept = upstreams.members
+
+    async def members(self, company: str, pool_id: str, customer_ids: Iterable[str]) -> set[str]:
+        """Which of these customers are in the pool: those known to be in it for the last
+        `ARREARS_UPSTREAM_CACHE_S`, and for the others one question to aging, however large
+        the pool (none when the pool was removed)."""
+        wanted = set(customer_ids)
+        known = {c for c in wanted if self.members_kept.get((company, pool_id, c))}
+        asked = sorted(wanted - known)
+        found: set[str] = set()
+        if asked:
+            response = await self.upstreams.call(
+                "aging",
+                "POST",
+                f"/v1/companies/{part(company)}/pools/{part(pool_id)}/membership",
+                json={"customers": asked},
+            )
+            if response.status_code == 404 and response.json().get("code") == "unknown_pool":
+                return set()
+            if response.status_code >= 400:
+                raise problem_from("aging", response)
+            found = set(response.json()["members"])
+            for customer in found:
+                self.members_kept.put((company, pool_id, customer), True)
+        return found | known
 
     async def _in_pool(self, company: str, pool_id: str, customer_id: str) -> bool:
-        if self.members.get((company, pool_id, customer_id)):
-            return True
-        response = await self.upstreams.call(
-            "aging",
-            "GET",
-            f"/v1/companies/{part(company)}/aging",
-            params={"pool_id": pool_id, "filter": f"customer_id:eq:{customer_id}", "limit": 1},
-        )
-        if response.status_code == 404:  # the pool was removed
-            return False
-        if response.status_code >= 400:
-            raise problem_from("aging", response)
-        member = int(response.json()["total"]) > 0
-        if member:
-            self.members.put((company, pool_id, customer_id), True)
-        return member
+        return customer_id in await self.members(company, pool_id, [customer_id])
 
     async def sees(self, principal: Principal, company: str, customer_id: str) -> bool:
         if principal.may_view_all:
