@@ -116,9 +116,11 @@ class Upstreams:
         json: Any = None,
         content: bytes | None = None,
         headers: Mapping[str, str] | None = None,
+        changes: bool | None = None,
     ) -> httpx.Response:
         """The service's answer; a service that cannot be reached or fails is a 503/502
-        problem (its 4xx answers are returned as they are)."""
+        problem (its 4xx answers are returned as they are). A call that `changes` something
+        (by default any but GET) in aging forgets what was kept from it."""
         sent = dict(headers or {})
         correlation = structlog.contextvars.get_contextvars().get("correlation_id")
         if correlation:
@@ -136,7 +138,7 @@ class Upstreams:
                 f"the {service} service did not answer ({type(error).__name__})",
                 service=service,
             ) from error
-        if method != "GET" and service == "aging":
+        if (method != "GET" if changes is None else changes) and service == "aging":
             # A change of pools or definitions through the gateway is seen at once.
             self.kept.entries.clear()
             self.members.entries.clear()
@@ -199,6 +201,7 @@ class Scope:
                 "POST",
                 f"/v1/companies/{part(company)}/pools/{part(pool_id)}/membership",
                 json={"customers": asked},
+                changes=False,  # a question, asked by POST for its size
             )
             if response.status_code == 404 and response.json().get("code") == "unknown_pool":
                 return set()
