@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import signal
 import subprocess
@@ -14,6 +15,7 @@ import psutil
 import pytest
 
 from tests.e2e.local_stack import SERVICES, stack_env
+from tests.support import poll_until
 
 pytestmark = pytest.mark.e2e
 
@@ -57,11 +59,13 @@ def applied(url: str) -> float:
 def assert_events_flow_to_projections(state: Path) -> None:
     """The demo's events go ledger → outbox relay → Kafka → every consuming service."""
     services = json.loads((state / "stack.json").read_text())["services"]
-    deadline = time.monotonic() + 60
     for name in ("aging", "timeline", "summary", "notifier"):
-        while applied(services[name]) == 0:
-            assert time.monotonic() < deadline, f"{name} applied no event"
-            time.sleep(0.5)
+        poll_until(
+            functools.partial(applied, services[name]),
+            lambda total: total > 0,
+            interval=0.5,
+            what=f"{name} to apply an event",
+        )
 
 
 def assert_all_gone(processes: list[psutil.Process]) -> None:

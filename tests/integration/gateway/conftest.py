@@ -41,6 +41,7 @@ from arrears.timeline.app import SPEC as TIMELINE
 from arrears.timeline.settings import TimelineSettings
 from tests.conftest import unique_name
 from tests.integration.ledger.conftest import NOW
+from tests.support import poll_until
 
 T = TypeVar("T")
 COMPANY = "usmf"
@@ -197,30 +198,30 @@ class Stack:
 
     def wait_for_timeline(self, customer_id: str, event_type: str, timeout: float = 60) -> None:
         """Until the timeline of the customer shows an entry of this event type."""
-        deadline = time.monotonic() + timeout
         path = f"/v1/companies/{COMPANY}/customers/{customer_id}/timeline"
         with self.client("timeline") as timeline:
-            while True:
-                answer = timeline.get(path, params={"limit": 200})
-                if answer.status_code == 200 and any(
-                    e["event_type"] == event_type for e in answer.json()["items"]
-                ):
-                    return
-                assert time.monotonic() < deadline, f"no {event_type} on {customer_id}'s timeline"
-                time.sleep(0.1)
+            poll_until(
+                lambda: timeline.get(path, params={"limit": 200}),
+                lambda answer: (
+                    answer.status_code == 200
+                    and any(e["event_type"] == event_type for e in answer.json()["items"])
+                ),
+                timeout=timeout,
+                interval=0.1,
+                what=f"{event_type} on {customer_id}'s timeline",
+            )
 
     def wait_for_aging(self, *customer_ids: str, timeout: float = 60) -> None:
         """Until aging lists every one of these customers (its lists feed the pools)."""
         wanted = set(customer_ids)
-        deadline = time.monotonic() + timeout
         with self.client("aging") as aging:
-            while True:
-                rows = aging.get(f"/v1/companies/{COMPANY}/aging", params={"limit": 500}).json()
-                seen = {r["customer_id"] for r in rows["items"]}
-                if wanted <= seen:
-                    return
-                assert time.monotonic() < deadline, f"aging never listed {wanted - seen}"
-                time.sleep(0.1)
+            poll_until(
+                lambda: aging.get(f"/v1/companies/{COMPANY}/aging", params={"limit": 500}).json(),
+                lambda rows: wanted <= {r["customer_id"] for r in rows["items"]},
+                timeout=timeout,
+                interval=0.1,
+                what=f"aging to list {sorted(wanted)}",
+            )
 
     # ------------------------------------------------------------------ browser-like sessions
 

@@ -331,15 +331,7 @@ async def agent_activities(
     try:
         pool = gateway.scope.list_pool(principal, company, pool_id)
     except NoPool:
-        return {
-            "agent": agent,
-            "pool_id": None,
-            "items": [],
-            "as_of": None,
-            "open": 0,
-            "overdue": 0,
-            "truncated": False,
-        }
+        return {"agent": agent, "pool_id": None, **panels.NO_ACTIVITIES}
     found = await panels.activities_in_pool(gateway, company, agent, pool)
     return {"agent": agent, "pool_id": pool, **found}
 

@@ -144,6 +144,13 @@ CUSTOMER_WIDE_PANELS: tuple[Panel, ...] = (
 
 AGENT_PAGE = 2_000
 """An agent's open activities are read in one page of at most 2,000 (the timeline's most)."""
+NO_ACTIVITIES: dict[str, Any] = {
+    "items": [],
+    "as_of": None,
+    "open": 0,
+    "overdue": 0,
+    "truncated": False,
+}
 
 
 def agent_path(company: str, agent: str, suffix: str) -> str:
@@ -154,7 +161,8 @@ async def activities_in_pool(
     gateway: Gateway, company: str, agent: str, pool_id: str | None, limit: int = AGENT_PAGE
 ) -> dict[str, Any]:
     """The agent's open activities among the pool's customers (None: every customer), oldest
-    due first, the first `limit` of them, with how many are open and overdue there.
+    due first, the first `limit` of them, with how many are open and overdue there
+    (`truncated`: more than `AGENT_PAGE`, the most ever read).
 
     The timeline names the customers the agent has open activities with, aging says which of
     *those* are in the pool, and the timeline lists the activities among them: the cost
@@ -166,7 +174,7 @@ async def activities_in_pool(
         )
         customers = sorted(await gateway.scope.members(company, pool_id, mine["customers"]))
         if not customers:
-            return {"items": [], "as_of": None, "open": 0, "overdue": 0, "truncated": False}
+            return dict(NO_ACTIVITIES)
     response = await gateway.upstreams.call(
         "timeline",
         "POST",
@@ -181,7 +189,7 @@ async def activities_in_pool(
         "as_of": found["as_of"],
         "open": found["open"],
         "overdue": found["overdue"],
-        "truncated": bool(found["next_cursor"]) and limit == AGENT_PAGE,
+        "truncated": found["open"] > AGENT_PAGE,
     }
 
 
@@ -196,13 +204,7 @@ async def load_activities(page: PageData) -> dict[str, Any]:
     size = state.spec.page_size
     in_order = state.sort == "due" and state.order == "asc" and not state.filters
     if page.no_pool:
-        found: dict[str, Any] = {
-            "items": [],
-            "as_of": None,
-            "open": 0,
-            "overdue": 0,
-            "truncated": False,
-        }
+        found = dict(NO_ACTIVITIES)
     else:
         limit = min(state.offset + size, AGENT_PAGE) if in_order else AGENT_PAGE
         found = await activities_in_pool(
@@ -226,7 +228,7 @@ async def load_activities(page: PageData) -> dict[str, Any]:
     return {
         "grid": grid,
         "overdue": overdue,
-        "truncated": found["truncated"] or (in_order and total > AGENT_PAGE),
+        "truncated": found["truncated"],
         "as_of": found["as_of"],
     }
 

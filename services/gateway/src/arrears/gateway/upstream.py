@@ -203,10 +203,11 @@ class Scope:
                 json={"customers": asked},
                 changes=False,  # a question, asked by POST for its size
             )
-            if response.status_code == 404 and response.json().get("code") == "unknown_pool":
-                return set()
             if response.status_code >= 400:
-                raise problem_from("aging", response)
+                problem = problem_from("aging", response)
+                if problem.code == "unknown_pool":  # the pool was removed
+                    return set()
+                raise problem
             found = set(response.json()["members"])
             for customer in found:
                 self.members_kept.put((company, pool_id, customer), True)

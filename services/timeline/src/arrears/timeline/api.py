@@ -198,6 +198,10 @@ class AgentCustomers(BaseModel):
     customers: list[str] = Field(description="Customers with open activities of the agent.")
 
 
+AGENT_PAGE_MAX = 2_000
+"""The largest page of an agent's open activities: a workspace reads the whole list."""
+
+
 class ActivitySearch(BaseModel):
     """The agent's open activities among a set of customers (e.g. a pool's members)."""
 
@@ -208,7 +212,7 @@ class ActivitySearch(BaseModel):
         max_length=100_000,
         description="Customers to keep; null keeps all, an empty list keeps none.",
     )
-    limit: int = Field(default=50, ge=1, le=2_000, description="Page size.")
+    limit: int = Field(default=50, ge=1, le=AGENT_PAGE_MAX, description="Page size.")
     cursor: str | None = Field(default=None, max_length=500, description="From `next_cursor`.")
 
 
@@ -404,7 +408,6 @@ async def transaction_history(
 # ----------------------------------------------------------------------------- activities
 
 ActivityLimit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-AGENT_PAGE_MAX = 2_000
 AgentActivityLimit = Annotated[
     int, Query(ge=1, le=AGENT_PAGE_MAX, description="Page size (an agent's whole list: 2,000).")
 ]

@@ -403,6 +403,12 @@ def _ordered(query: sa.Select[Any], descending: bool) -> sa.Select[Any]:
     return query.order_by(a.due_at, a.activity_id)
 
 
+def open_of(company: str, agent: str) -> list[sa.ColumnElement[bool]]:
+    """The agent's open activities."""
+    a = activities.c
+    return [a.company == company, a.responsible == agent, a.closed_at.is_(None)]
+
+
 async def agent_activities(
     conn: AsyncConnection,
     company: str,
@@ -415,11 +421,7 @@ async def agent_activities(
     """(a page of the agent's open activities, oldest due first; how many are open; how many
     of them are overdue), among `customer_ids` when given."""
     a = activities.c
-    scope: list[sa.ColumnElement[bool]] = [
-        a.company == company,
-        a.responsible == agent,
-        a.closed_at.is_(None),
-    ]
+    scope = open_of(company, agent)
     if customer_ids is not None:
         members = sa.select(sa.func.unnest(sa.literal(list(customer_ids), ARRAY_TEXT)))
         scope.append(a.customer_id.in_(members.scalar_subquery()))
@@ -437,10 +439,7 @@ async def agent_activity_customers(conn: AsyncConnection, company: str, agent: s
     """The customers the agent has open activities with, in order."""
     a = activities.c
     found = await conn.execute(
-        sa.select(a.customer_id)
-        .where(a.company == company, a.responsible == agent, a.closed_at.is_(None))
-        .distinct()
-        .order_by(a.customer_id)
+        sa.select(a.customer_id).where(*open_of(company, agent)).distinct().order_by(a.customer_id)
     )
     return list(found.scalars())
 
