@@ -1,6 +1,7 @@
 """The IBM accounts-receivable history, imported through the ledger and replayed into the
-aging read model: aged balances as of several dates equal an independent computation from
-the raw CSV."""
+aging read model: aged balances as of several dates, every customer at once in the database's
+set-based query, equal an independent computation from the raw CSV (and the in-memory aging
+of each customer's page)."""
 
 from __future__ import annotations
 
@@ -75,12 +76,18 @@ async def test_aged_balances_of_the_ibm_file_match_the_raw_csv(postgres_url: str
             checked = 0
             for as_of in AS_OF:
                 expected = independent(as_of)
+                # the whole company in one set-based query, and one customer's page in memory
+                by_sql = await store.aged_balances(
+                    conn, as_of, DEFAULT_DEFINITION, store.Scope(company="ibm")
+                )
                 items = await store.open_items_of(conn, keys, as_of)
+                assert sorted(by_sql) == keys
                 for key in keys:
-                    aged = age(items[key], DEFAULT_DEFINITION, as_of)
+                    aged = by_sql[key][1]
                     want = expected.get(key[1], [Decimal(0)] * len(BUCKETS))
                     assert [p.amount for p in aged.periods] == want, (as_of, key)
                     assert aged.balance == sum(want) and aged.open_credits == 0
+                    assert age(items[key], DEFAULT_DEFINITION, as_of) == aged, (as_of, key)
                     checked += 1
             assert checked == 100 * len(AS_OF)
             assert any(sum(v) > 0 for v in independent(date(2013, 6, 15)).values())

@@ -449,14 +449,10 @@ async def create_snapshots(
         definition = await definition_for(conn, company, body.definition_id)
         if body.customer_id is not None:
             await require_customer(conn, company, body.customer_id)
-            keys = [(company, body.customer_id)]
+            scope = store.Scope(keys=[(company, body.customer_id)])
         else:
-            keys = await store.company_customers(conn, company)
-        taken = 0
-        for start in range(0, len(keys), 500):
-            taken += await take_snapshots(
-                conn, keys[start : start + 500], day, ctx.clock.now(), definition
-            )
+            scope = store.Scope(company=company)
+        taken = await take_snapshots(conn, scope, day, ctx.clock.now(), definition)
     return {"as_of": day.isoformat(), "definition_id": definition.id, "customers": taken}
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from arrears.aging import api, store
-from arrears.aging.handlers import AgingProjection, refresh_aging, refresh_dirty, take_snapshots
+from arrears.aging import api
+from arrears.aging.handlers import AgingProjection, refresh_dirty, roll_over
 from arrears.aging.settings import AgingSettings
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
@@ -21,25 +21,19 @@ log = get_logger(__name__)
 
 
 async def keep_current(ctx: ServiceContext, *, chunk: int = 500, idle: float = 0.2) -> None:
-    """Recompute the stored aging of customers that events touched, and of every customer
-    when the day changes (amounts move between periods although no event arrived); store the
-    day's snapshot of each customer at that rollover."""
+    """Recompute the stored aging of customers that events touched, and roll every customer
+    over when the day changes (amounts move between periods although no event arrived),
+    storing the day's snapshot of each customer at that rollover."""
     while True:
         today, now = ctx.clock.today(), ctx.clock.now()
         try:
             refreshed = await refresh_dirty(ctx.engine, today, now, chunk=chunk)
-            async with ctx.engine.begin() as conn:
-                stale = await store.customers_to_refresh(conn, today, chunk)
-                if stale:
-                    await refresh_aging(conn, stale, today, now=now)
-                    await take_snapshots(conn, stale, today, now)
+            rolled = await roll_over(ctx.engine, today, now)
         except (OSError, SQLAlchemyError):
             log.exception("refreshing aging failed; will try again")
             await asyncio.sleep(5.0)
             continue
-        if stale:
-            log.info("aging rolled over to today", customers=len(stale), as_of=str(today))
-        if not stale and not refreshed:
+        if not rolled and not refreshed:
             await asyncio.sleep(idle)
 
 

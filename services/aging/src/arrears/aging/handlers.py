@@ -27,7 +27,6 @@ from arrears.aging.domain import (
     Lookups,
     MissingFact,
     SettlementFacts,
-    age,
     aging_changed_data,
     evolve_customer,
     movements_of,
@@ -61,7 +60,10 @@ class AgingProjection:
         await self._customers(conn, events)
         transactions = [store.row_of(f) for e in events for f in transactions_of(e)]
         await store.insert_new(conn, store.transactions, transactions)
-        await self._movements_and_settlements(conn, events)
+        moved = await self._movements_and_settlements(conn, events)
+        await store.recompute_open_amounts(
+            conn, {(r["company"], r["transaction_id"]) for r in transactions} | moved
+        )
         statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
         await store.insert_new(conn, store.statuses, statuses)
         await store.mark_dirty(conn, touched)
@@ -89,7 +91,9 @@ class AgingProjection:
 
     async def _movements_and_settlements(
         self, conn: AsyncConnection, events: Sequence[Event]
-    ) -> None:
+    ) -> set[tuple[str, str]]:
+        """Store the settlements and movements the events imply; returns the transactions
+        that moved."""
         wanted = [needs(e) for e in events]
         settlement_keys = [
             (e.company, sid)
@@ -145,6 +149,7 @@ class AgingProjection:
                     written[key] = written.get(key, Amounts()) + (-movement.amounts)
         await store.insert_new(conn, store.settlements, new_settlements)
         await store.insert_new(conn, store.movements, new_movements)
+        return {(m["company"], m["transaction_id"]) for m in new_movements}
 
 
 CHANGE_FIELDS = (
@@ -169,16 +174,14 @@ async def refresh_aging(
     """Recompute and store today's aging of these customers, and queue `CustomerAgingChanged`
     for every one whose figures changed (also when only the day moved amounts between
     periods). Returns how many customers changed."""
-    customers = await store.load_customers(conn, keys)
-    present = [key for key in keys if key in customers]
-    items = await store.open_items_of(conn, present, today)
+    aged_by_key = await store.aged_balances(conn, today, definition, store.Scope(keys=keys))
+    present = sorted(aged_by_key)
     before = await store.current_aging(conn, present)
     positions = await store.positions(conn, "aging", present)
     rows, changed = [], []
     recorded_at = now
     for key in present:
-        customer = customers[key]
-        aged = age(items[key], definition, today, credit_limit=customer.credit_limit)
+        customer, aged = aged_by_key[key]
         old = before.get(key)
         row = store.aging_row(customer, aged, revision=old["revision"] if old else 0)
         if old is None or any(_differs(old[f], row[f]) for f in CHANGE_FIELDS):
@@ -213,23 +216,52 @@ def _differs(old: Any, new: Any) -> bool:
 
 async def take_snapshots(
     conn: AsyncConnection,
-    keys: Sequence[CustomerKey],
+    scope: store.Scope,
     as_of: date,
     now: datetime,
     definition: AgingDefinition = DEFAULT_DEFINITION,
 ) -> int:
-    """Store each customer's aging as of a date (header and one row per period); a snapshot
-    already taken for that customer, definition and date is kept as it was."""
-    customers = await store.load_customers(conn, keys)
-    present = [key for key in keys if key in customers]
-    items = await store.open_items_of(conn, present, as_of)
-    rows = []
-    for key in present:
-        customer = customers[key]
-        aged = age(items[key], definition, as_of, credit_limit=customer.credit_limit)
-        rows.append(store.snapshot_row(customer, aged, now))
+    """Store the aging as of a date (header and one row per period) of every customer of the
+    scope, aged in one set-based query; a snapshot already taken for that customer, definition
+    and date is kept as it was."""
+    aged_by_key = await store.aged_balances(conn, as_of, definition, scope)
+    rows = [store.snapshot_row(customer, aged, now) for customer, aged in aged_by_key.values()]
     await store.insert_new(conn, store.snapshots, rows)
     return len(rows)
+
+
+async def roll_over(
+    engine: AsyncEngine,
+    today: date,
+    now: datetime,
+    *,
+    chunk: int = 5000,
+    definition: AgingDefinition = DEFAULT_DEFINITION,
+) -> int:
+    """Bring every stored aging to `today` when the day changed: recompute (and publish) the
+    customers whose figures may have changed since their stored date, date the others as of
+    today, and store the day's snapshot of every customer. Returns how many customers were
+    recomputed; nothing happens when every stored aging is already today's."""
+    async with engine.begin() as conn:
+        since = await store.stale_since(conn, today)
+        keys = await store.rollover_candidates(conn, since, today, definition)
+    if since is None and not keys:
+        return 0
+    for start in range(0, len(keys), chunk):
+        async with engine.begin() as conn:
+            await refresh_aging(conn, keys[start : start + chunk], today, now=now)
+    async with engine.begin() as conn:
+        dated = await store.age_stored_to(conn, today)
+        snapped = await store.snapshot_stored(conn, today, now, definition)
+    log.info(
+        "aging rolled over to today",
+        as_of=str(today),
+        since=str(since),
+        recomputed=len(keys),
+        dated=dated,
+        snapshots=snapped,
+    )
+    return len(keys)
 
 
 async def refresh_dirty(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -22,6 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.aging.domain import (
     AgedBalance,
+    AgingDefinition,
+    AgingSums,
     CustomerFacts,
     Filter,
     KpiInputs,
@@ -31,6 +34,7 @@ from arrears.aging.domain import (
     SalesWindow,
     SettlementFacts,
     StatusFacts,
+    aged_balance,
     month_windows,
     open_items,
 )
@@ -83,6 +87,9 @@ transactions = sa.Table(
     sa.Column("related_transaction_id", sa.Text),
     sa.Column("event_id", sa.Text, nullable=False),
     sa.Column("sequence", sa.BigInteger, nullable=False),
+    # the sum of all the transaction's movements (kept by `recompute_open_amounts`)
+    sa.Column("open_amount", Money, nullable=False, server_default="0"),
+    sa.Column("open_amount_txn", Money, nullable=False, server_default="0"),
 )
 movements = sa.Table(
     "movements",
@@ -188,6 +195,7 @@ dirty_customers = sa.Table(
 )
 
 T = TypeVar("T")
+ZERO = Decimal(0)
 CustomerKey = tuple[str, str]
 
 
@@ -302,6 +310,247 @@ async def open_items_of(
     for item in open_items(facts, moves, as_of, states):
         grouped[(item.facts.company, item.facts.customer_id)].append(item)
     return {key: grouped.get(key, []) for key in keys}
+
+
+# ----------------------------------------------------------------------------- open amounts
+
+
+def _pairs(keys: Iterable[tuple[str, str]], first: str, second: str) -> sa.TableValuedAlias:
+    """A (company, id) key list as a table, `unnest` of two array parameters (one statement
+    whatever the number of keys)."""
+    wanted = sorted(set(keys))
+    return (
+        sa.func.unnest(
+            sa.literal([k[0] for k in wanted], TEXT_ARRAY),
+            sa.literal([k[1] for k in wanted], TEXT_ARRAY),
+        )
+        .table_valued(first, second)
+        .render_derived(with_types=False)
+    )
+
+
+async def recompute_open_amounts(
+    conn: AsyncConnection, transaction_keys: Iterable[tuple[str, str]]
+) -> None:
+    """Set each of these transactions' open amounts to the sum of all its movements (exact
+    whatever order transactions and movements arrived in; a redelivery changes nothing)."""
+    keys = set(transaction_keys)
+    if not keys:
+        return
+    t, m = transactions.c, movements.c
+    k = _pairs(keys, "company", "transaction_id")
+    zero = sa.literal(Decimal(0), Money)
+    sums = (
+        sa.select(
+            k.c.company,
+            k.c.transaction_id,
+            sa.func.coalesce(sa.func.sum(m.delta), zero).label("delta"),
+            sa.func.coalesce(sa.func.sum(m.delta_txn), zero).label("delta_txn"),
+        )
+        .select_from(
+            k.outerjoin(
+                movements,
+                sa.and_(m.company == k.c.company, m.transaction_id == k.c.transaction_id),
+            )
+        )
+        .group_by(k.c.company, k.c.transaction_id)
+        .subquery("sums")
+    )
+    await conn.execute(
+        sa.update(transactions)
+        .where(
+            t.company == sums.c.company,
+            t.transaction_id == sums.c.transaction_id,
+            sa.or_(t.open_amount != sums.c.delta, t.open_amount_txn != sums.c.delta_txn),
+        )
+        .values(open_amount=sums.c.delta, open_amount_txn=sums.c.delta_txn)
+    )
+
+
+# ----------------------------------------------------------------------------- set-based aging
+
+
+INT_ARRAY = postgresql.ARRAY(sa.Integer)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which customers a set-based query covers: a company (all of its customers), the
+    customers of a pool (its filters over `customer_aging`), or a list of keys."""
+
+    company: str | None = None
+    conditions: Sequence[Filter] | None = None
+    keys: Sequence[CustomerKey] | None = None
+
+    def where(self, company: Any, customer_id: Any) -> list[sa.ColumnElement[bool]]:
+        clauses: list[sa.ColumnElement[bool]] = []
+        if self.company is not None:
+            clauses.append(company == self.company)
+            if self.conditions:
+                a = customer_aging.c
+                members = sa.select(a.customer_id).where(*_scope(self.company, self.conditions))
+                clauses.append(customer_id.in_(members))
+        if self.keys is not None:
+            k = _pairs(self.keys, "company", "customer_id")
+            clauses.append(
+                sa.tuple_(company, customer_id).in_(sa.select(k.c.company, k.c.customer_id))
+            )
+        return clauses
+
+
+def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
+    """Every transaction of the scope posted by `as_of` with something open on that date:
+    its open amounts (open now, less what moved after the date: only recent movements are
+    read for a recent date) and its collection status as of the date."""
+    t, m, s = transactions.c, movements.c, statuses.c
+    later = (
+        sa.select(
+            m.company,
+            m.transaction_id,
+            sa.func.sum(m.delta).label("delta"),
+            sa.func.sum(m.delta_txn).label("delta_txn"),
+        )
+        .where(m.effective_date > as_of, *scope.where(m.company, m.customer_id))
+        .group_by(m.company, m.transaction_id)
+        .cte("later")
+    )
+    status = (
+        sa.select(s.company, s.transaction_id, s.status)
+        .where(s.effective_date <= as_of, *scope.where(s.company, s.customer_id))
+        .ext(postgresql.distinct_on(s.company, s.transaction_id))
+        .order_by(s.company, s.transaction_id, s.sequence.desc())
+        .cte("status")
+    )
+    zero = sa.literal(Decimal(0), Money)
+    open_amount = t.open_amount - sa.func.coalesce(later.c.delta, zero)
+    open_txn = t.open_amount_txn - sa.func.coalesce(later.c.delta_txn, zero)
+    return (
+        sa.select(
+            t.company,
+            t.customer_id,
+            t.transaction_id,
+            t.kind,
+            t.receivable,
+            t.due_date,
+            t.document_date,
+            t.posting_date,
+            open_amount.label("open_amount"),
+            open_txn.label("open_amount_txn"),
+            sa.func.coalesce(status.c.status, "not_disputed").label("status"),
+        )
+        .select_from(
+            transactions.outerjoin(
+                later,
+                sa.and_(later.c.company == t.company, later.c.transaction_id == t.transaction_id),
+            ).outerjoin(
+                status,
+                sa.and_(status.c.company == t.company, status.c.transaction_id == t.transaction_id),
+            )
+        )
+        .where(
+            t.posting_date <= as_of,
+            sa.or_(open_amount != 0, open_txn != 0),
+            *scope.where(t.company, t.customer_id),
+        )
+        .cte("open_items")
+    )
+
+
+async def aged_balances(
+    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope
+) -> dict[CustomerKey, tuple[CustomerFacts, AgedBalance]]:
+    """Every customer of the scope aged as of `as_of` by `definition`: one set-based query
+    (open items as of the date, each placed in its period by `width_bucket` over the
+    periods' bounds, summed per customer), the same rules as the domain's `age`."""
+    items = open_items_query(as_of, scope)
+    o = items.c
+    days = sa.cast(sa.literal(as_of), sa.Date) - _aging_date_of(o, definition.basis)
+    bounds = [p.to_days + 1 for p in definition.periods[:-1] if p.to_days is not None]
+    period = sa.func.width_bucket(days, sa.literal(bounds, INT_ARRAY))
+    receivable, credit = o.receivable.is_(True), o.receivable.is_(False)
+
+    def total(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.func.sum(o.open_amount).filter(sa.and_(*where))
+
+    def count(*where: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
+        return sa.func.count().filter(sa.and_(*where))
+
+    per_period = []
+    for index in range(len(definition.periods)):
+        in_period = period == index
+        per_period += [
+            total(receivable, in_period).label(f"r{index}"),
+            total(credit, in_period).label(f"c{index}"),
+            count(receivable, in_period).label(f"n{index}"),
+        ]
+    sums = (
+        sa.select(
+            o.company,
+            o.customer_id,
+            total(receivable).label("gross"),
+            total(receivable, o.due_date < as_of).label("overdue"),
+            total(credit, o.kind == "payment").label("payments"),
+            total(credit, o.kind != "payment").label("credit_notes"),
+            total(receivable, o.status == "disputed").label("disputed"),
+            total(receivable, o.status == "promised_to_pay").label("promised"),
+            count(receivable, o.status == "disputed").label("disputed_count"),
+            count(receivable, o.status == "promised_to_pay").label("promised_count"),
+            count(receivable, o.kind == "invoice").label("invoices"),
+            count(receivable).label("receivable_count"),
+            count(credit).label("credit_count"),
+            *per_period,
+        )
+        .group_by(o.company, o.customer_id)
+        .subquery("sums")
+    )
+    c = customers.c
+    rows = await conn.execute(
+        sa.select(customers, sums)
+        .select_from(
+            customers.outerjoin(
+                sums, sa.and_(sums.c.company == c.company, sums.c.customer_id == c.customer_id)
+            )
+        )
+        .where(*scope.where(c.company, c.customer_id))
+    )
+    out: dict[CustomerKey, tuple[CustomerFacts, AgedBalance]] = {}
+    n = len(definition.periods)
+    for row in rows:
+        customer = fact_of(CustomerFacts, row)
+        r = row._mapping
+        aged = aged_balance(
+            AgingSums(
+                receivables=tuple(r[f"r{i}"] or ZERO for i in range(n)),
+                credits=tuple(r[f"c{i}"] or ZERO for i in range(n)),
+                receivable_counts=tuple(r[f"n{i}"] or 0 for i in range(n)),
+                gross=r["gross"] or ZERO,
+                overdue=r["overdue"] or ZERO,
+                payments=r["payments"] or ZERO,
+                credit_notes=r["credit_notes"] or ZERO,
+                disputed=r["disputed"] or ZERO,
+                promised=r["promised"] or ZERO,
+                disputed_count=r["disputed_count"] or 0,
+                promised_count=r["promised_count"] or 0,
+                invoices=r["invoices"] or 0,
+                receivable_count=r["receivable_count"] or 0,
+                credit_count=r["credit_count"] or 0,
+            ),
+            definition,
+            as_of,
+            credit_limit=customer.credit_limit,
+        )
+        out[(customer.company, customer.customer_id)] = (customer, aged)
+    return out
+
+
+def _aging_date_of(columns: Any, basis: str) -> sa.ColumnElement[Any]:
+    """The date a transaction ages from under `basis` (the domain's `aging_date`)."""
+    if basis == "due_date":
+        return sa.func.coalesce(columns.due_date, columns.document_date)
+    column: sa.ColumnElement[Any] = (
+        columns.posting_date if basis == "transaction_date" else columns.document_date
+    )
+    return column
 
 
 # ----------------------------------------------------------------------------- customer aging
@@ -433,21 +682,125 @@ async def positions(
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
-async def customers_to_refresh(conn: AsyncConnection, today: date, limit: int) -> list[CustomerKey]:
-    """Customers whose stored aging is older than `today` (the daily rollover's work list)."""
+async def stale_since(conn: AsyncConnection, today: date) -> date | None:
+    """The oldest date a stored aging is as of, when some is older than `today`."""
+    a = customer_aging.c
+    found = await conn.execute(sa.select(sa.func.min(a.as_of)).where(a.as_of < today))
+    oldest: date | None = found.scalar_one()
+    return oldest
+
+
+async def rollover_candidates(
+    conn: AsyncConnection, since: date | None, today: date, definition: AgingDefinition
+) -> list[CustomerKey]:
+    """The customers whose aging may differ between `since` and `today` although no event
+    touched them: an open transaction crossed a period bound (or its due date) in between,
+    something was posted, moved or changed status with a date in between (or later), or the
+    customer has no stored aging yet. Every other customer's figures stay as they were; only
+    index ranges are read, never a customer's history."""
     c, a = customers.c, customer_aging.c
-    rows = await conn.execute(
+    unaged = (
         sa.select(c.company, c.customer_id)
         .select_from(
             customers.outerjoin(
                 customer_aging, sa.and_(a.company == c.company, a.customer_id == c.customer_id)
             )
         )
-        .where(sa.or_(a.as_of.is_(None), a.as_of < today))
-        .order_by(c.company, c.customer_id)
-        .limit(limit)
+        .where(a.customer_id.is_(None))
     )
-    return [(r[0], r[1]) for r in rows]
+    if since is None:
+        rows = await conn.execute(unaged)
+        return sorted((r[0], r[1]) for r in rows)
+    t, m, s = transactions.c, movements.c, statuses.c
+    aging = _aging_date_of(t, definition.basis)
+    bounds = [p.to_days for p in definition.periods[:-1] if p.to_days is not None]
+    crossed = [
+        aging.between(since - timedelta(days=b), today - timedelta(days=b + 1)) for b in bounds
+    ]
+    if definition.basis != "due_date":  # overdue turns on the day after the due date
+        crossed.append(t.due_date.between(since, today - timedelta(days=1)))
+    open_now = sa.or_(t.open_amount != 0, t.open_amount_txn != 0)
+    queries = [
+        unaged,
+        sa.select(t.company, t.customer_id).where(open_now, sa.or_(*crossed)),
+        sa.select(t.company, t.customer_id).where(t.posting_date > since, t.posting_date <= today),
+        sa.select(m.company, m.customer_id).where(m.effective_date > since),
+        sa.select(s.company, s.customer_id).where(
+            s.effective_date > since, s.effective_date <= today
+        ),
+    ]
+    rows = await conn.execute(sa.union(*queries))
+    return sorted((r[0], r[1]) for r in rows)
+
+
+async def age_stored_to(conn: AsyncConnection, today: date) -> int:
+    """Date every stored aging older than `today` as of today (its figures are today's: the
+    rollover recomputed every customer whose figures change)."""
+    a = customer_aging.c
+    done = await conn.execute(sa.update(customer_aging).where(a.as_of < today).values(as_of=today))
+    return int(done.rowcount)
+
+
+def money_text(column: Any) -> sa.ColumnElement[Any]:
+    """An amount as text the way `decimal_text` writes it (at least two decimals, no trailing
+    zeros beyond them), in SQL."""
+    return sa.case(
+        (column == sa.func.round(column, 2), sa.cast(sa.func.round(column, 2), sa.Text)),
+        else_=sa.cast(sa.func.trim_scale(column), sa.Text),
+    )
+
+
+async def snapshot_stored(
+    conn: AsyncConnection, as_of: date, taken_at: datetime, definition: AgingDefinition
+) -> int:
+    """Store the day's snapshot of every customer whose stored aging is as of `as_of` (by
+    `definition`, the one `customer_aging` is kept by), straight from the stored figures;
+    snapshots already taken that day are kept."""
+    a = customer_aging.c
+
+    def optional(column: Any) -> sa.ColumnElement[Any]:
+        return sa.case((column.is_(None), sa.null()), else_=money_text(column))
+
+    header = sa.func.jsonb_build_object(
+        "currency", a.accounting_currency,
+        "balance", money_text(a.balance),
+        "overdue", money_text(a.overdue),
+        "credit_limit", optional(a.credit_limit),
+        "credit_remaining", optional(a.credit_remaining),
+        "disputed_count", a.disputed_count,
+        "disputed_amount", money_text(a.disputed_amount),
+    )  # fmt: skip
+    periods = sa.func.jsonb_build_array(
+        *(
+            sa.func.jsonb_build_object(
+                "index",
+                sa.literal(i, sa.Integer),
+                "name",
+                sa.literal(p.name, sa.Text),
+                "from_days",
+                sa.literal(p.from_days, sa.Integer),
+                "to_days",
+                sa.literal(p.to_days, sa.Integer),
+                "amount",
+                a.periods[i],
+            )
+            for i, p in enumerate(definition.periods)
+        )
+    )
+    columns = ["company", "customer_id", "definition_id", "as_of", "taken_at", "header", "periods"]
+    source = sa.select(
+        a.company,
+        a.customer_id,
+        a.definition_id,
+        a.as_of,
+        sa.literal(taken_at, sa.DateTime(timezone=True)),
+        header,
+        periods,
+    ).where(a.as_of == as_of, a.definition_id == definition.id)
+    done = await conn.execute(
+        insert(snapshots).from_select(columns, source).on_conflict_do_nothing()
+    )
+    return int(done.rowcount)
 
 
 # ----------------------------------------------------------------------------- configuration

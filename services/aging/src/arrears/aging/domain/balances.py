@@ -176,6 +176,77 @@ class AgedBalance:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class AgingSums:
+    """What aging a customer adds up, per period and in total (accounting currency): the
+    database's set-based aging returns these per customer, `age` computes them in memory, and
+    `aged_balance` turns them into the `AgedBalance`."""
+
+    receivables: tuple[Decimal, ...]
+    credits: tuple[Decimal, ...]
+    """Open credits aged into each period, positive."""
+    receivable_counts: tuple[int, ...]
+    gross: Decimal = ZERO
+    overdue: Decimal = ZERO
+    payments: Decimal = ZERO
+    credit_notes: Decimal = ZERO
+    disputed: Decimal = ZERO
+    promised: Decimal = ZERO
+    disputed_count: int = 0
+    promised_count: int = 0
+    invoices: int = 0
+    receivable_count: int = 0
+    credit_count: int = 0
+
+
+def aged_balance(
+    sums: AgingSums,
+    definition: AgingDefinition,
+    as_of: date,
+    *,
+    credit_limit: Decimal | None = None,
+) -> AgedBalance:
+    """The aged balance of what `sums` added up as of `as_of` by `definition`."""
+    open_credits = sums.payments + sums.credit_notes
+    balance = sums.gross - open_credits
+    counts = sums.receivable_counts
+    oldest = max((i for i in range(len(counts)) if counts[i]), default=None)
+    return AgedBalance(
+        as_of=as_of,
+        definition_id=definition.id,
+        basis=definition.basis,
+        periods=tuple(
+            PeriodBalance(
+                index=i,
+                name=p.name,
+                from_days=p.from_days,
+                to_days=p.to_days,
+                receivables=sums.receivables[i],
+                credits=sums.credits[i],
+                receivable_count=counts[i],
+            )
+            for i, p in enumerate(definition.periods)
+        ),
+        gross_receivables=sums.gross,
+        open_credits=open_credits,
+        unsettled_payments=sums.payments,
+        open_credit_notes=sums.credit_notes,
+        balance=balance,
+        overdue=sums.overdue,
+        not_due=sums.gross - sums.overdue,
+        credit_limit=credit_limit,
+        credit_remaining=None if credit_limit is None else credit_limit - balance,
+        disputed_count=sums.disputed_count,
+        disputed_amount=sums.disputed,
+        promised_count=sums.promised_count,
+        promised_amount=sums.promised,
+        open_invoice_count=sums.invoices,
+        open_receivable_count=sums.receivable_count,
+        open_credit_count=sums.credit_count,
+        oldest_period=oldest,
+    )
+
+
 def age(
     items: Iterable[OpenItem],
     definition: AgingDefinition,
@@ -183,7 +254,8 @@ def age(
     *,
     credit_limit: Decimal | None = None,
 ) -> AgedBalance:
-    """Age open items as of a date by a definition.
+    """Age open items as of a date by a definition, in memory (one customer's page; the
+    database ages many customers at once with the same rules, `store.aged_balances`).
 
     Items posted after `as_of` are ignored, as are items with nothing open; the caller gives
     each item's open amount as of `as_of`.
@@ -224,43 +296,23 @@ def age(
                 payments += amount
             else:
                 credit_notes += amount
-    open_credits = payments + credit_notes
-    balance = gross - open_credits
-    oldest = max((i for i in range(count) if receivable_counts[i]), default=None)
-    return AgedBalance(
-        as_of=as_of,
-        definition_id=definition.id,
-        basis=definition.basis,
-        periods=tuple(
-            PeriodBalance(
-                index=i,
-                name=p.name,
-                from_days=p.from_days,
-                to_days=p.to_days,
-                receivables=receivables[i],
-                credits=credits[i],
-                receivable_count=receivable_counts[i],
-            )
-            for i, p in enumerate(definition.periods)
-        ),
-        gross_receivables=gross,
-        open_credits=open_credits,
-        unsettled_payments=payments,
-        open_credit_notes=credit_notes,
-        balance=balance,
+    sums = AgingSums(
+        receivables=tuple(receivables),
+        credits=tuple(credits),
+        receivable_counts=tuple(receivable_counts),
+        gross=gross,
         overdue=overdue,
-        not_due=gross - overdue,
-        credit_limit=credit_limit,
-        credit_remaining=None if credit_limit is None else credit_limit - balance,
+        payments=payments,
+        credit_notes=credit_notes,
+        disputed=disputed,
+        promised=promised,
         disputed_count=disputed_count,
-        disputed_amount=disputed,
         promised_count=promised_count,
-        promised_amount=promised,
-        open_invoice_count=invoices,
-        open_receivable_count=receivable_count,
-        open_credit_count=credit_count,
-        oldest_period=oldest,
+        invoices=invoices,
+        receivable_count=receivable_count,
+        credit_count=credit_count,
     )
+    return aged_balance(sums, definition, as_of, credit_limit=credit_limit)
 
 
 def aging_changed_data(
