@@ -20,7 +20,11 @@ PaymentReceived + PaymentSettled for about half the invoices, CollectionStatusCh
     `customer_aging` refreshed with `refresh_aging` in chunks of 500; then p50/p99 of the
     aging route handlers (called in-process, without the HTTP transport): one customer live
     and as of a past date, the top-100 balances, and a pool's most-aged page.
-(c) Aging every customer as of a past date (`store.open_items_of` + `age`, chunks of 500).
+(c) Aging every customer as of a past date: the set-based query over the company, beside
+    reading the same rows (count(*) scans: the physical reference) and the per-customer way
+    (read a customer's facts, age them in memory) on a sample whose results must be equal.
+(d) The daily rollover: every customer's stored aging recomputed as of yesterday, then rolled
+    over to today (`roll_over`), and the stored figures checked against a fresh aging.
 
 Writes its section "Aging" to bench/RESULTS.md (other sections kept).
 """
@@ -49,7 +53,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from arrears.aging import api, store
 from arrears.aging.app import SPEC
 from arrears.aging.domain import DEFAULT_DEFINITION, age
-from arrears.aging.handlers import AgingProjection, refresh_aging
+from arrears.aging.handlers import AgingProjection, refresh_aging, roll_over
 from arrears.aging.settings import AgingSettings
 from arrears.shared.clock import FixedClock
 from arrears.shared.codec import encode
@@ -362,6 +366,30 @@ async def copy_seconds(dsn: str, events: list[Event]) -> float:
 # ----------------------------------------------------------------------------- (b), (c)
 
 
+def figures(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The published figures of a `customer_aging` row, amounts as numbers."""
+    return tuple(
+        [Decimal(str(v)) for v in row[f]] if f == "periods" else row[f]
+        for f in ("as_of", *store.CHANGE_FIELDS)
+    )
+
+
+async def scan_seconds(dsn: str, schema: str) -> float:
+    """Seconds to read the rows the set-based aging as of PAST reads, doing nothing with
+    them: the physical reference of (c)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        started = time.perf_counter()
+        await conn.fetchval(f"SELECT count(open_amount) FROM {schema}.transactions")
+        await conn.fetchval(
+            f"SELECT count(delta) FROM {schema}.movements WHERE effective_date > $1", PAST
+        )
+        await conn.fetchval(f"SELECT count(status) FROM {schema}.statuses")
+        return time.perf_counter() - started
+    finally:
+        await conn.close()
+
+
 async def model_counts(dsn: str, schema: str) -> dict[str, int]:
     conn = await asyncpg.connect(dsn)
     try:
@@ -552,22 +580,62 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         harness.say(f"{name}: p50 {latency[name][0]:.1f} ms, p99 {latency[name][1]:.1f} ms")
     pool_total = (await pool(0))["total"]
 
-    # (c) every customer as of a past date.
+    # (c) every customer as of a past date: the set-based query, beside reading the same rows
+    # (the physical reference) and the per-customer way (facts read, aged in memory).
+    company = store.Scope(company=COMPANY)
+    as_of_runs, scan_runs = [], []
+    for _ in range(args.repeat):
+        started = time.perf_counter()
+        async with engine.connect() as c:
+            found = await store.aged_balances(c, PAST, DEFAULT_DEFINITION, company)
+        as_of_runs.append(time.perf_counter() - started)
+        scan_runs.append(await scan_seconds(dsn, big))
+        harness.say(
+            f"aged {len(found):,} customers as of {PAST} in {as_of_runs[-1]:.1f} s "
+            f"(reading the rows: {scan_runs[-1]:.1f} s)"
+        )
+    as_of_s, scan_s = statistics.median(as_of_runs), statistics.median(scan_runs)
+    aged = len(found)
+    past_items = sum(a.open_receivable_count + a.open_credit_count for _, a in found.values())
+    aged_sample = keys[: args.naive_customers]
     started = time.perf_counter()
-    aged = 0
     async with engine.connect() as c:
-        for i in range(0, len(keys), 500):
-            chunk = keys[i : i + 500]
-            found = await store.load_customers(c, chunk)
+        for i in range(0, len(aged_sample), 500):
+            chunk = aged_sample[i : i + 500]
+            customers_found = await store.load_customers(c, chunk)
             items = await store.open_items_of(c, chunk, PAST)
             for key in chunk:
-                customer = found[key]
-                age(items[key], DEFAULT_DEFINITION, PAST, credit_limit=customer.credit_limit)
-                aged += 1
-    as_of_s = time.perf_counter() - started
-    harness.say(
-        f"aged {aged:,} customers as of {PAST} in {as_of_s:.1f} s ({aged / as_of_s:,.0f}/s)"
+                expected = age(
+                    items[key],
+                    DEFAULT_DEFINITION,
+                    PAST,
+                    credit_limit=customers_found[key].credit_limit,
+                )
+                assert expected == found[key][1], key
+    per_customer_rate = len(aged_sample) / (time.perf_counter() - started)
+    harness.say(f"per customer (read facts, age in memory): {per_customer_rate:,.0f}/s")
+
+    # (d) the daily rollover: every stored aging as of yesterday, rolled over to today.
+    yesterday = TODAY - timedelta(days=1)
+    started = time.perf_counter()
+    for i in range(0, len(keys), 5000):
+        async with engine.begin() as c:
+            await refresh_aging(c, keys[i : i + 5000], yesterday, now=NOW)
+    full_s = time.perf_counter() - started
+    harness.say(f"every customer recomputed as of {yesterday}: {full_s:.1f} s")
+    started = time.perf_counter()
+    recomputed = await roll_over(engine, TODAY, NOW)
+    rollover_s = time.perf_counter() - started
+    harness.say(f"rollover to {TODAY}: {rollover_s:.1f} s, {recomputed:,} customers recomputed")
+    async with engine.connect() as c:
+        fresh = await store.aged_balances(c, TODAY, DEFAULT_DEFINITION, company)
+        stored = await store.current_aging(c, keys)
+    differing = sum(
+        1
+        for key, (customer, aged_now) in fresh.items()
+        if figures(stored[key]) != figures(store.aging_row(customer, aged_now, revision=0))
     )
+    harness.say(f"stored figures differing from a fresh aging after the rollover: {differing}")
     await engine.dispose()
 
     load_after = harness.load_average()
@@ -624,8 +692,30 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
         f"- One customer p99 {one:.1f} ms ({'met' if one < 50 else 'MISSED'}); list page "
         f"p99 {lists:.1f} ms ({'met' if lists < 150 else 'MISSED'}).",
         "",
-        f"**(c) Aging every customer as of {PAST}** (`open_items_of` + `age`, chunks of 500): "
-        f"{aged:,} customers in {as_of_s:.1f} s, {aged / as_of_s:,.0f} customers/s.",
+        f"**(c) Aging every customer as of {PAST}** ({past_items:,} open items on that date): "
+        "one set-based query (`store.aged_balances` over the company), medians of "
+        f"{args.repeat} runs.",
+        "",
+        "| way | seconds | customers/s | vs reading the rows |",
+        "| --- | ---: | ---: | ---: |",
+        f"| reading the same rows (transactions, movements after the date, statuses: "
+        f"count(*) scans) | {scan_s:.1f} | | 100% |",
+        f"| set-based aging of every customer | {as_of_s:.1f} | {aged / as_of_s:,.0f} "
+        f"| {scan_s / as_of_s:.0%} |",
+        f"| per customer: read its facts, age in memory (chunks of 500; "
+        f"{len(aged_sample):,}-customer sample, results equal) | {aged / per_customer_rate:.0f} "
+        f"(extrapolated) | {per_customer_rate:,.0f} | {scan_s * per_customer_rate / aged:.1%} |",
+        "",
+        f"- Goal < 10 s for every customer: {'met' if as_of_s < 10 else 'MISSED'} "
+        f"({as_of_s:.1f} s); {aged / per_customer_rate / as_of_s:.0f}x the per-customer way.",
+        "",
+        f"**(d) Daily rollover** of {len(keys):,} customers stored as of {yesterday} to {TODAY}: "
+        f"{rollover_s:.1f} s, of which {recomputed:,} customers recomputed (an open item crossed "
+        "a period bound or its due date, or something was dated that day); the others dated "
+        f"as of today; every customer's snapshot of the day stored. Recomputing every customer "
+        f"instead (`refresh_aging`, chunks of 5,000): {full_s:.1f} s. After the rollover "
+        f"{differing} customers' stored figures differ from a fresh aging of the day. Goal "
+        f"< 30 s: {'met' if rollover_s < 30 else 'MISSED'}.",
         "",
     ]
 
@@ -636,7 +726,8 @@ INTRO = """## Aging
 settlements for about half the invoices, a few disputes), published to the ledger topics,
 then (a) the aging projection's throughput beside the same run's physical limit and a naive
 one-transaction-per-event projector, (b) query latency of the aging routes on a larger read
-model, (c) aging every customer as of a past date. See the module docstring for the method.
+model, (c) aging every customer as of a past date, (d) the daily rollover. See the module
+docstring for the method.
 
 Reading the figures: the projection's goal (>= 50% of the physical limit) is missed; the
 20x-naive goal is met by far. The projection is bound by one CPU running Python: per event
@@ -662,6 +753,9 @@ def main() -> None:
     parser.add_argument("--naive-sample", type=int, default=500, help="events of the naive run")
     parser.add_argument("--calls", type=int, default=300, help="one-customer calls per query")
     parser.add_argument("--list-calls", type=int, default=100, help="calls per list query")
+    parser.add_argument(
+        "--naive-customers", type=int, default=5000, help="customers aged one by one in (c)"
+    )
     parser.add_argument("--seed", type=int, default=7)
     harness.add_common_arguments(parser)
     parser.add_argument(

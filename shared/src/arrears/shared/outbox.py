@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from collections.abc import AsyncIterator, Sequence
 
 import sqlalchemy as sa
@@ -37,8 +36,12 @@ outbox = sa.Table(
 async def enqueue(conn: AsyncConnection, events: Sequence[Event]) -> None:
     """Queue events for publishing inside the caller's transaction."""
     if events:
+        # the JSON text pydantic writes, cast by the server: no Python round trip through dicts
         await conn.execute(
-            sa.insert(outbox), [{"envelope": json.loads(e.model_dump_json())} for e in events]
+            sa.insert(outbox).values(
+                envelope=sa.cast(sa.bindparam("text", type_=sa.Text), postgresql.JSONB)
+            ),
+            [{"text": e.model_dump_json()} for e in events],
         )
 
 

@@ -27,7 +27,8 @@ from arrears.aging.domain import (
     Lookups,
     MissingFact,
     SettlementFacts,
-    aging_changed_data,
+    StoredFigures,
+    changed_payload,
     evolve_customer,
     movements_of,
     needs,
@@ -152,17 +153,6 @@ class AgingProjection:
         return {(m["company"], m["transaction_id"]) for m in new_movements}
 
 
-CHANGE_FIELDS = (
-    "balance",
-    "overdue",
-    "periods",
-    "credit_limit",
-    "credit_remaining",
-    "disputed_count",
-    "disputed_amount",
-)
-
-
 async def refresh_aging(
     conn: AsyncConnection,
     keys: Sequence[CustomerKey],
@@ -171,47 +161,53 @@ async def refresh_aging(
     now: datetime,
     definition: AgingDefinition = DEFAULT_DEFINITION,
 ) -> int:
-    """Recompute and store today's aging of these customers, and queue `CustomerAgingChanged`
-    for every one whose figures changed (also when only the day moved amounts between
-    periods). Returns how many customers changed."""
-    aged_by_key = await store.aged_balances(conn, today, definition, store.Scope(keys=keys))
-    present = sorted(aged_by_key)
-    before = await store.current_aging(conn, present)
-    positions = await store.positions(conn, "aging", present)
-    rows, changed = [], []
-    recorded_at = now
-    for key in present:
-        customer, aged = aged_by_key[key]
-        old = before.get(key)
-        row = store.aging_row(customer, aged, revision=old["revision"] if old else 0)
-        if old is None or any(_differs(old[f], row[f]) for f in CHANGE_FIELDS):
-            row["revision"] += 1
-            changed.append(
-                CustomerAgingChanged(
-                    event_id=uuid7(),
-                    company=customer.company,
-                    customer_id=customer.customer_id,
-                    sequence=row["revision"],
-                    occurred_at=datetime.combine(today, time(), UTC),
-                    recorded_at=recorded_at,
-                    actor="aging",
-                    data=aging_changed_data(
-                        aged, customer.accounting_currency, positions.get(key, 0)
+    """Recompute and store today's aging of these customers in the database, and queue
+    `CustomerAgingChanged` for every one whose figures changed (also when only the day moved
+    amounts between periods). Returns how many customers changed."""
+    changed = await store.store_aging(
+        conn, today, definition, store.Scope(keys=keys), consumer="aging"
+    )
+    occurred_at = datetime.combine(today, time(), UTC)
+    await enqueue(
+        conn,
+        [
+            CustomerAgingChanged.model_validate(
+                {
+                    "event_id": uuid7(),
+                    "company": row["company"],
+                    "customer_id": row["customer_id"],
+                    "sequence": row["revision"],
+                    "occurred_at": occurred_at,
+                    "recorded_at": now,
+                    "actor": "aging",
+                    "data": changed_payload(
+                        figures_of(row, definition), row["accounting_currency"], row["position"]
                     ),
-                )
+                }
             )
-        rows.append(row)
-    await store.save_aging(conn, rows)
-    await enqueue(conn, changed)
+            for row in changed
+        ],
+    )
     return len(changed)
 
 
-def _differs(old: Any, new: Any) -> bool:
-    if isinstance(new, list):
-        return [Decimal(str(v)) for v in old or []] != [Decimal(str(v)) for v in new]
-    if old is None or new is None:
-        return old is not new
-    return bool(Decimal(str(old)) != Decimal(str(new)))
+def figures_of(row: dict[str, Any], definition: AgingDefinition) -> StoredFigures:
+    """The published figures of a stored `customer_aging` row."""
+    return StoredFigures(
+        as_of=row["as_of"],
+        definition_id=definition.id,
+        aged_by=definition.aged_by,
+        balance=row["balance"],
+        overdue=row["overdue"],
+        periods=tuple(
+            (p.name, p.from_days, p.to_days, Decimal(amount))
+            for p, amount in zip(definition.periods, row["periods"], strict=True)
+        ),
+        credit_limit=row["credit_limit"],
+        credit_remaining=row["credit_remaining"],
+        disputed_count=row["disputed_count"],
+        disputed_amount=row["disputed_amount"],
+    )
 
 
 async def take_snapshots(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -208,10 +208,9 @@ async def load_customers(
     wanted = list(set(keys))
     if not wanted:
         return {}
+    c = customers.c
     rows = await conn.execute(
-        sa.select(customers).where(
-            sa.tuple_(customers.c.company, customers.c.customer_id).in_(wanted)
-        )
+        sa.select(customers).where(*Scope(keys=wanted).where(c.company, c.customer_id))
     )
     return {(r.company, r.customer_id): fact_of(CustomerFacts, r) for r in rows}
 
@@ -456,12 +455,11 @@ def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
     )
 
 
-async def aged_balances(
-    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope
-) -> dict[CustomerKey, tuple[CustomerFacts, AgedBalance]]:
-    """Every customer of the scope aged as of `as_of` by `definition`: one set-based query
-    (open items as of the date, each placed in its period by `width_bucket` over the
-    periods' bounds, summed per customer), the same rules as the domain's `age`."""
+def aging_sums(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Subquery:
+    """Per customer with open items, what aging adds up (the fields of the domain's
+    `AgingSums`, the oldest period holding receivables and `r<i>`, `c<i>`, `n<i>` per
+    period): open items as of the date, each placed in its period by `width_bucket` over the
+    periods' bounds, summed per customer, by the same rules as the domain's `age`."""
     items = open_items_query(as_of, scope)
     o = items.c
     days = sa.cast(sa.literal(as_of), sa.Date) - _aging_date_of(o, definition.basis)
@@ -483,7 +481,7 @@ async def aged_balances(
             total(credit, in_period).label(f"c{index}"),
             count(receivable, in_period).label(f"n{index}"),
         ]
-    sums = (
+    return (
         sa.select(
             o.company,
             o.customer_id,
@@ -498,14 +496,35 @@ async def aged_balances(
             count(receivable, o.kind == "invoice").label("invoices"),
             count(receivable).label("receivable_count"),
             count(credit).label("credit_count"),
+            sa.func.max(period).filter(receivable).label("oldest_period"),
             *per_period,
         )
         .group_by(o.company, o.customer_id)
         .subquery("sums")
     )
+
+
+AMOUNT_FIELDS = 6
+SUM_FIELDS = (  # the amounts (AMOUNT_FIELDS), then the counts
+    "gross",
+    "overdue",
+    "payments",
+    "credit_notes",
+    "disputed",
+    "promised",
+    "disputed_count",
+    "promised_count",
+    "invoices",
+    "receivable_count",
+    "credit_count",
+)
+CUSTOMER_FIELDS = tuple(f.name for f in fields(CustomerFacts))
+
+
+def _customers_with(sums: sa.Subquery, scope: Scope) -> sa.Select[Any]:
     c = customers.c
-    rows = await conn.execute(
-        sa.select(customers, sums)
+    return (
+        sa.select(*(c[name] for name in CUSTOMER_FIELDS))
         .select_from(
             customers.outerjoin(
                 sums, sa.and_(sums.c.company == c.company, sums.c.customer_id == c.customer_id)
@@ -513,27 +532,35 @@ async def aged_balances(
         )
         .where(*scope.where(c.company, c.customer_id))
     )
-    out: dict[CustomerKey, tuple[CustomerFacts, AgedBalance]] = {}
+
+
+async def aged_balances(
+    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope
+) -> dict[CustomerKey, tuple[CustomerFacts, AgedBalance]]:
+    """Every customer of the scope with its aged balance as of `as_of` by `definition`, as
+    domain objects (`aging_sums` read into `AgingSums`)."""
+    sums = aging_sums(as_of, definition, scope)
     n = len(definition.periods)
+    per_period = [sums.c[f"{kind}{i}"] for kind in "rcn" for i in range(n)]
+    rows = await conn.execute(
+        _customers_with(sums, scope).add_columns(*(sums.c[f] for f in SUM_FIELDS), *per_period)
+    )
+    width = len(CUSTOMER_FIELDS)
+    out: dict[CustomerKey, tuple[CustomerFacts, AgedBalance]] = {}
     for row in rows:
-        customer = fact_of(CustomerFacts, row)
-        r = row._mapping
+        customer = CustomerFacts(*row[:width])
+        found = row[width : width + len(SUM_FIELDS)]
+        totals: dict[str, Any] = {
+            name: (ZERO if index < AMOUNT_FIELDS else 0) if value is None else value
+            for index, (name, value) in enumerate(zip(SUM_FIELDS, found, strict=True))
+        }
+        periods = row[width + len(SUM_FIELDS) :]
         aged = aged_balance(
             AgingSums(
-                receivables=tuple(r[f"r{i}"] or ZERO for i in range(n)),
-                credits=tuple(r[f"c{i}"] or ZERO for i in range(n)),
-                receivable_counts=tuple(r[f"n{i}"] or 0 for i in range(n)),
-                gross=r["gross"] or ZERO,
-                overdue=r["overdue"] or ZERO,
-                payments=r["payments"] or ZERO,
-                credit_notes=r["credit_notes"] or ZERO,
-                disputed=r["disputed"] or ZERO,
-                promised=r["promised"] or ZERO,
-                disputed_count=r["disputed_count"] or 0,
-                promised_count=r["promised_count"] or 0,
-                invoices=r["invoices"] or 0,
-                receivable_count=r["receivable_count"] or 0,
-                credit_count=r["credit_count"] or 0,
+                receivables=tuple(v or ZERO for v in periods[:n]),
+                credits=tuple(v or ZERO for v in periods[n : 2 * n]),
+                receivable_counts=tuple(v or 0 for v in periods[2 * n :]),
+                **totals,
             ),
             definition,
             as_of,
@@ -541,6 +568,126 @@ async def aged_balances(
         )
         out[(customer.company, customer.customer_id)] = (customer, aged)
     return out
+
+
+def _aging_row_columns(
+    sums: sa.Subquery, definition: AgingDefinition, as_of: date
+) -> list[sa.ColumnElement[Any]]:
+    """The figure columns of `customer_aging` from `aging_sums`, assembled as the domain's
+    `aged_balance` assembles them (periods net of credits, as text)."""
+    c = customers.c
+    zero = sa.literal(Decimal(0), Money)
+
+    def z(name: str) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sums.c[name], zero)
+
+    def whole(name: str) -> sa.ColumnElement[Any]:
+        return sa.func.coalesce(sums.c[name], 0)
+
+    open_credits = z("payments") + z("credit_notes")
+    balance = z("gross") - open_credits
+    periods = sa.func.jsonb_build_array(
+        *(money_text(z(f"r{i}") - z(f"c{i}")) for i in range(len(definition.periods)))
+    )
+    return [
+        sa.literal(as_of, sa.Date).label("as_of"),
+        sa.literal(definition.id, sa.Text).label("definition_id"),
+        c.name,
+        c.currency,
+        c.accounting_currency,
+        c.credit_group,
+        c.account_status,
+        c.country,
+        c.credit_rating,
+        c.employee_responsible,
+        c.risk_score,
+        c.credit_limit,
+        balance.label("balance"),
+        z("gross").label("gross_receivables"),
+        open_credits.label("open_credits"),
+        z("overdue").label("overdue"),
+        (c.credit_limit - balance).label("credit_remaining"),
+        z("disputed").label("disputed_amount"),
+        whole("disputed_count").label("disputed_count"),
+        z("promised").label("promised_amount"),
+        whole("invoices").label("open_invoice_count"),
+        sums.c.oldest_period,
+        periods.label("periods"),
+    ]
+
+
+async def store_aging(
+    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope, consumer: str
+) -> list[dict[str, Any]]:
+    """Age every customer of the scope as of `as_of` and store it in `customer_aging`, all in
+    the database (one statement); a customer's revision grows when its figures changed.
+    Returns the customers whose figures changed (or that had no stored aging), each with its
+    new figures, revision and the ledger position (`consumer`'s) they reflect."""
+    a, c, p = customer_aging.c, customers.c, stream_positions.c
+    sums = aging_sums(as_of, definition, scope)
+    figures = _aging_row_columns(sums, definition, as_of)
+    fresh = (
+        sa.select(c.company, c.customer_id, *figures)
+        .select_from(
+            customers.outerjoin(
+                sums, sa.and_(sums.c.company == c.company, sums.c.customer_id == c.customer_id)
+            )
+        )
+        .where(*scope.where(c.company, c.customer_id))
+        .cte("fresh")
+    )
+    f = fresh.c
+    watched = [f[name] for name in CHANGE_FIELDS]
+    stored = [a[name] for name in CHANGE_FIELDS]
+    changed = sa.or_(
+        a.customer_id.is_(None), sa.tuple_(*watched).is_distinct_from(sa.tuple_(*stored))
+    )
+    marked = (
+        sa.select(
+            *f,
+            (sa.func.coalesce(a.revision, 0) + sa.case((changed, 1), else_=0)).label("revision"),
+            changed.label("changed"),
+        )
+        .select_from(
+            fresh.outerjoin(
+                customer_aging, sa.and_(a.company == f.company, a.customer_id == f.customer_id)
+            )
+        )
+        .cte("marked")
+    )
+    m = marked.c
+    columns = [col.name for col in customer_aging.c]
+    upsert = insert(customer_aging).from_select(columns, sa.select(*(m[n] for n in columns)))
+    stored_cte = upsert.on_conflict_do_update(
+        index_elements=["company", "customer_id"],
+        set_={n: upsert.excluded[n] for n in columns if n not in ("company", "customer_id")},
+    ).cte("stored")
+    rows = await conn.execute(
+        sa.select(*(m[n] for n in columns), sa.func.coalesce(p.max_sequence, 0).label("position"))
+        .select_from(
+            marked.outerjoin(
+                stream_positions,
+                sa.and_(
+                    p.consumer == consumer, p.company == m.company, p.customer_id == m.customer_id
+                ),
+            )
+        )
+        .where(m.changed)
+        .add_cte(stored_cte)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+CHANGE_FIELDS = (
+    "balance",
+    "overdue",
+    "periods",
+    "credit_limit",
+    "credit_remaining",
+    "disputed_count",
+    "disputed_amount",
+)
+"""The figures whose change is published (`CustomerAgingChanged`)."""
 
 
 def _aging_date_of(columns: Any, basis: str) -> sa.ColumnElement[Any]:
@@ -662,7 +809,7 @@ async def current_aging(
         return {}
     a = customer_aging.c
     rows = await conn.execute(
-        sa.select(customer_aging).where(sa.tuple_(a.company, a.customer_id).in_(list(keys)))
+        sa.select(customer_aging).where(*Scope(keys=keys).where(a.company, a.customer_id))
     )
     return {(r.company, r.customer_id): dict(r._mapping) for r in rows}
 
@@ -676,7 +823,7 @@ async def positions(
     p = stream_positions.c
     rows = await conn.execute(
         sa.select(p.company, p.customer_id, p.max_sequence).where(
-            p.consumer == consumer, sa.tuple_(p.company, p.customer_id).in_(list(keys))
+            p.consumer == consumer, *Scope(keys=keys).where(p.company, p.customer_id)
         )
     )
     return {(r[0], r[1]): int(r[2]) for r in rows}

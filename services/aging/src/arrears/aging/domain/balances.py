@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from arrears.shared.events import aging as ag
-from arrears.shared.money import Money
 
 from .facts import (
     ZERO,
@@ -320,28 +320,68 @@ def aging_changed_data(
 ) -> ag.CustomerAgingChangedData:
     """The payload of `CustomerAgingChanged` for an aged balance (periods net of credits, so
     that they sum to the balance as the contract requires)."""
-
-    def money(value: Decimal) -> Money:
-        return Money(amount=value, currency=currency)
-
-    return ag.CustomerAgingChangedData(
-        as_of=aged.as_of,
-        aging_definition_id=aged.definition_id,
-        aged_by=aged.aged_by,
-        balance=money(aged.balance),
-        overdue=money(aged.overdue),
-        periods=tuple(
-            ag.AgingPeriod(
-                name=p.name, from_days=p.from_days, to_days=p.to_days, amount=money(p.amount)
-            )
-            for p in aged.periods
-        ),
-        credit_limit=None if aged.credit_limit is None else money(aged.credit_limit),
-        credit_remaining=None if aged.credit_remaining is None else money(aged.credit_remaining),
-        disputed_count=aged.disputed_count,
-        disputed_amount=money(aged.disputed_amount),
-        position=position,
+    return ag.CustomerAgingChangedData.model_validate(
+        changed_payload(
+            StoredFigures(
+                as_of=aged.as_of,
+                definition_id=aged.definition_id,
+                aged_by=aged.aged_by,
+                balance=aged.balance,
+                overdue=aged.overdue,
+                periods=tuple((p.name, p.from_days, p.to_days, p.amount) for p in aged.periods),
+                credit_limit=aged.credit_limit,
+                credit_remaining=aged.credit_remaining,
+                disputed_count=aged.disputed_count,
+                disputed_amount=aged.disputed_amount,
+            ),
+            currency,
+            position,
+        )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFigures:
+    """The figures of a customer's aging that `CustomerAgingChanged` publishes (what the read
+    model stores per customer)."""
+
+    as_of: date
+    definition_id: str
+    aged_by: AgedBy
+    balance: Decimal
+    overdue: Decimal
+    periods: tuple[tuple[str, int | None, int | None, Decimal], ...]
+    """(name, from_days, to_days, net amount) per period."""
+    credit_limit: Decimal | None
+    credit_remaining: Decimal | None
+    disputed_count: int
+    disputed_amount: Decimal
+
+
+def changed_payload(figures: StoredFigures, currency: str, position: int) -> dict[str, Any]:
+    """The payload of `CustomerAgingChanged` for these figures, amounts in `currency`, as a
+    plain mapping: the event validates it in one pass (building each amount as a model first
+    would validate every nested model twice)."""
+
+    def money(value: Decimal | None) -> dict[str, Any] | None:
+        return None if value is None else {"amount": value, "currency": currency}
+
+    return {
+        "as_of": figures.as_of,
+        "aging_definition_id": figures.definition_id,
+        "aged_by": figures.aged_by,
+        "balance": money(figures.balance),
+        "overdue": money(figures.overdue),
+        "periods": [
+            {"name": name, "from_days": low, "to_days": high, "amount": money(amount)}
+            for name, low, high, amount in figures.periods
+        ],
+        "credit_limit": money(figures.credit_limit),
+        "credit_remaining": money(figures.credit_remaining),
+        "disputed_count": figures.disputed_count,
+        "disputed_amount": money(figures.disputed_amount),
+        "position": position,
+    }
 
 
 # ---------------------------------------------------------------------------- header
