@@ -31,7 +31,6 @@ from arrears.aging.domain import (
     open_items,
     overdue_reference_date,
 )
-from arrears.aging.handlers import take_snapshots
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
 from arrears.shared.money import decimal_text
@@ -452,7 +451,7 @@ async def create_snapshots(
             scope = store.Scope(keys=[(company, body.customer_id)])
         else:
             scope = store.Scope(company=company)
-        taken = await take_snapshots(conn, scope, day, ctx.clock.now(), definition)
+        taken = await store.take_snapshots(conn, scope, day, ctx.clock.now(), definition)
     return {"as_of": day.isoformat(), "definition_id": definition.id, "customers": taken}
 
 

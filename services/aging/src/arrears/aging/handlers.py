@@ -210,22 +210,6 @@ def figures_of(row: dict[str, Any], definition: AgingDefinition) -> StoredFigure
     )
 
 
-async def take_snapshots(
-    conn: AsyncConnection,
-    scope: store.Scope,
-    as_of: date,
-    now: datetime,
-    definition: AgingDefinition = DEFAULT_DEFINITION,
-) -> int:
-    """Store the aging as of a date (header and one row per period) of every customer of the
-    scope, aged in one set-based query; a snapshot already taken for that customer, definition
-    and date is kept as it was."""
-    aged_by_key = await store.aged_balances(conn, as_of, definition, scope)
-    rows = [store.snapshot_row(customer, aged, now) for customer, aged in aged_by_key.values()]
-    await store.insert_new(conn, store.snapshots, rows)
-    return len(rows)
-
-
 async def roll_over(
     engine: AsyncEngine,
     today: date,

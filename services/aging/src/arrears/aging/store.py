@@ -616,6 +616,22 @@ def _aging_row_columns(
     ]
 
 
+def aging_figures(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Select[Any]:
+    """Every customer of the scope aged as of `as_of` by `definition`, as rows shaped like
+    `customer_aging` (without the revision): the set-based aging of many customers."""
+    c = customers.c
+    sums = aging_sums(as_of, definition, scope)
+    return (
+        sa.select(c.company, c.customer_id, *_aging_row_columns(sums, definition, as_of))
+        .select_from(
+            customers.outerjoin(
+                sums, sa.and_(sums.c.company == c.company, sums.c.customer_id == c.customer_id)
+            )
+        )
+        .where(*scope.where(c.company, c.customer_id))
+    )
+
+
 async def store_aging(
     conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope, consumer: str
 ) -> list[dict[str, Any]]:
@@ -623,19 +639,8 @@ async def store_aging(
     the database (one statement); a customer's revision grows when its figures changed.
     Returns the customers whose figures changed (or that had no stored aging), each with its
     new figures, revision and the ledger position (`consumer`'s) they reflect."""
-    a, c, p = customer_aging.c, customers.c, stream_positions.c
-    sums = aging_sums(as_of, definition, scope)
-    figures = _aging_row_columns(sums, definition, as_of)
-    fresh = (
-        sa.select(c.company, c.customer_id, *figures)
-        .select_from(
-            customers.outerjoin(
-                sums, sa.and_(sums.c.company == c.company, sums.c.customer_id == c.customer_id)
-            )
-        )
-        .where(*scope.where(c.company, c.customer_id))
-        .cte("fresh")
-    )
+    a, p = customer_aging.c, stream_positions.c
+    fresh = aging_figures(as_of, definition, scope).cte("fresh")
     f = fresh.c
     watched = [f[name] for name in CHANGE_FIELDS]
     stored = [a[name] for name in CHANGE_FIELDS]
@@ -731,39 +736,6 @@ def aging_row(customer: CustomerFacts, aged: AgedBalance, *, revision: int) -> d
         "open_invoice_count": aged.open_invoice_count,
         "oldest_period": aged.oldest_period,
         "periods": [decimal_text(p.amount) for p in aged.periods],
-    }
-
-
-def snapshot_row(customer: CustomerFacts, aged: AgedBalance, taken_at: datetime) -> dict[str, Any]:
-    header = {
-        "currency": customer.accounting_currency,
-        "balance": decimal_text(aged.balance),
-        "overdue": decimal_text(aged.overdue),
-        "credit_limit": None if aged.credit_limit is None else decimal_text(aged.credit_limit),
-        "credit_remaining": None
-        if aged.credit_remaining is None
-        else decimal_text(aged.credit_remaining),
-        "disputed_count": aged.disputed_count,
-        "disputed_amount": decimal_text(aged.disputed_amount),
-    }
-    periods = [
-        {
-            "index": p.index,
-            "name": p.name,
-            "from_days": p.from_days,
-            "to_days": p.to_days,
-            "amount": decimal_text(p.amount),
-        }
-        for p in aged.periods
-    ]
-    return {
-        "company": customer.company,
-        "customer_id": customer.customer_id,
-        "definition_id": aged.definition_id,
-        "as_of": aged.as_of,
-        "taken_at": taken_at,
-        "header": header,
-        "periods": periods,
     }
 
 
@@ -904,6 +876,29 @@ async def snapshot_stored(
     `definition`, the one `customer_aging` is kept by), straight from the stored figures;
     snapshots already taken that day are kept."""
     a = customer_aging.c
+    stored = sa.select(customer_aging).where(a.as_of == as_of, a.definition_id == definition.id)
+    return await _insert_snapshots(conn, stored.subquery("stored"), definition, taken_at)
+
+
+async def take_snapshots(
+    conn: AsyncConnection,
+    scope: Scope,
+    as_of: date,
+    taken_at: datetime,
+    definition: AgingDefinition,
+) -> int:
+    """Store the aging as of a date (header and one row per period) of every customer of the
+    scope, aged and written in one statement; a snapshot already taken for that customer,
+    definition and date is kept as it was. Returns how many were stored."""
+    aged = aging_figures(as_of, definition, scope).subquery("aged")
+    return await _insert_snapshots(conn, aged, definition, taken_at)
+
+
+async def _insert_snapshots(
+    conn: AsyncConnection, source: sa.Subquery, definition: AgingDefinition, taken_at: datetime
+) -> int:
+    """Snapshots from rows shaped like `customer_aging` (`source`)."""
+    a = source.c
 
     def optional(column: Any) -> sa.ColumnElement[Any]:
         return sa.case((column.is_(None), sa.null()), else_=money_text(column))
@@ -929,13 +924,13 @@ async def snapshot_stored(
                 "to_days",
                 sa.literal(p.to_days, sa.Integer),
                 "amount",
-                a.periods[i],
+                sa.type_coerce(a.periods, postgresql.JSONB)[i],
             )
             for i, p in enumerate(definition.periods)
         )
     )
     columns = ["company", "customer_id", "definition_id", "as_of", "taken_at", "header", "periods"]
-    source = sa.select(
+    rows = sa.select(
         a.company,
         a.customer_id,
         a.definition_id,
@@ -943,10 +938,8 @@ async def snapshot_stored(
         sa.literal(taken_at, sa.DateTime(timezone=True)),
         header,
         periods,
-    ).where(a.as_of == as_of, a.definition_id == definition.id)
-    done = await conn.execute(
-        insert(snapshots).from_select(columns, source).on_conflict_do_nothing()
     )
+    done = await conn.execute(insert(snapshots).from_select(columns, rows).on_conflict_do_nothing())
     return int(done.rowcount)
 
 
