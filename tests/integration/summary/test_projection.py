@@ -18,11 +18,12 @@ from arrears.shared.migrations import upgrade
 from arrears.shared.settings import ServiceSettings
 from arrears.summary import store
 from arrears.summary.app import SPEC
-from arrears.summary.domain import FactSheet, MemoryReadModel, compute_facts
+from arrears.summary.domain import FactSheet, compute_facts
 from arrears.summary.handlers import AgingFacts, LedgerFacts
 from arrears.summary.settings import SummarySettings
 from tests.unit.aging import Story, arrivals
 from tests.unit.summary import INJECTION, activity, aging_event
+from tests.unit.summary.reference import MemoryReadModel
 from tests.unit.summary.test_facts import regular
 
 pytestmark = pytest.mark.integration

@@ -31,7 +31,6 @@ from arrears.aging.domain import (
     AgedBalance,
     AgingDefinition,
     AgingPeriod,
-    MemoryProjection,
     OpenItem,
     age,
     aging_changed_data,
@@ -45,6 +44,7 @@ from arrears.aging.domain import (
 from arrears.shared.events.aging import CustomerAgingChangedData
 from arrears.shared.events.samples import sample_events, samples_by_type
 from tests.unit.aging import D, Story
+from tests.unit.aging.reference import MemoryProjection
 
 pytestmark = pytest.mark.unit
 

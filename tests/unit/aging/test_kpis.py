@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from arrears.aging.domain import (
     InvalidKpiInput,
     KpiInputs,
-    MemoryProjection,
     SalesWindow,
     average_days_delinquent,
     best_possible_dso,
@@ -25,6 +24,7 @@ from arrears.aging.domain import (
     month_windows,
 )
 from tests.unit.aging import D
+from tests.unit.aging.reference import MemoryProjection
 from tests.unit.aging.test_balances import worked_story
 
 pytestmark = pytest.mark.unit

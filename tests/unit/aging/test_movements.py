@@ -12,7 +12,6 @@ from arrears.aging.domain import (
     Amounts,
     CustomerFacts,
     Lookups,
-    MemoryProjection,
     MissingFact,
     SettlementFacts,
     StatusFacts,
@@ -31,6 +30,7 @@ from arrears.shared.events import payments as pm
 from arrears.shared.events.samples import sample_events, samples_by_type
 from arrears.shared.money import Money
 from tests.unit.aging import D, Story
+from tests.unit.aging.reference import MemoryProjection
 
 pytestmark = pytest.mark.unit
 

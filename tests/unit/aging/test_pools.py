@@ -17,7 +17,6 @@ from arrears.aging.domain import (
     CustomerFacts,
     Filter,
     InvalidFilter,
-    MemoryProjection,
     Pool,
     age,
     like_prefix,
@@ -26,6 +25,7 @@ from arrears.aging.domain import (
     sql_value,
 )
 from tests.unit.aging import D, Story
+from tests.unit.aging.reference import MemoryProjection
 
 pytestmark = pytest.mark.unit
 

@@ -20,13 +20,13 @@ from arrears.aging.domain import (
     AgedBalance,
     AgingDefinition,
     AgingPeriod,
-    MemoryProjection,
     age,
     movements_of,
     open_as_of,
     open_items,
 )
 from tests.unit.aging import RATES, START, Story, arrivals, play, topic_orders
+from tests.unit.aging.reference import MemoryProjection
 
 pytestmark = pytest.mark.unit
 

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 
 from arrears.shared.events.customers import Contact
 from arrears.summary.domain import (
-    MemoryReadModel,
     ReminderRefused,
     check,
     compute_facts,
@@ -26,6 +25,7 @@ from arrears.summary.domain import (
 from tests.unit.aging import Story, arrivals
 from tests.unit.aging.test_properties import stories
 from tests.unit.summary import INJECTION, activity, aging_event, sheet_of
+from tests.unit.summary.reference import MemoryReadModel
 from tests.unit.summary.test_facts import TODAY, regular
 
 pytestmark = pytest.mark.unit

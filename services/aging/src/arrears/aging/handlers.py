@@ -1,11 +1,12 @@
 """The aging projection: events in, facts and today's customer aging out, one batch at a time.
 
-It mirrors the domain's `MemoryProjection` on the database: facts are inserted under their
-keys (a redelivered event adds nothing), customers and statuses merge by sequence, and the
-movements an event implies are derived with the settlements and write-offs recorded so far
-(including earlier events of the same batch). Every customer the batch touched is marked
-for `refresh_dirty`, which recomputes today's aging (and publishes what changed) off the event
-path, many batches at a time.
+It is the database counterpart of the reference model in `tests/unit/aging/reference.py`:
+facts are inserted under their keys (a redelivered event adds nothing), customers and
+statuses merge by sequence, and the movements an event implies are derived with the
+settlements and write-offs recorded so far (including earlier events of the same batch); the
+open amount of every transaction that moved is recomputed from its movements. Every customer
+the batch touched is marked for `refresh_dirty`, which recomputes today's aging (and
+publishes what changed) off the event path, many batches at a time, in the database.
 """
 
 from __future__ import annotations

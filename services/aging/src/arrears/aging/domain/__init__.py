@@ -7,7 +7,6 @@
   `aging_changed_data`; header facts: `last_payment`, `header_facts`;
 - pools: `Pool`, `Filter`, `FIELDS`, `matches`;
 - KPIs: `KpiInputs`, `kpis`, `combine` and the single formulas;
-- `MemoryProjection`: the whole read model in memory, keyed like the store.
 """
 
 from .balances import (
@@ -108,7 +107,6 @@ from .pools import (
     pool_values,
     sql_value,
 )
-from .projection import MemoryProjection
 
 __all__ = [
     "AGED_BY",
@@ -144,7 +142,6 @@ __all__ = [
     "Kpis",
     "LastPayment",
     "Lookups",
-    "MemoryProjection",
     "MissingFact",
     "Movement",
     "MovementCause",

@@ -5,7 +5,6 @@ from .facts import Fact, FactKind, FactSheet, compute_facts, sources_of
 from .formatting import SUPPORTED_LANGUAGES, language_of
 from .grounding import Grounding, check
 from .history import History, Item, items
-from .memory import MemoryReadModel
 from .records import (
     ActivityRow,
     AdjustmentRow,
@@ -46,7 +45,6 @@ __all__ = [
     "History",
     "Item",
     "LetterRow",
-    "MemoryReadModel",
     "PeriodAmount",
     "ReminderRefused",
     "ReturnRow",

@@ -12,9 +12,7 @@ from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 
-from arrears.shared.events.envelope import Event
-
-from .balances import (
+from arrears.aging.domain.balances import (
     AgedBalance,
     HeaderFacts,
     OpenItem,
@@ -24,7 +22,7 @@ from .balances import (
     open_items,
     overdue_reference_date,
 )
-from .facts import (
+from arrears.aging.domain.facts import (
     Amounts,
     CustomerFacts,
     Lookups,
@@ -33,7 +31,7 @@ from .facts import (
     SettlementFacts,
     StatusFacts,
 )
-from .movements import (
+from arrears.aging.domain.movements import (
     evolve_customer,
     movements_of,
     needs,
@@ -42,7 +40,8 @@ from .movements import (
     transactions_of,
     written_off_total,
 )
-from .periods import AgingDefinition
+from arrears.aging.domain.periods import AgingDefinition
+from arrears.shared.events.envelope import Event
 
 CustomerKey = tuple[str, str]
 

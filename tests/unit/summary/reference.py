@@ -11,9 +11,8 @@ from typing import Any
 
 from arrears.shared.events.envelope import Event
 from arrears.shared.topics import LEDGER_TOPICS
-
-from .history import History
-from .records import (
+from arrears.summary.domain.history import History
+from arrears.summary.domain.records import (
     ActivityRow,
     AgingRow,
     CustomerRow,
