@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -23,17 +24,21 @@ log = get_logger(__name__)
 async def keep_current(ctx: ServiceContext, *, chunk: int = 500, idle: float = 0.2) -> None:
     """Recompute the stored aging of customers that events touched, and roll every customer
     over when the day changes (amounts move between periods although no event arrived),
-    storing the day's snapshot of each customer at that rollover."""
+    storing the day's snapshot of each customer at that rollover: at start and then once a
+    day, not on every round."""
+    rolled_to: date | None = None
     while True:
         today, now = ctx.clock.today(), ctx.clock.now()
         try:
             refreshed = await refresh_dirty(ctx.engine, today, now, chunk=chunk)
-            rolled = await roll_over(ctx.engine, today, now)
+            if rolled_to != today:
+                await roll_over(ctx.engine, today, now)
+                rolled_to = today
         except (OSError, SQLAlchemyError):
             log.exception("refreshing aging failed; will try again")
             await asyncio.sleep(5.0)
             continue
-        if not rolled and not refreshed:
+        if not refreshed:
             await asyncio.sleep(idle)
 
 

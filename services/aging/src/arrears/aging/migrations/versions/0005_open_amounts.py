@@ -33,6 +33,7 @@ def upgrade() -> None:
     )
     op.create_index("movements_by_date", "movements", ["effective_date"], schema=s)
     op.create_index("statuses_by_date", "statuses", ["effective_date"], schema=s)
+    op.create_index("customer_aging_by_date", "customer_aging", ["as_of"], schema=s)
     op.create_index("transactions_by_posting_date", "transactions", ["posting_date"], schema=s)
     q = quoted(s)  # the one identifier in the statement, from validated settings
     op.execute(
@@ -56,6 +57,7 @@ def downgrade() -> None:
         ("open_transactions_by_aging_date", "transactions"),
         ("transactions_by_posting_date", "transactions"),
         ("statuses_by_date", "statuses"),
+        ("customer_aging_by_date", "customer_aging"),
         ("movements_by_date", "movements"),
         ("movements_by_transaction", "movements"),
     ):
