@@ -397,6 +397,14 @@ class Scope:
         return clauses
 
 
+OPEN_NOW = sa.or_(
+    transactions.c.open_amount != sa.literal_column("0"),
+    transactions.c.open_amount_txn != sa.literal_column("0"),
+)
+"""Something is open now: the predicate of the partial index of open transactions (written with
+constants so that the planner can use that index)."""
+
+
 def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
     """Every transaction of the scope posted by `as_of` with something open on that date:
     its open amounts (open now, less what moved after the date: only recent movements are
@@ -423,36 +431,45 @@ def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
     zero = sa.literal(Decimal(0), Money)
     open_amount = t.open_amount - sa.func.coalesce(later.c.delta, zero)
     open_txn = t.open_amount_txn - sa.func.coalesce(later.c.delta_txn, zero)
-    return (
-        sa.select(
-            t.company,
-            t.customer_id,
-            t.transaction_id,
-            t.kind,
-            t.receivable,
-            t.due_date,
-            t.document_date,
-            t.posting_date,
-            open_amount.label("open_amount"),
-            open_txn.label("open_amount_txn"),
-            sa.func.coalesce(status.c.status, "not_disputed").label("status"),
-        )
-        .select_from(
-            transactions.outerjoin(
-                later,
-                sa.and_(later.c.company == t.company, later.c.transaction_id == t.transaction_id),
-            ).outerjoin(
-                status,
-                sa.and_(status.c.company == t.company, status.c.transaction_id == t.transaction_id),
+    moved_later = sa.and_(later.c.company == t.company, later.c.transaction_id == t.transaction_id)
+
+    def part(moved: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+        return (
+            sa.select(
+                t.company,
+                t.customer_id,
+                t.transaction_id,
+                t.kind,
+                t.receivable,
+                t.due_date,
+                t.document_date,
+                t.posting_date,
+                open_amount.label("open_amount"),
+                open_txn.label("open_amount_txn"),
+                sa.func.coalesce(status.c.status, "not_disputed").label("status"),
+            )
+            .select_from(
+                moved.outerjoin(
+                    status,
+                    sa.and_(
+                        status.c.company == t.company, status.c.transaction_id == t.transaction_id
+                    ),
+                )
+            )
+            .where(
+                t.posting_date <= as_of,
+                sa.or_(open_amount != 0, open_txn != 0),
+                *scope.where(t.company, t.customer_id),
+                *where,
             )
         )
-        .where(
-            t.posting_date <= as_of,
-            sa.or_(open_amount != 0, open_txn != 0),
-            *scope.where(t.company, t.customer_id),
-        )
-        .cte("open_items")
-    )
+
+    # open now (the partial index of open transactions), or closed now but moved after the
+    # date: a transaction closed since before the date is never read
+    return sa.union_all(
+        part(transactions.outerjoin(later, moved_later), OPEN_NOW),
+        part(transactions.join(later, moved_later), sa.not_(OPEN_NOW)),
+    ).cte("open_items")
 
 
 def aging_sums(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Subquery:
@@ -838,10 +855,9 @@ async def rollover_candidates(
     ]
     if definition.basis != "due_date":  # overdue turns on the day after the due date
         crossed.append(t.due_date.between(since, today - timedelta(days=1)))
-    open_now = sa.or_(t.open_amount != 0, t.open_amount_txn != 0)
     queries = [
         unaged,
-        sa.select(t.company, t.customer_id).where(open_now, sa.or_(*crossed)),
+        sa.select(t.company, t.customer_id).where(OPEN_NOW, sa.or_(*crossed)),
         sa.select(t.company, t.customer_id).where(t.posting_date > since, t.posting_date <= today),
         sa.select(m.company, m.customer_id).where(m.effective_date > since),
         sa.select(s.company, s.customer_id).where(

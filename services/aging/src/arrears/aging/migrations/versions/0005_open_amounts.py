@@ -45,7 +45,7 @@ def upgrade() -> None:
     op.create_index(
         "open_transactions_by_aging_date",
         "transactions",
-        ["company", sa.text("coalesce(due_date, document_date)")],
+        [sa.text("coalesce(due_date, document_date)")],
         schema=s,
         postgresql_where=sa.text(OPEN),
     )
