@@ -27,7 +27,7 @@ PromiseToPayBroken; customer attributes (`evolve_customer`) from the customers t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -37,6 +37,7 @@ from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event
+from arrears.shared.receivables import profile_updates, status_change
 
 from .errors import MissingFact
 from .facts import (
@@ -471,48 +472,12 @@ def written_off_total(movements: Iterable[Movement]) -> Amounts:
 
 
 def status_of(event: Event) -> StatusFacts | None:
-    """The collection status of a transaction after `event`, if the event sets one."""
-    data = event.data
-    common: dict[str, Any] = {
-        "company": event.company,
-        "customer_id": event.customer_id,
-        "sequence": event.sequence,
-        "effective_date": event.occurred_at.date(),
-        "event_id": str(event.event_id),
-    }
-    if isinstance(event, iv.CollectionStatusChanged):
-        promised = data.status is iv.CollectionStatus.PROMISED_TO_PAY
-        return StatusFacts(
-            transaction_id=data.transaction_id,
-            status=data.status.value,
-            promise_date=data.promise_date,
-            promise_amount=data.promise_amount.amount if data.promise_amount else None,
-            promise_currency=data.promise_amount.currency if data.promise_amount else None,
-            promise_state="open" if promised else None,
-            **common,
-        )
-    if isinstance(event, iv.PromiseToPayKept):
-        return StatusFacts(
-            transaction_id=data.transaction_id,
-            status=data.status.value,
-            promise_date=data.promise_date,
-            promise_amount=data.promised_amount.amount,
-            promise_currency=data.promised_amount.currency,
-            promise_state="kept",
-            **common,
-        )
-    if isinstance(event, iv.PromiseToPayBroken):
-        return StatusFacts(
-            transaction_id=data.transaction_id,
-            status=data.status.value,
-            promise_date=data.promise_date,
-            promise_amount=data.promised_amount.amount,
-            promise_currency=data.promised_amount.currency,
-            promise_state=data.outcome,
-            broken_promise_count=data.broken_promise_count,
-            **common,
-        )
-    return None
+    """The collection status of a transaction after `event`, if the event sets one (the
+    shared rule, `arrears.shared.receivables.status_change`, as this read model keeps it)."""
+    change = status_change(event)
+    if change is None:
+        return None
+    return StatusFacts(**{f.name: getattr(change, f.name) for f in fields(StatusFacts)})
 
 
 def merge_status(current: StatusFacts | None, new: StatusFacts) -> StatusFacts:
@@ -541,21 +506,21 @@ def status_as_of(history: Iterable[StatusFacts], as_of: date) -> StatusFacts | N
 # ---------------------------------------------------------------------------- customers
 
 
+PROFILE_FIELDS = (
+    "name",
+    "credit_group",
+    "account_status",
+    "country",
+    "credit_rating",
+    "risk_score",
+    "customer_since",
+    "employee_responsible",
+)
+"""The profile attributes the aging read model keeps."""
+
+
 def _profile(current: CustomerFacts, profile: cu.CustomerProfile) -> CustomerFacts:
-    changes: dict[str, Any] = {}
-    for name in (
-        "name",
-        "credit_group",
-        "account_status",
-        "country",
-        "credit_rating",
-        "risk_score",
-        "customer_since",
-        "employee_responsible",
-    ):
-        value = getattr(profile, name)
-        if value is not None:
-            changes[name] = value
+    changes = profile_updates(profile, PROFILE_FIELDS)
     return replace(current, **changes) if changes else current
 
 

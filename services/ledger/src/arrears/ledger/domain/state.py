@@ -25,6 +25,7 @@ from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event
+from arrears.shared.receivables import profile_updates
 
 from .amounts import ZERO
 
@@ -397,12 +398,7 @@ def _customer_registered(
 
 def merge_profile(profile: cu.CustomerProfile, changes: cu.CustomerProfile) -> cu.CustomerProfile:
     """`profile` with every attribute `changes` sets (non-null) replaced."""
-    update = {
-        name: getattr(changes, name)
-        for name in cu.CustomerProfile.model_fields
-        if getattr(changes, name) is not None
-    }
-    return profile.model_copy(update=update)
+    return profile.model_copy(update=profile_updates(changes))
 
 
 def _profile_changed(

@@ -25,7 +25,7 @@ Amounts are `Decimal`; a row's `amount` is in the transaction's own currency, it
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
@@ -37,6 +37,7 @@ from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event
+from arrears.shared.receivables import profile_updates, status_change
 
 TransactionKind = Literal["invoice", "credit_note", "interest_note", "fee", "payment"]
 RECEIVABLE_KINDS = frozenset({"invoice", "interest_note", "fee"})
@@ -508,40 +509,13 @@ def _nsf(event: Event, data: pm.PaymentReturnedNsfData, rows: Rows) -> None:
 
 
 def status_of(event: Event) -> StatusRow | None:
-    """The collection status of a transaction after `event`, if the event sets one."""
-    data = event.data
-    common: dict[str, Any] = {
-        "company": event.company,
-        "customer_id": event.customer_id,
-        "sequence": event.sequence,
-        "changed_on": event.occurred_at.date(),
-        "event_id": str(event.event_id),
-    }
-    if isinstance(event, iv.CollectionStatusChanged):
-        promised = data.status is iv.CollectionStatus.PROMISED_TO_PAY
-        return StatusRow(
-            transaction_id=data.transaction_id,
-            status=data.status.value,
-            promise_date=data.promise_date,
-            promise_amount=data.promise_amount.amount if data.promise_amount else None,
-            promise_currency=data.promise_amount.currency if data.promise_amount else None,
-            promise_state="open" if promised else None,
-            judged_on=None,
-            **common,
-        )
-    if isinstance(event, iv.PromiseToPayKept | iv.PromiseToPayBroken):
-        kept = isinstance(event, iv.PromiseToPayKept)
-        return StatusRow(
-            transaction_id=data.transaction_id,
-            status=data.status.value,
-            promise_date=data.promise_date,
-            promise_amount=data.promised_amount.amount,
-            promise_currency=data.promised_amount.currency,
-            promise_state="kept" if kept else data.outcome,
-            judged_on=data.kept_on if kept else data.judged_on,
-            **common,
-        )
-    return None
+    """The collection status of a transaction after `event`, if the event sets one (the
+    shared rule, `arrears.shared.receivables.status_change`, as this read model keeps it)."""
+    change = status_change(event)
+    if change is None:
+        return None
+    kept = (f.name for f in fields(StatusRow) if f.name != "changed_on")
+    return StatusRow(changed_on=change.effective_date, **{n: getattr(change, n) for n in kept})
 
 
 # ---------------------------------------------------------------------------- latest state
@@ -563,13 +537,10 @@ def evolve_customer(current: CustomerRow | None, event: Event) -> CustomerRow | 
 
 
 def _profile(current: CustomerRow, profile: cu.CustomerProfile, event_id: str) -> CustomerRow:
-    changes: dict[str, Any] = {}
-    sources = dict(current.sources)
-    for name in ("name", "language", "country", "account_status", "customer_since"):
-        value = getattr(profile, name)
-        if value is not None:
-            changes[name] = value
-            sources[name] = event_id
+    changes = profile_updates(
+        profile, ("name", "language", "country", "account_status", "customer_since")
+    )
+    sources = dict(current.sources) | dict.fromkeys(changes, event_id)
     contact = profile.collections_contact
     if contact is not None:
         changes["contact_name"] = contact.name
