@@ -114,6 +114,12 @@ async def test_aged_balances_live_and_as_of(
     assert Decimal(balance["overdue"]) == 900
     assert balance["disputed_count"] == 1 and Decimal(balance["credit_remaining"]) == 3900
     assert body["header"]["open_invoice_count"] == 3
+    # the figures say which ledger position they reflect: the stream's head (the ledger's
+    # position route answers it) once every event is applied
+    head = (await h.client.get(h.url("A-1", "/position"))).json()
+    assert head["sequence"] == len(await h.stream("A-1"))
+    assert body["position"]["sequence"] == head["sequence"]
+    assert body["position"]["recorded_at"] == head["recorded_at"]
 
     # As of a past date: before the payment, only the first invoice existed.
     past = (

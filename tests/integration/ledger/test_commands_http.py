@@ -5,6 +5,7 @@ with a machine-readable code and append nothing."""
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -679,6 +680,12 @@ async def test_reading_a_stream(ledger: LedgerHarness) -> None:
     assert response.json()["version"] == 1
     missing = await h.client.get(h.url("S-none", "/events"))
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_customer"
+    head = (await h.client.get(h.url("S-1", "/position"))).json()
+    (registered,) = await h.stream("S-1")
+    assert head["sequence"] == 1
+    assert datetime.fromisoformat(head["recorded_at"]) == registered.recorded_at
+    unknown = await h.client.get(h.url("S-none", "/position"))
+    assert unknown.status_code == 404 and unknown.json()["code"] == "unknown_customer"
     await wait_until(lambda: h.all_events(), lambda n: n == 1, what="one event")
 
 

@@ -97,3 +97,21 @@ def test_the_ledgers_answer_in_words() -> None:
     assert views.outcome_text("Dispute", 200, {"events": []})[0] == "info"
     refused = views.outcome_text("Write-off", 422, {"detail": "nothing is open"})
     assert refused == ("error", "Write-off was refused: nothing is open")
+
+
+def test_figures_behind_the_ledger_say_how_far_and_current_ones_say_nothing() -> None:
+    reflected = {"sequence": 7, "recorded_at": "2026-06-15T14:02:11+00:00"}
+    head = {"sequence": 9, "recorded_at": "2026-06-15T14:02:51.400000+00:00"}
+    behind = views.freshness(reflected, head)
+    assert behind is not None and behind.newer_events == 2
+    assert behind.text == (
+        "Figures as of 14:02:11 UTC, 40 s behind the ledger (2 newer events not yet applied)."
+    )
+    assert views.freshness(reflected, {"sequence": 7, "recorded_at": head["recorded_at"]}) is None
+    assert views.freshness(reflected, None) is None  # the ledger could not say
+    nothing_yet = views.freshness({"sequence": 0, "recorded_at": None}, head)
+    assert nothing_yet is not None
+    assert (
+        nothing_yet.text
+        == "Figures do not include this customer's events yet (9 newer events pending)."
+    )

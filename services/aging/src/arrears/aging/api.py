@@ -173,6 +173,7 @@ async def customer_aging(
             raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
         definition = await definition_for(conn, company, definition_id)
         facts, moves, states = await store.facts_of(conn, [key], day)
+        position = await store.reflected(conn, "aging", key)
     # one read serves both dates: the facts as of `day` hold everything dated earlier
     then = overdue_reference_date(day)
     items = open_items(facts, moves, day, states)
@@ -184,7 +185,12 @@ async def customer_aging(
         age(earlier, definition, then, credit_limit=customer.credit_limit),
         last_payment(items, day),
     )
-    body = {"customer": jsonable(customer), "aging": aged_json(aged), "header": jsonable(header)}
+    body = {
+        "customer": jsonable(customer),
+        "aging": aged_json(aged),
+        "header": jsonable(header),
+        "position": position,
+    }
     if tab:
         body["transactions"] = {
             t.value: tab_page(items, day, t, sort="due_date", descending=False, limit=TAB_ROWS)

@@ -818,6 +818,23 @@ async def positions(
     return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
+async def reflected(conn: AsyncConnection, consumer: str, key: CustomerKey) -> dict[str, Any]:
+    """The ledger position a customer's figures reflect: the highest stream sequence applied
+    and when that event was recorded (0 and None before any)."""
+    p = stream_positions.c
+    row = (
+        await conn.execute(
+            sa.select(p.max_sequence, p.last_recorded_at).where(
+                p.consumer == consumer, p.company == key[0], p.customer_id == key[1]
+            )
+        )
+    ).first()
+    return {
+        "sequence": int(row[0]) if row else 0,
+        "recorded_at": row[1].isoformat() if row else None,
+    }
+
+
 async def stale_since(conn: AsyncConnection, today: date) -> date | None:
     """The oldest date a stored aging is as of, when some is older than `today`."""
     a = customer_aging.c

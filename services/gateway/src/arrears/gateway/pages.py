@@ -353,6 +353,17 @@ def customer_url(company: str, customer_id: str, **params: Any) -> str:
 # ----------------------------------------------------------------------------- the customer
 
 
+async def ledger_head(gateway: Any, company: str, customer_id: str) -> Any:
+    """Where the customer's ledger stream stands (to say how current the figures are); None
+    when the ledger cannot say right now: the page shows its figures without that line."""
+    try:
+        return await gateway.upstreams.get_json(
+            "ledger", customer_path(company, customer_id, "/position")
+        )
+    except Problem:
+        return None
+
+
 @router.get("/companies/{company}/customers/{customer_id}")
 async def customer_page(
     request: Request,
@@ -370,7 +381,7 @@ async def customer_page(
     aging_path = customer_path(company, customer_id, "/aging")
     base = customer_url(company, customer_id)
     page = PageData(gateway, principal, company, customer_id, query=multi_query(request), base=base)
-    aging, panels = await gateway.scope.read(
+    aging, panels, head = await gateway.scope.read(
         principal,
         company,
         customer_id,
@@ -380,6 +391,7 @@ async def customer_page(
                 "aging", aging_path, {"tab": ["open", "unsettled_payments"]}
             ),
             load_panels(CUSTOMER_PANELS + CUSTOMER_WIDE_PANELS, page),
+            ledger_head(gateway, company, customer_id),
         ),
     )
     receivables, payments = (aging["transactions"][t] for t in ("open", "unsettled_payments"))
@@ -410,6 +422,7 @@ async def customer_page(
             "aging": aging["aging"],
             "header": aging["header"],
             "chart": views.aged_chart(aging["aging"]["periods"]),
+            "freshness": views.freshness(aging.get("position"), head),
             "tab": tab,
             "tab_title": dict(views.TABS)[tab],
             "tabs": tab_links,

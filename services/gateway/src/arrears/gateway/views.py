@@ -7,6 +7,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -414,3 +415,47 @@ def outcome_text(what: str, status: int, body: Any) -> tuple[str, str]:
         return "success", f"{what}: done ({recorded})."
     detail = body.get("detail") if isinstance(body, dict) else None
     return "error", f"{what} was refused: {detail or f'the ledger answered {status}'}"
+
+
+@dataclass(frozen=True, slots=True)
+class Freshness:
+    """How far a read model's figures are behind the ledger for one customer."""
+
+    as_of: datetime | None
+    """When the newest event the figures include was recorded (None: none yet)."""
+    newer_events: int
+    """Events of the customer the ledger has recorded that the figures do not include yet."""
+    behind: timedelta | None
+    """How much later the ledger's newest event was recorded than `as_of`."""
+
+    @property
+    def text(self) -> str:
+        waiting = f"{self.newer_events} newer event{'s' if self.newer_events != 1 else ''}"
+        if self.as_of is None or self.behind is None:
+            return f"Figures do not include this customer's events yet ({waiting} pending)."
+        seconds = max(0, round(self.behind.total_seconds()))
+        return (
+            f"Figures as of {self.as_of:%H:%M:%S} UTC, {seconds} s behind the ledger "
+            f"({waiting} not yet applied)."
+        )
+
+
+def freshness(
+    reflected: Mapping[str, Any] | None, head: Mapping[str, Any] | None
+) -> Freshness | None:
+    """How current figures are that reflect the stream position `reflected` (`sequence`,
+    `recorded_at`), given the ledger's `head` of the same stream; None when they are current
+    (or either side is unknown)."""
+    if reflected is None or head is None or reflected["sequence"] >= head["sequence"]:
+        return None
+    as_of = _instant(reflected.get("recorded_at"))
+    newest = _instant(head.get("recorded_at"))
+    return Freshness(
+        as_of=as_of,
+        newer_events=int(head["sequence"]) - int(reflected["sequence"]),
+        behind=None if as_of is None or newest is None else newest - as_of,
+    )
+
+
+def _instant(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text).astimezone(UTC)

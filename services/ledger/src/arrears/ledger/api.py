@@ -305,6 +305,26 @@ def _problem_item(problem: Problem) -> dict[str, Any]:
 
 
 @router.get(
+    CUSTOMER + "/position",
+    summary="Where the customer's stream stands: its newest sequence and when it was recorded",
+    tags=["streams"],
+)
+async def position(request: Request, company: CompanyId, customer_id: CustomerId) -> dict[str, Any]:
+    """Read models report the stream sequence their figures reflect; comparing it with this
+    tells how current they are."""
+    async with request.app.state.ctx.engine.connect() as conn:
+        head = await store.stream_head(conn, company, customer_id)
+    if head is None:
+        raise Problem(404, "unknown_customer", f"no customer {customer_id} in {company}")
+    return {
+        "company": company,
+        "customer_id": customer_id,
+        "sequence": head[0],
+        "recorded_at": head[1].isoformat(),
+    }
+
+
+@router.get(
     CUSTOMER + "/events",
     summary="The customer's stream, oldest first",
     tags=["streams"],

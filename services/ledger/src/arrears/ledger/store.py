@@ -149,6 +149,22 @@ async def stream_version(conn: AsyncConnection, company: str, customer_id: str) 
     return int(row.scalar_one())
 
 
+async def stream_head(
+    conn: AsyncConnection, company: str, customer_id: str
+) -> tuple[int, datetime] | None:
+    """The sequence and recording time of the customer's newest event; None without any."""
+    e = events.c
+    row = (
+        await conn.execute(
+            sa.select(e.sequence, e.recorded_at)
+            .where(e.company == company, e.customer_id == customer_id)
+            .order_by(e.sequence.desc())
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else (int(row[0]), row[1])
+
+
 async def append(conn: AsyncConnection, batch: Sequence[Event]) -> None:
     """Append events, their outbox rows and document numbers; inside the caller's transaction.
 
