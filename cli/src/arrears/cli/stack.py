@@ -41,7 +41,10 @@ SERVICES: tuple[tuple[str, int], ...] = (
 DEMO_CUSTOMERS = 40
 DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
-READY_TIMEOUT = 90.0
+READY_TIMEOUT = float(os.environ.get("ARREARS_READY_TIMEOUT", "600"))
+"""How long start-up may take before the stack gives up. A service that exits fails the
+start at once; this only catches one that hangs, so it is generous: a loaded machine starts
+slowly (each wait is reported)."""
 STATE_FILE = "stack.json"
 ADMIN_FILE = "initial-admin.json"
 """The gateway's first start leaves the admin credentials here; `up` prints and deletes them."""
@@ -203,7 +206,8 @@ class Stack:
                 print(f"{prefix} {line}", flush=True)
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
+        started = time.monotonic()
+        deadline, report = started + READY_TIMEOUT, started + 15
         pending = {s.name for s in self.services}
         with httpx.Client(timeout=2.0) as client:
             while pending:
@@ -220,8 +224,12 @@ class Stack:
                         if client.get(f"{service.url}/readyz").status_code == 200:
                             pending.discard(service.name)
                             _say(f"{service.name} ready at {service.url}")
-                if time.monotonic() > deadline:
+                now = time.monotonic()
+                if now > deadline:
                     raise TimeoutError(f"not ready after {READY_TIMEOUT:.0f}s: {sorted(pending)}")
+                if pending and now > report:
+                    _say(f"waiting for {', '.join(sorted(pending))} ({now - started:.0f} s)")
+                    report = now + 15
                 time.sleep(0.2)
 
     def supervise(self) -> None:
