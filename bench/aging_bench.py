@@ -740,17 +740,18 @@ one-transaction-per-event projector, (b) query latency of the aging routes on a 
 model, (c) aging every customer as of a past date, (d) the daily rollover. See the module
 docstring for the method.
 
-Reading the figures: the projection's goal (>= 50% of the physical limit) is missed; the
-20x-naive goal is met by far. The projection is bound by one CPU running Python: per event
-it validates the envelope and payload against the contract (about 25 us, a pydantic pass
-over the JSON bytes), derives the facts the event implies (transactions, dated movements
-with the settlements and write-offs they need looked up, statuses, the customer's merged
-profile) and hands them to PostgreSQL as a few cached multi-row statements per batch; the
-physical limit does none of the validation and none of the derivation (consume + COPY is
-about 20-40 us per event here). Today's aging is not on this path: the projection marks
-the customers it touched and the service's refresher recomputes them many batches at a time
-("settled" below). Measured on a shared 2-core machine where the broker, PostgreSQL and the
-Python process compete for the same cores; read ratios, not absolute rates."""
+Reading the figures: the projection (a) is bound by one CPU running Python per event: it
+validates the envelope and payload against the contract (about 25 us, a pydantic pass over
+the JSON bytes), derives the facts the event implies (transactions, dated movements with the
+settlements and write-offs they need looked up, statuses, the customer's merged profile) and
+hands them to PostgreSQL as a few multi-row statements per batch; the physical limit does none
+of the validation and none of the derivation. Aging many customers (c, d) runs in the
+database: each transaction keeps its open amount, so as of a date only what is open now and
+what moved after the date is read, periods come from `width_bucket`, sums per customer from
+one aggregate; the refresh compares and upserts `customer_aging` in the same statement and
+Python builds events only for the customers whose figures changed. Measured on a shared 2-core
+machine where the broker, PostgreSQL and the Python process compete for the same cores; read
+ratios, not absolute rates."""
 
 
 def main() -> None:
