@@ -433,11 +433,20 @@ class Freshness:
         waiting = f"{self.newer_events} newer event{'s' if self.newer_events != 1 else ''}"
         if self.as_of is None or self.behind is None:
             return f"Figures do not include this customer's events yet ({waiting} pending)."
-        seconds = max(0, round(self.behind.total_seconds()))
+        shown = f"{self.as_of:%H:%M:%S}" if self.behind < timedelta(days=1) else f"{self.as_of:%Y-%m-%d %H:%M}"
         return (
-            f"Figures as of {self.as_of:%H:%M:%S} UTC, {seconds} s behind the ledger "
+            f"Figures as of {shown} UTC, {_duration(self.behind)} behind the ledger "
             f"({waiting} not yet applied)."
         )
+
+
+def _duration(span: timedelta) -> str:
+    """A lag in the largest unit that keeps it readable: 40 s, 12 min, 38 h, 3 days."""
+    seconds = max(0, round(span.total_seconds()))
+    for unit, size in (("days", 86_400 * 2), ("h", 3_600 * 2), ("min", 60 * 2)):
+        if seconds >= size:
+            return f"{seconds // (size // 2)} {unit}"
+    return f"{seconds} s"
 
 
 def freshness(
