@@ -39,7 +39,7 @@ from arrears.aging.domain import (
 )
 from arrears.shared.clock import Clock
 from arrears.shared.consumer import Delivered
-from arrears.shared.events.aging import CustomerAgingChanged
+from arrears.shared.events.aging import CustomerAgingChanged, OpenItemsChanged
 from arrears.shared.events.envelope import Event
 from arrears.shared.ids import uuid7
 from arrears.shared.logging import get_logger
@@ -169,27 +169,69 @@ async def refresh_aging(
         conn, today, definition, store.Scope(keys=keys), consumer="aging"
     )
     occurred_at = datetime.combine(today, time(), UTC)
-    await enqueue(
-        conn,
-        [
+
+    def envelope(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": uuid7(),
+            "company": row["company"],
+            "customer_id": row["customer_id"],
+            "sequence": row["revision"],
+            "occurred_at": occurred_at,
+            "recorded_at": now,
+            "actor": "aging",
+            "data": data,
+        }
+
+    events: list[Event] = []
+    for row in changed:
+        items = row["open_items"] or ()
+        for start in range(0, len(items), OPEN_ITEMS_PER_EVENT):
+            events.append(
+                OpenItemsChanged.model_validate(
+                    envelope(
+                        row,
+                        open_items_payload(
+                            items[start : start + OPEN_ITEMS_PER_EVENT],
+                            row["revision"],
+                            row["position"],
+                        ),
+                    )
+                )
+            )
+        events.append(
             CustomerAgingChanged.model_validate(
-                {
-                    "event_id": uuid7(),
-                    "company": row["company"],
-                    "customer_id": row["customer_id"],
-                    "sequence": row["revision"],
-                    "occurred_at": occurred_at,
-                    "recorded_at": now,
-                    "actor": "aging",
-                    "data": changed_payload(
+                envelope(
+                    row,
+                    changed_payload(
                         figures_of(row, definition), row["accounting_currency"], row["position"]
                     ),
-                }
+                )
             )
-            for row in changed
-        ],
-    )
+        )
+    await enqueue(conn, events)
     return len(changed)
+
+
+OPEN_ITEMS_PER_EVENT = 1000
+"""Most transactions one `OpenItemsChanged` carries (the contract's limit)."""
+
+
+def open_items_payload(
+    items: Sequence[Sequence[str]], revision: int, position: int
+) -> dict[str, Any]:
+    """`OpenItemsChanged` data from the rows `store.store_aging` returns as `open_items`."""
+    return {
+        "revision": revision,
+        "position": position,
+        "items": [
+            {
+                "transaction_id": transaction_id,
+                "open_amount": {"amount": txn, "currency": currency},
+                "accounting_open_amount": {"amount": accounting, "currency": accounting_currency},
+            }
+            for transaction_id, txn, currency, accounting, accounting_currency in items
+        ],
+    }
 
 
 def figures_of(row: dict[str, Any], definition: AgingDefinition) -> StoredFigures:
@@ -221,9 +263,11 @@ async def roll_over(
 ) -> int:
     """Bring every stored aging to `today` when the day changed: recompute (and publish) the
     customers whose figures may have changed since their stored date, date the others as of
-    today, and store the day's snapshot of every customer. Returns how many customers were
-    recomputed; nothing happens when every stored aging is already today's."""
+    today, and store the day's snapshot of every customer; customers with open amounts not
+    yet published are marked for the refresher. Returns how many customers were recomputed;
+    nothing else happens when every stored aging is already today's."""
     async with engine.begin() as conn:
+        unpublished = await store.mark_unpublished(conn)
         since = await store.stale_since(conn, today)
         keys = await store.rollover_candidates(conn, since, today, definition)
     if since is None and not keys:
@@ -239,6 +283,7 @@ async def roll_over(
         as_of=str(today),
         since=str(since),
         recomputed=len(keys),
+        unpublished=unpublished,
         dated=dated,
         snapshots=snapped,
     )

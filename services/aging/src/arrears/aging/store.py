@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.aging.domain import (
@@ -90,6 +90,8 @@ transactions = sa.Table(
     # the sum of all the transaction's movements (kept by `recompute_open_amounts`)
     sa.Column("open_amount", Money, nullable=False, server_default="0"),
     sa.Column("open_amount_txn", Money, nullable=False, server_default="0"),
+    # whether `OpenItemsChanged` has published the open amounts above (`store_aging`)
+    sa.Column("open_published", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 movements = sa.Table(
     "movements",
@@ -332,7 +334,8 @@ async def recompute_open_amounts(
     conn: AsyncConnection, transaction_keys: Iterable[tuple[str, str]]
 ) -> None:
     """Set each of these transactions' open amounts to the sum of all its movements (exact
-    whatever order transactions and movements arrived in; a redelivery changes nothing)."""
+    whatever order transactions and movements arrived in; a redelivery changes nothing); a
+    transaction whose amounts changed is published again with its customer's next aging."""
     keys = set(transaction_keys)
     if not keys:
         return
@@ -362,7 +365,7 @@ async def recompute_open_amounts(
             t.transaction_id == sums.c.transaction_id,
             sa.or_(t.open_amount != sums.c.delta, t.open_amount_txn != sums.c.delta_txn),
         )
-        .values(open_amount=sums.c.delta, open_amount_txn=sums.c.delta_txn)
+        .values(open_amount=sums.c.delta, open_amount_txn=sums.c.delta_txn, open_published=False)
     )
 
 
@@ -653,26 +656,65 @@ async def store_aging(
     conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope, consumer: str
 ) -> list[dict[str, Any]]:
     """Age every customer of the scope as of `as_of` and store it in `customer_aging`, all in
-    the database (one statement); a customer's revision grows when its figures changed.
-    Returns the customers whose figures changed (or that had no stored aging), each with its
-    new figures, revision and the ledger position (`consumer`'s) they reflect."""
-    a, p = customer_aging.c, stream_positions.c
+    the database (one statement); a customer's revision grows when its figures changed or a
+    transaction's open amount changed since it was last published.
+    Returns those customers, each with its new figures, revision, the ledger position
+    (`consumer`'s) they reflect and `open_items`: the transactions whose open amounts are still to
+    be published, as `[transaction_id, open (own currency), currency, open (accounting),
+    accounting currency]` (None when there are none); they count as published from now on."""
+    a, p, t = customer_aging.c, stream_positions.c, transactions.c
     fresh = aging_figures(as_of, definition, scope).cte("fresh")
     f = fresh.c
+    unpublished = (
+        sa.select(
+            t.company,
+            t.customer_id,
+            t.transaction_id,
+            t.open_amount,
+            t.open_amount_txn,
+            t.currency,
+            t.accounting_currency,
+        )
+        .where(sa.not_(t.open_published), *scope.where(t.company, t.customer_id))
+        .cte("unpublished")
+    )
+    u = unpublished.c
+    item = sa.func.jsonb_build_array(
+        u.transaction_id,
+        money_text(u.open_amount_txn),
+        u.currency,
+        money_text(u.open_amount),
+        u.accounting_currency,
+    )
+    pending = (
+        sa.select(
+            u.company,
+            u.customer_id,
+            sa.func.jsonb_agg(aggregate_order_by(item, u.transaction_id)).label("open_items"),
+        )
+        .group_by(u.company, u.customer_id)
+        .cte("pending")
+    )
     watched = [f[name] for name in CHANGE_FIELDS]
     stored = [a[name] for name in CHANGE_FIELDS]
     changed = sa.or_(
-        a.customer_id.is_(None), sa.tuple_(*watched).is_distinct_from(sa.tuple_(*stored))
+        a.customer_id.is_(None),
+        sa.tuple_(*watched).is_distinct_from(sa.tuple_(*stored)),
+        pending.c.open_items.is_not(None),
     )
     marked = (
         sa.select(
             *f,
             (sa.func.coalesce(a.revision, 0) + sa.case((changed, 1), else_=0)).label("revision"),
             changed.label("changed"),
+            pending.c.open_items,
         )
         .select_from(
             fresh.outerjoin(
                 customer_aging, sa.and_(a.company == f.company, a.customer_id == f.customer_id)
+            ).outerjoin(
+                pending,
+                sa.and_(pending.c.company == f.company, pending.c.customer_id == f.customer_id),
             )
         )
         .cte("marked")
@@ -684,8 +726,25 @@ async def store_aging(
         index_elements=["company", "customer_id"],
         set_={n: upsert.excluded[n] for n in columns if n not in ("company", "customer_id")},
     ).cte("stored")
+    # Published only while still the amounts read: one that a concurrent batch changes in
+    # the meantime stays unpublished (that batch marks its customer for the next refresh).
+    published_cte = (
+        sa.update(transactions)
+        .where(
+            t.company == u.company,
+            t.transaction_id == u.transaction_id,
+            t.open_amount == u.open_amount,
+            t.open_amount_txn == u.open_amount_txn,
+        )
+        .values(open_published=True)
+        .cte("published")
+    )
     rows = await conn.execute(
-        sa.select(*(m[n] for n in columns), sa.func.coalesce(p.max_sequence, 0).label("position"))
+        sa.select(
+            *(m[n] for n in columns),
+            m.open_items,
+            sa.func.coalesce(p.max_sequence, 0).label("position"),
+        )
         .select_from(
             marked.outerjoin(
                 stream_positions,
@@ -696,8 +755,25 @@ async def store_aging(
         )
         .where(m.changed)
         .add_cte(stored_cte)
+        .add_cte(published_cte)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def mark_unpublished(conn: AsyncConnection) -> int:
+    """Mark for refresh every customer with open amounts not yet published (after an
+    upgrade, or a refresh that a concurrent change outran); returns how many."""
+    t = transactions.c
+    rows = await conn.execute(
+        insert(dirty_customers)
+        .from_select(
+            ["company", "customer_id"],
+            sa.select(t.company, t.customer_id).where(sa.not_(t.open_published)).distinct(),
+        )
+        .on_conflict_do_nothing()
+        .returning(dirty_customers.c.company)
+    )
+    return len(rows.all())
 
 
 CHANGE_FIELDS = (
