@@ -11,7 +11,7 @@ publishes what changed) off the event path, many batches at a time, in the datab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
@@ -183,22 +183,12 @@ async def refresh_aging(
         }
 
     events: list[Event] = []
+    figures: list[CustomerAgingChanged] = []
     for row in changed:
-        items = row["open_items"] or ()
-        for start in range(0, len(items), OPEN_ITEMS_PER_EVENT):
-            events.append(
-                OpenItemsChanged.model_validate(
-                    envelope(
-                        row,
-                        open_items_payload(
-                            items[start : start + OPEN_ITEMS_PER_EVENT],
-                            row["revision"],
-                            row["position"],
-                        ),
-                    )
-                )
-            )
-        events.append(
+        events += open_items_changed(
+            row["open_items"] or (), row["revision"], row["position"], envelope(row, {})
+        )
+        figures.append(
             CustomerAgingChanged.model_validate(
                 envelope(
                     row,
@@ -208,8 +198,54 @@ async def refresh_aging(
                 )
             )
         )
+        events.append(figures[-1])
     await enqueue(conn, events)
+    await store.remember_published(conn, figures)
     return len(changed)
+
+
+def open_items_changed(
+    items: Sequence[Sequence[str]], revision: int, position: int, envelope: dict[str, Any]
+) -> list[Event]:
+    """`OpenItemsChanged` events (`OPEN_ITEMS_PER_EVENT` items each, a fresh id each) of one
+    customer's revision, from rows in `store.store_aging`'s `open_items` shape."""
+    return [
+        OpenItemsChanged.model_validate(
+            envelope
+            | {
+                "event_id": uuid7(),
+                "data": open_items_payload(
+                    items[start : start + OPEN_ITEMS_PER_EVENT], revision, position
+                ),
+            }
+        )
+        for start in range(0, len(items), OPEN_ITEMS_PER_EVENT)
+    ]
+
+
+async def published_state(engine: AsyncEngine, *, chunk: int = 1000) -> AsyncIterator[list[Event]]:
+    """What aging has published, as it stands, customer by customer: each customer's last
+    `CustomerAgingChanged` as it was published, preceded by `OpenItemsChanged` of the same
+    revision holding every published open amount. A reader rebuilding its read model (a
+    replay) takes these instead of the whole topic's history."""
+    after: CustomerKey | None = None
+    while True:
+        async with engine.connect() as conn:
+            page = await store.published_pages(conn, after, chunk)
+        if not page:
+            return
+        events: list[Event] = []
+        for raw, items in page:
+            last = CustomerAgingChanged.model_validate(raw)
+            events += open_items_changed(
+                items,
+                last.sequence,
+                last.data.position,
+                last.model_dump(exclude={"data", "type", "schema_version"}),
+            )
+            events.append(last)
+            after = (last.company, last.customer_id)
+        yield events
 
 
 OPEN_ITEMS_PER_EVENT = 1000

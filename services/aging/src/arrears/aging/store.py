@@ -93,6 +93,15 @@ transactions = sa.Table(
     # whether `OpenItemsChanged` has published the open amounts above (`store_aging`)
     sa.Column("open_published", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+published_aging = sa.Table(
+    "published_aging",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("envelope", postgresql.JSONB, nullable=False),
+)
+"""Each customer's last published `CustomerAgingChanged`, as published."""
 movements = sa.Table(
     "movements",
     metadata,
@@ -758,6 +767,62 @@ async def store_aging(
         .add_cte(published_cte)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def remember_published(conn: AsyncConnection, events: Sequence[Any]) -> None:
+    """Keep these `CustomerAgingChanged` as each customer's last published one."""
+    if not events:
+        return
+    stmt = insert(published_aging)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id"],
+            set_={"revision": stmt.excluded.revision, "envelope": stmt.excluded.envelope},
+            where=published_aging.c.revision < stmt.excluded.revision,
+        ),
+        [
+            {
+                "company": e.company,
+                "customer_id": e.customer_id,
+                "revision": e.sequence,
+                "envelope": e.model_dump(mode="json"),
+            }
+            for e in events
+        ],
+    )
+
+
+async def published_pages(
+    conn: AsyncConnection, after: CustomerKey | None, limit: int
+) -> list[tuple[dict[str, Any], list[list[str]]]]:
+    """Customers after `after` (in key order), each with its last published
+    `CustomerAgingChanged` envelope and its published open amounts (`store_aging`'s item
+    shape)."""
+    pa, t = published_aging.c, transactions.c
+    where = [] if after is None else [sa.tuple_(pa.company, pa.customer_id) > sa.tuple_(*after)]
+    page = (
+        sa.select(pa.company, pa.customer_id, pa.envelope)
+        .where(*where)
+        .order_by(pa.company, pa.customer_id)
+        .limit(limit)
+        .cte("page")
+    )
+    item = sa.func.jsonb_build_array(
+        t.transaction_id,
+        money_text(t.open_amount_txn),
+        t.currency,
+        money_text(t.open_amount),
+        t.accounting_currency,
+    )
+    items = (
+        sa.select(sa.func.jsonb_agg(aggregate_order_by(item, t.transaction_id)))
+        .where(t.company == page.c.company, t.customer_id == page.c.customer_id, t.open_published)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        sa.select(page.c.envelope, items).order_by(page.c.company, page.c.customer_id)
+    )
+    return [(r[0], r[1] or []) for r in rows]
 
 
 async def mark_unpublished(conn: AsyncConnection) -> int:

@@ -17,6 +17,9 @@ different topics in any order, ends with the same rows:
 - `CustomerRow`, `ActivityRow`: current state, the newest `sequence` wins (both come from one
   topic each, where a customer's events keep their order).
 - `AgingRow`: the latest `CustomerAgingChanged` of the customer; the highest revision wins.
+- `OpenAmountRow`: a transaction's open amount as aging published it (`OpenItemsChanged`);
+  key (company, transaction_id); the highest revision wins. Open amounts are aging's: the
+  summary never derives them from settlements and adjustments itself.
 
 Amounts are `Decimal`; a row's `amount` is in the transaction's own currency, its
 `accounting_amount` in the company's accounting currency. Everything here is pure.
@@ -666,3 +669,33 @@ def aging_row_of(event: Event) -> AgingRow | None:
         disputed_amount=data.disputed_amount.amount,
         position=data.position,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAmountRow:
+    company: str
+    customer_id: str
+    transaction_id: str
+    revision: int
+    open_amount: Decimal
+    """Transaction currency; positive for credits too."""
+    accounting_open_amount: Decimal
+    event_id: str
+
+
+def open_amount_rows_of(event: Event) -> list[OpenAmountRow]:
+    """The open amounts an `OpenItemsChanged` carries."""
+    if not isinstance(event, ag.OpenItemsChanged):
+        return []
+    return [
+        OpenAmountRow(
+            company=event.company,
+            customer_id=event.customer_id,
+            transaction_id=item.transaction_id,
+            revision=event.data.revision,
+            open_amount=item.open_amount.amount,
+            accounting_open_amount=item.accounting_open_amount.amount,
+            event_id=str(event.event_id),
+        )
+        for item in event.data.items
+    ]

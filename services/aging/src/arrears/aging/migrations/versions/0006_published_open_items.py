@@ -1,7 +1,9 @@
 """aging: each transaction remembers whether its open amount has been published
 (`OpenItemsChanged`); readers that need open items take them from aging's topic. Every
 existing transaction starts unpublished, so each customer's open items are published once
-after the upgrade (the refresher marks those customers at start).
+after the upgrade (the refresher marks those customers at start). Each customer's last
+published `CustomerAgingChanged` is kept, so a reader's replay can be given what aging
+last said without waiting for the topic.
 
 Revision ID: 0006
 Revises: 0005
@@ -9,6 +11,7 @@ Revises: 0005
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects import postgresql
 
 from arrears.shared.migrations import schema
 
@@ -32,9 +35,18 @@ def upgrade() -> None:
         schema=s,
         postgresql_where=sa.text("NOT open_published"),
     )
+    op.create_table(
+        "published_aging",
+        sa.Column("company", sa.Text, primary_key=True),
+        sa.Column("customer_id", sa.Text, primary_key=True),
+        sa.Column("revision", sa.BigInteger, nullable=False),
+        sa.Column("envelope", postgresql.JSONB, nullable=False),
+        schema=s,
+    )
 
 
 def downgrade() -> None:
     s = schema()
+    op.drop_table("published_aging", schema=s)
     op.drop_index("transactions_unpublished", "transactions", schema=s)
     op.drop_column("transactions", "open_published", schema=s)
