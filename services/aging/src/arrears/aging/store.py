@@ -417,28 +417,46 @@ OPEN_NOW = sa.or_(
 constants so that the planner can use that index)."""
 
 
-def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
+def open_items_query(as_of: date, scope: Scope, *, broad: bool | None = None) -> sa.Subquery:
     """Every transaction of the scope posted by `as_of` with something open on that date:
-    its open amounts (open now, less what moved after the date: only recent movements are
-    read for a recent date) and its collection status as of the date."""
+    its open amounts (open now, less what moved after the date) and its collection status as
+    of the date.
+
+    Two plans for the same rows. Narrow (the default for customers named by key: refreshes,
+    the rollover): the open transactions through their partial index, and those closed now
+    that moved after the date looked up one by one, so a transaction closed since before the
+    date is never read. Broad (the default for a company or a pool): every transaction of the
+    scope read once and hash-joined with what moved after the date, which is what a date far
+    in the past over many customers needs (most of the moved transactions are closed now, and
+    one scan beats a million lookups)."""
     t, m, s = transactions.c, movements.c, statuses.c
-    later = (
+    if broad is None:
+        broad = scope.keys is None
+    later_select = (
         sa.select(
             m.company,
             m.transaction_id,
             sa.func.sum(m.delta).label("delta"),
             sa.func.sum(m.delta_txn).label("delta_txn"),
         )
-        .where(m.effective_date > as_of, *scope.where(m.company, m.customer_id))
+        .where(
+            m.effective_date > as_of,
+            # a posting is dated its transaction's posting date: one after the date is of a
+            # transaction posted after it, which is not aged as of the date at all
+            m.cause != sa.literal_column("'posted'"),
+            *scope.where(m.company, m.customer_id),
+        )
         .group_by(m.company, m.transaction_id)
-        .cte("later")
     )
-    status = (
+    status_select = (
         sa.select(s.company, s.transaction_id, s.status)
         .where(s.effective_date <= as_of, *scope.where(s.company, s.customer_id))
         .ext(postgresql.distinct_on(s.company, s.transaction_id))
         .order_by(s.company, s.transaction_id, s.sequence.desc())
-        .cte("status")
+    )
+    later: sa.FromClause = later_select.subquery("later") if broad else later_select.cte("later")
+    status: sa.FromClause = (
+        status_select.subquery("status") if broad else status_select.cte("status")
     )
     zero = sa.literal(Decimal(0), Money)
     open_amount = t.open_amount - sa.func.coalesce(later.c.delta, zero)
@@ -471,25 +489,41 @@ def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
             .where(
                 t.posting_date <= as_of,
                 sa.or_(open_amount != 0, open_txn != 0),
-                *scope.where(t.company, t.customer_id),
                 *where,
             )
         )
 
-    # open now (the partial index of open transactions), or closed now but moved after the
-    # date: a transaction closed since before the date is never read
+    in_scope = scope.where(t.company, t.customer_id)
+    if broad:
+        return part(transactions.outerjoin(later, moved_later), *in_scope).subquery("open_items")
+    # The transactions closed now are reached through what moved (already of the scope only):
+    # naming the scope again there lets the planner pair every moved transaction with every
+    # customer of the scope before it looks anything up.
     return sa.union_all(
-        part(transactions.outerjoin(later, moved_later), OPEN_NOW),
+        part(transactions.outerjoin(later, moved_later), OPEN_NOW, *in_scope),
         part(transactions.join(later, moved_later), sa.not_(OPEN_NOW)),
-    ).cte("open_items")
+    ).subquery("open_items")
 
 
-def aging_sums(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Subquery:
+SET_WORK_MEM = "256MB"
+"""Memory a set-based aging statement may use per sort or hash (`SET LOCAL work_mem`): with
+PostgreSQL's default of 4 MB, aging a company as of a past date spills its hash joins and
+aggregates to disk many times over."""
+
+
+async def sized_for_sets(conn: AsyncConnection) -> None:
+    """Give the set-based statements of the current transaction room (`SET_WORK_MEM`)."""
+    await conn.exec_driver_sql(f"SET LOCAL work_mem = '{SET_WORK_MEM}'")
+
+
+def aging_sums(
+    as_of: date, definition: AgingDefinition, scope: Scope, *, broad: bool | None = None
+) -> sa.Subquery:
     """Per customer with open items, what aging adds up (the fields of the domain's
     `AgingSums`, the oldest period holding receivables and `r<i>`, `c<i>`, `n<i>` per
     period): open items as of the date, each placed in its period by `width_bucket` over the
     periods' bounds, summed per customer, by the same rules as the domain's `age`."""
-    items = open_items_query(as_of, scope)
+    items = open_items_query(as_of, scope, broad=broad)
     o = items.c
     days = sa.cast(sa.literal(as_of), sa.Date) - _aging_date_of(o, definition.basis)
     bounds = [p.to_days + 1 for p in definition.periods[:-1] if p.to_days is not None]
@@ -564,11 +598,17 @@ def _customers_with(sums: sa.Subquery, scope: Scope) -> sa.Select[Any]:
 
 
 async def aged_balances(
-    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope
+    conn: AsyncConnection,
+    as_of: date,
+    definition: AgingDefinition,
+    scope: Scope,
+    *,
+    broad: bool | None = None,
 ) -> dict[CustomerKey, tuple[CustomerFacts, AgedBalance]]:
     """Every customer of the scope with its aged balance as of `as_of` by `definition`, as
     domain objects (`aging_sums` read into `AgingSums`)."""
-    sums = aging_sums(as_of, definition, scope)
+    await sized_for_sets(conn)
+    sums = aging_sums(as_of, definition, scope, broad=broad)
     n = len(definition.periods)
     per_period = [sums.c[f"{kind}{i}"] for kind in "rcn" for i in range(n)]
     rows = await conn.execute(
@@ -645,11 +685,14 @@ def _aging_row_columns(
     ]
 
 
-def aging_figures(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Select[Any]:
+def aging_figures(
+    as_of: date, definition: AgingDefinition, scope: Scope, *, broad: bool | None = None
+) -> sa.Select[Any]:
     """Every customer of the scope aged as of `as_of` by `definition`, as rows shaped like
-    `customer_aging` (without the revision): the set-based aging of many customers."""
+    `customer_aging` (without the revision): the set-based aging of many customers (run it
+    after `sized_for_sets`)."""
     c = customers.c
-    sums = aging_sums(as_of, definition, scope)
+    sums = aging_sums(as_of, definition, scope, broad=broad)
     return (
         sa.select(c.company, c.customer_id, *_aging_row_columns(sums, definition, as_of))
         .select_from(
@@ -672,6 +715,7 @@ async def store_aging(
     be published, as `[transaction_id, open (own currency), currency, open (accounting),
     accounting currency]` (None when there are none); they count as published from now on."""
     a, p, t = customer_aging.c, stream_positions.c, transactions.c
+    await sized_for_sets(conn)
     fresh = aging_figures(as_of, definition, scope).cte("fresh")
     f = fresh.c
     unpublished = (
@@ -1064,6 +1108,7 @@ async def take_snapshots(
     """Store the aging as of a date (header and one row per period) of every customer of the
     scope, aged and written in one statement; a snapshot already taken for that customer,
     definition and date is kept as it was. Returns how many were stored."""
+    await sized_for_sets(conn)
     aged = aging_figures(as_of, definition, scope).subquery("aged")
     return await _insert_snapshots(conn, aged, definition, taken_at)
 
