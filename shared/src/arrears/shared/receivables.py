@@ -20,7 +20,7 @@ from typing import Any
 
 from arrears.shared.events import customers as cu
 from arrears.shared.events import invoices as iv
-from arrears.shared.events.envelope import Event
+from arrears.shared.events.envelope import Event, is_a
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def status_change(event: Event) -> StatusChange | None:
         "status": getattr(getattr(data, "status", None), "value", None),
         "promise_date": getattr(data, "promise_date", None),
     }
-    if isinstance(event, iv.CollectionStatusChanged):
+    if is_a(event, iv.CollectionStatusChanged):
         promised = data.status is iv.CollectionStatus.PROMISED_TO_PAY
         amount = data.promise_amount
         return StatusChange(
@@ -72,7 +72,7 @@ def status_change(event: Event) -> StatusChange | None:
             broken_promise_count=0,
             **common,
         )
-    if isinstance(event, iv.PromiseToPayKept):
+    if is_a(event, iv.PromiseToPayKept):
         return StatusChange(
             promise_amount=data.promised_amount.amount,
             promise_currency=data.promised_amount.currency,
@@ -81,7 +81,7 @@ def status_change(event: Event) -> StatusChange | None:
             broken_promise_count=0,
             **common,
         )
-    if isinstance(event, iv.PromiseToPayBroken):
+    if is_a(event, iv.PromiseToPayBroken):
         return StatusChange(
             promise_amount=data.promised_amount.amount,
             promise_currency=data.promised_amount.currency,

@@ -36,7 +36,7 @@ from arrears.shared.events import customers as cu
 from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
-from arrears.shared.events.envelope import Event
+from arrears.shared.events.envelope import Event, event_types_of, is_a
 from arrears.shared.receivables import profile_updates, status_change
 
 from .errors import MissingFact
@@ -129,7 +129,7 @@ def _posted_fee(
 def transactions_of(event: Event) -> list[OpenItemFacts]:
     """The transactions an event creates (none for most events)."""
     data = event.data
-    if isinstance(event, iv.InvoicePosted):
+    if is_a(event, iv.InvoicePosted):
         return [
             _facts(
                 event,
@@ -144,7 +144,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
                 exchange_rate=data.exchange_rate,
             )
         ]
-    if isinstance(event, iv.CreditNotePosted):
+    if is_a(event, iv.CreditNotePosted):
         return [
             _facts(
                 event,
@@ -160,7 +160,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
                 related=data.original_transaction_id,
             )
         ]
-    if isinstance(event, iv.InterestNotePosted):
+    if is_a(event, iv.InterestNotePosted):
         created = [
             _facts(
                 event,
@@ -188,7 +188,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
                 )
             )
         return created
-    if isinstance(event, iv.FeeCharged):
+    if is_a(event, iv.FeeCharged):
         return [
             _facts(
                 event,
@@ -205,7 +205,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
                 related=data.related_transaction_id,
             )
         ]
-    if isinstance(event, pm.PaymentReceived):
+    if is_a(event, pm.PaymentReceived):
         return [
             _facts(
                 event,
@@ -220,7 +220,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
                 exchange_rate=data.exchange_rate,
             )
         ]
-    if isinstance(event, pm.PaymentReturnedNsf) and data.nsf_fee is not None:
+    if is_a(event, pm.PaymentReturnedNsf) and data.nsf_fee is not None:
         # The event does not carry the payment's document number (the ledger prints the fee
         # with it); the store can show it through `related_transaction_id`.
         return [
@@ -234,7 +234,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
                 related=data.payment_transaction_id,
             )
         ]
-    if isinstance(event, lt.CollectionLetterPosted) and data.fee is not None:
+    if is_a(event, lt.CollectionLetterPosted) and data.fee is not None:
         return [
             _posted_fee(
                 event,
@@ -254,7 +254,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
 
 def settlement_of(event: Event) -> SettlementFacts | None:
     """The settlement a `PaymentSettled` records (keep it for its reversal), else None."""
-    if not isinstance(event, pm.PaymentSettled):
+    if not is_a(event, pm.PaymentSettled):
         return None
     data = event.data
     parts = []
@@ -335,9 +335,9 @@ def _settlement(lookups: Lookups, settlement_id: str, event: Event) -> Settlemen
 
 def needs(event: Event) -> Needs:
     """What `movements_of(event, lookups)` needs in `lookups` (nothing for most events)."""
-    if isinstance(event, pm.SettlementReversed):
+    if is_a(event, pm.SettlementReversed):
         return Needs(settlement_ids=(event.data.settlement_id,))
-    if isinstance(event, pm.PaymentReturnedNsf):
+    if is_a(event, pm.PaymentReturnedNsf):
         return Needs(
             settlement_ids=tuple(event.data.reopened_settlement_ids),
             written_off_transaction_ids=(event.data.payment_transaction_id,),
@@ -389,7 +389,7 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
     """
     data = event.data
     lines = _Lines(event)
-    if isinstance(event, pm.PaymentSettled):
+    if is_a(event, pm.PaymentSettled):
         on = data.settlement_date
         settlement = settlement_of(event)
         assert settlement is not None
@@ -403,9 +403,9 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
                 settlement.settlement_id,
             )
         return lines.movements
-    if isinstance(event, pm.SettlementReversed):
+    if is_a(event, pm.SettlementReversed):
         return _reopened(event, _settlement(lookups, data.settlement_id, event), data.posting_date)
-    if isinstance(event, pm.PaymentReturnedNsf):
+    if is_a(event, pm.PaymentReturnedNsf):
         reopened: list[Movement] = []
         for settlement_id in data.reopened_settlement_ids:
             settlement = _settlement(lookups, settlement_id, event)
@@ -426,7 +426,7 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
         )
         lines.posted(transactions_of(event))
         return reopened + lines.movements
-    if isinstance(event, pm.TransactionsWrittenOff):
+    if is_a(event, pm.TransactionsWrittenOff):
         for item in data.transactions:
             lines.add(
                 item.transaction_id,
@@ -436,7 +436,7 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
                 "written_off",
             )
         return lines.movements
-    adjustment = _FEE_ADJUSTMENTS.get(type(event))
+    adjustment = _FEE_ADJUSTMENTS.get((event.type, event.schema_version))
     if adjustment is not None:
         sign, cause = adjustment
         lines.add(
@@ -451,10 +451,10 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
     return lines.movements
 
 
-_FEE_ADJUSTMENTS: dict[type[Event], tuple[int, MovementCause]] = {
-    iv.FeeWaived: (-1, "fee_waived"),
-    iv.FeeReinstated: (1, "fee_reinstated"),
-    iv.FeeReversed: (-1, "fee_reversed"),
+_FEE_ADJUSTMENTS: dict[tuple[str, int], tuple[int, MovementCause]] = {
+    event_types_of(iv.FeeWaived): (-1, "fee_waived"),
+    event_types_of(iv.FeeReinstated): (1, "fee_reinstated"),
+    event_types_of(iv.FeeReversed): (-1, "fee_reversed"),
 }
 
 
@@ -530,10 +530,10 @@ def evolve_customer(current: CustomerFacts | None, event: Event) -> CustomerFact
     Other events, and events at or before the sequence already applied (redelivery), leave
     `current` unchanged. Raises `MissingFact` for a change of a customer never registered.
     """
-    handler = _CUSTOMER_EVENTS.get(type(event))
+    handler = _CUSTOMER_EVENTS.get((event.type, event.schema_version))
     if handler is None or (current is not None and event.sequence <= current.sequence):
         return current
-    if current is None and not isinstance(event, cu.CustomerRegistered):
+    if current is None and not is_a(event, cu.CustomerRegistered):
         raise MissingFact(
             "unknown_customer",
             f"{event.type} {event.event_id} for {event.stream}, which is not registered",
@@ -566,8 +566,8 @@ def _credit_limit_changed(current: CustomerFacts | None, event: Event) -> Custom
     return replace(current, credit_limit=limit.amount if limit else None)
 
 
-_CUSTOMER_EVENTS: dict[type[Event], Callable[[CustomerFacts | None, Event], CustomerFacts]] = {
-    cu.CustomerRegistered: _registered,
-    cu.CustomerProfileChanged: _profile_changed,
-    cu.CreditLimitChanged: _credit_limit_changed,
+_CUSTOMER_EVENTS: dict[tuple[str, int], Callable[[CustomerFacts | None, Event], CustomerFacts]] = {
+    event_types_of(cu.CustomerRegistered): _registered,
+    event_types_of(cu.CustomerProfileChanged): _profile_changed,
+    event_types_of(cu.CreditLimitChanged): _credit_limit_changed,
 }
