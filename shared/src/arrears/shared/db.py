@@ -7,10 +7,13 @@ schema the service owns (`ServiceSettings.schema_name`), so tests can give every
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from typing import Any, Literal, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -46,6 +49,63 @@ async def insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[st
     compiled per batch."""
     if rows:
         await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
+
+
+def unnest(columns: Iterable[tuple[str, Any]], name: str = "batch") -> sa.TableValuedAlias:
+    """Rows bound as one array per column, as a relation: `unnest(:a, :b, ...) AS name(a, b,
+    ...)`. Each column is bound by its name to a Python list of its values (all of one
+    length); a JSON column is bound as text (the JSON already encoded) and cast. One
+    round trip carries the whole batch, and the statement is the same for any batch size, so
+    it is compiled and prepared once."""
+    binds, names = [], []
+    for column, kind in columns:
+        bound = sa.Text() if isinstance(kind, sa.JSON) else kind
+        binds.append(sa.bindparam(column, type_=postgresql.ARRAY(bound)))
+        names.append(sa.column(column, bound))
+    return sa.func.unnest(*binds).table_valued(*names).render_derived(name=name)
+
+
+def rows_of(relation: sa.TableValuedAlias, table: Table) -> sa.Select[Any]:
+    """SELECT the columns of a relation made by `unnest`, cast where `table` stores JSON."""
+    return sa.select(
+        *(
+            sa.cast(c, table.c[c.name].type).label(c.name)
+            if isinstance(table.c[c.name].type, sa.JSON)
+            else c
+            for c in relation.c
+        )
+    )
+
+
+Conflict = Literal["nothing", "replace"]
+
+
+@cache
+def _array_insert(table: Table, names: tuple[str, ...], conflict: Conflict) -> Any:
+    batch = unnest((name, table.c[name].type) for name in names)
+    stmt = insert(table).from_select(list(names), rows_of(batch, table))
+    if conflict == "nothing":
+        return stmt.on_conflict_do_nothing()
+    key = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={name: stmt.excluded[name] for name in names if name not in key},
+    )
+
+
+async def array_insert(
+    conn: AsyncConnection,
+    table: Table,
+    columns: Mapping[str, Sequence[Any]],
+    *,
+    conflict: Conflict = "nothing",
+) -> None:
+    """Insert rows given as one list per column, in one statement: rows whose key is there
+    already are left as they are (`nothing`, so a redelivered fact inserts nothing) or take
+    the new values (`replace`)."""
+    names = tuple(columns)
+    if names and len(columns[names[0]]):
+        await conn.execute(_array_insert(table, names, conflict), dict(columns))
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
