@@ -1,10 +1,14 @@
 """The timeline projection: events in, entries, links, activities and customers out, one batch
-in one transaction.
+in one transaction, as a few set-based statements.
 
-Entries and links are facts under their own keys (a redelivered event inserts nothing). An
-activity's events are stored as patches; every activity the batch touched is folded again
-from all its stored patches (sequence order), so its state and timeline entry are the same
-whatever order its events arrived in.
+Each event goes through the pure rule `project` (its Struct as the consumer decoded it); the
+batch's entries, links and customers are then written as one statement each, every row of
+the batch bound as one array per column. Entries and links are facts under their own keys
+(a redelivered event inserts nothing). An activity's events are stored as patches; the
+statement that stores them returns every stored patch of the activities they touch, each
+touched activity is folded again from all its patches (sequence order), and the activities
+and their timeline entries are written as one statement each, so an activity's state and
+entry are the same whatever order its events arrived in.
 """
 
 from __future__ import annotations
@@ -26,16 +30,15 @@ class TimelineProjection:
     topics: Sequence[Topic] = LEDGER_TOPICS
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
-        events = [d.event for d in batch]
-        projected = [(event, project(event)) for event in events]
+        projected = [(m, project(m)) for m in (d.message for d in batch)]
         await store.save_customers(
-            conn, ((e.company, e.customer_id) for e in events), latest_names(projected)
+            conn, ((m.company, m.customer_id) for m, _ in projected), latest_names(projected)
         )
         await store.save_entries(conn, [p.entry for _, p in projected if p.entry is not None])
         await store.save_links(conn, [link for _, p in projected for link in p.links])
         patches = [p.patch for _, p in projected if p.patch is not None]
         if patches:
-            await store.save_patches(conn, patches)
-            stored = await store.load_patches(conn, {(p.company, p.activity_id) for p in patches})
-            states = [s for found in stored.values() if (s := fold(found)) is not None]
-            await store.save_activities(conn, states)
+            stored = await store.save_patches(conn, patches)
+            await store.save_activities(
+                conn, [s for found in stored.values() if (s := fold(found)) is not None]
+            )

@@ -20,12 +20,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arrears.shared.db import insert_new, row_of
+from arrears.shared.db import array_insert, rows_of, unnest
 from arrears.timeline.domain import (
     ActivityKey,
     ActivityPatch,
@@ -128,6 +129,42 @@ READ_MODEL = (customers, entries, links, activity_changes, activities)
 
 
 # ----------------------------------------------------------------------------- writing
+#
+# A batch is written as a few statements, each carrying all its rows as one array per column
+# (`unnest`): customers, entries, links; for activity events the patches (returning every
+# patch of the activities touched) and then the folded activities and their entries.
+
+
+def _columns(table: sa.Table, rows: Sequence[Any], **computed: list[Any]) -> dict[str, list[Any]]:
+    """The rows (objects with an attribute per column) as one list per column of `table`;
+    `computed` gives the columns that are not plain attributes."""
+    return {
+        c.name: computed[c.name] if c.name in computed else [getattr(r, c.name) for r in rows]
+        for c in table.c
+    }
+
+
+_json = msgspec.json.Encoder().encode
+
+
+def json_texts(values: Iterable[Any]) -> list[str]:
+    """JSON documents as text, for a JSON column bound by `unnest`."""
+    return [_json(v).decode() for v in values]
+
+
+def _upsert_names() -> Any:
+    names = [c.name for c in customers.c]
+    stmt = insert(customers).from_select(
+        names, rows_of(unnest((n, customers.c[n].type) for n in names), customers)
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=["company", "customer_id"],
+        set_={"name": stmt.excluded.name, "name_sequence": stmt.excluded.name_sequence},
+        where=customers.c.name_sequence < stmt.excluded.name_sequence,
+    )
+
+
+_SAVE_CUSTOMERS = _upsert_names()
 
 
 async def save_customers(
@@ -137,67 +174,78 @@ async def save_customers(
 ) -> None:
     """Record every touched customer; keep the name of the latest naming event (`names`:
     the newest name and its sequence per customer, from this batch)."""
-    rows: list[dict[str, Any]] = []
-    for company, customer_id in sorted(set(touched)):
-        name, sequence = names.get((company, customer_id), (None, 0))
-        rows.append(
-            {
-                "company": company,
-                "customer_id": customer_id,
-                "name": name,
-                "name_sequence": sequence,
-            }
-        )
-    await insert_new(conn, customers, rows)
-    named = [row for row in rows if row["name_sequence"] > 0]
-    if named:
-        stmt = insert(customers)
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["company", "customer_id"],
-                set_={"name": stmt.excluded.name, "name_sequence": stmt.excluded.name_sequence},
-                where=customers.c.name_sequence < stmt.excluded.name_sequence,
-            ),
-            named,
-        )
+    keys = sorted(set(touched))
+    if not keys:
+        return
+    named = [names.get(key, (None, 0)) for key in keys]
+    await conn.execute(
+        _SAVE_CUSTOMERS,
+        {
+            "company": [company for company, _ in keys],
+            "customer_id": [customer for _, customer in keys],
+            "name": [name for name, _ in named],
+            "name_sequence": [sequence for _, sequence in named],
+        },
+    )
 
 
-def entry_row(entry: Entry) -> dict[str, Any]:
-    row = row_of(entry)
-    row["type"] = entry.type.value
-    row["details"] = dict(entry.details)
-    return row
+def _entry_columns(new: Sequence[Entry]) -> dict[str, list[Any]]:
+    return _columns(
+        entries,
+        new,
+        type=[e.type.value for e in new],
+        details=json_texts(e.details for e in new),
+    )
 
 
 async def save_entries(conn: AsyncConnection, new: Sequence[Entry]) -> None:
-    await insert_new(conn, entries, [entry_row(e) for e in new])
+    await array_insert(conn, entries, _entry_columns(new))
 
 
 async def save_links(conn: AsyncConnection, new: Sequence[Link]) -> None:
-    await insert_new(conn, links, [row_of(link) for link in new])
+    await array_insert(conn, links, _columns(links, new))
 
 
-def patch_row(patch: ActivityPatch) -> dict[str, Any]:
-    row = row_of(patch)
-    row["patch"] = dict(row.pop("values"))
-    return row
-
-
-async def save_patches(conn: AsyncConnection, patches: Sequence[ActivityPatch]) -> None:
-    await insert_new(conn, activity_changes, [patch_row(p) for p in patches])
-
-
-async def load_patches(
-    conn: AsyncConnection, keys: Iterable[ActivityRef]
-) -> dict[ActivityRef, list[ActivityPatch]]:
-    """Every stored patch of these activities."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    c = activity_changes.c
-    rows = await conn.execute(
-        sa.select(activity_changes).where(sa.tuple_(c.company, c.activity_id).in_(wanted))
+def _save_patches() -> Any:
+    """Insert the patches (a redelivered one inserts nothing) and select every patch of the
+    activities they belong to: those stored before, and the ones just inserted (which the
+    statement's own snapshot does not see in the table)."""
+    names = [c.name for c in activity_changes.c]
+    given = rows_of(unnest((n, activity_changes.c[n].type) for n in names), activity_changes).cte(
+        "given"
     )
+    inserted = (
+        insert(activity_changes)
+        .from_select(names, sa.select(given))
+        .on_conflict_do_nothing()
+        .returning(*activity_changes.c)
+        .cte("inserted")
+    )
+    c = activity_changes.c
+    touched = sa.select(given.c.company, given.c.activity_id)
+    stored = sa.select(activity_changes).where(sa.tuple_(c.company, c.activity_id).in_(touched))
+    return sa.union_all(stored, sa.select(inserted))
+
+
+_SAVE_PATCHES = _save_patches()
+
+
+async def save_patches(
+    conn: AsyncConnection, patches: Sequence[ActivityPatch]
+) -> dict[ActivityRef, list[ActivityPatch]]:
+    """Store the patches; returns every stored patch of the activities they belong to."""
+    rows = await conn.execute(
+        _SAVE_PATCHES,
+        _columns(
+            activity_changes,
+            patches,
+            patch=json_texts(p.values for p in patches),
+        ),
+    )
+    return _patches(rows)
+
+
+def _patches(rows: Iterable[Any]) -> dict[ActivityRef, list[ActivityPatch]]:
     found: dict[ActivityRef, list[ActivityPatch]] = defaultdict(list)
     for r in rows:
         found[(r.company, r.activity_id)].append(
@@ -216,11 +264,18 @@ async def load_patches(
     return found
 
 
-def activity_row(state: ActivityState) -> dict[str, Any]:
-    row = row_of(state)
-    row["start_at"], row["end_at"], row["due_at"] = row.pop("start"), row.pop("end"), state.due
-    row["related_transaction_ids"] = list(state.related_transaction_ids)
-    return row
+async def load_patches(
+    conn: AsyncConnection, keys: Iterable[ActivityRef]
+) -> dict[ActivityRef, list[ActivityPatch]]:
+    """Every stored patch of these activities."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    c = activity_changes.c
+    rows = await conn.execute(
+        sa.select(activity_changes).where(sa.tuple_(c.company, c.activity_id).in_(wanted))
+    )
+    return _patches(rows)
 
 
 STORED_AS_IS = tuple(
@@ -245,25 +300,17 @@ async def save_activities(conn: AsyncConnection, states: Sequence[ActivityState]
     """Store each activity's state and rewrite its timeline entry."""
     if not states:
         return
-    await _replace(conn, activities, ["company", "activity_id"], [activity_row(s) for s in states])
-    await _replace(
-        conn,
-        entries,
-        ["company", "customer_id", "sequence"],
-        [entry_row(activity_entry(s)) for s in states],
+    columns = _columns(
+        activities,
+        states,
+        start_at=[s.start for s in states],
+        end_at=[s.end for s in states],
+        due_at=[s.due for s in states],
+        related_transaction_ids=json_texts(list(s.related_transaction_ids) for s in states),
     )
-
-
-async def _replace(
-    conn: AsyncConnection, table: sa.Table, key: list[str], rows: list[dict[str, Any]]
-) -> None:
-    stmt = insert(table)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=key,
-            set_={c.name: stmt.excluded[c.name] for c in table.c if not c.primary_key},
-        ),
-        rows,
+    await array_insert(conn, activities, columns, conflict="replace")
+    await array_insert(
+        conn, entries, _entry_columns([activity_entry(s) for s in states]), conflict="replace"
     )
 
 
