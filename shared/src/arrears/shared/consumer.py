@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.shared import metrics
 from arrears.shared.codec import read
-from arrears.shared.db import unnest
+from arrears.shared.db import json_rows, recordset
 from arrears.shared.events.envelope import Event
 from arrears.shared.events.messages import Message, message_of
 from arrears.shared.events.registry import ContractViolation
@@ -130,7 +131,7 @@ def _record_statement() -> sa.Select[Any]:
     consumer = sa.bindparam("consumer", type_=sa.Text)
     a, p = applied_events.c, stream_positions.c
     batch = sa.select(
-        unnest(
+        recordset(
             [
                 ("event_id", a.event_id.type),
                 ("topic", a.topic.type),
@@ -321,20 +322,23 @@ class BatchConsumer:
     async def _record(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> set[Any]:
         """Record the batch's event ids and advance its streams' positions, in one statement;
         returns the ids not applied before (the others are redeliveries)."""
-        messages = [d.message for d in batch]
+        rows = []
+        for d in batch:
+            m = d.message
+            rows.append(
+                {
+                    "event_id": m.event_id,
+                    "topic": d.topic,
+                    "partition": d.partition,
+                    "offset": d.offset,
+                    "company": m.company,
+                    "customer_id": m.customer_id,
+                    "sequence": m.sequence,
+                    "recorded_at": m.recorded_at,
+                }
+            )
         inserted = await conn.execute(
-            _RECORD,
-            {
-                "consumer": self.consumer_name,
-                "event_id": [m.event_id for m in messages],
-                "topic": [d.topic for d in batch],
-                "partition": [d.partition for d in batch],
-                "offset": [d.offset for d in batch],
-                "company": [m.company for m in messages],
-                "customer_id": [m.customer_id for m in messages],
-                "sequence": [m.sequence for m in messages],
-                "recorded_at": [m.recorded_at for m in messages],
-            },
+            _RECORD, {"consumer": self.consumer_name, "rows": json_rows(rows)}
         )
         return set(inserted.scalars())
 
@@ -371,11 +375,11 @@ class BatchConsumer:
         metrics.BATCH_SIZE.labels(name).observe(size)
         metrics.BATCH_SECONDS.labels(name).observe(seconds)
         now = datetime.now(UTC)
+        delay = metrics.PROJECTION_DELAY.labels(name)
         for d in result.applied:
-            metrics.EVENTS_APPLIED.labels(name, d.topic).inc()
-            metrics.PROJECTION_DELAY.labels(name).observe(
-                max(0.0, (now - d.message.recorded_at).total_seconds())
-            )
+            delay.observe(max(0.0, (now - d.message.recorded_at).total_seconds()))
+        for topic, applied in Counter(d.topic for d in result.applied).items():
+            metrics.EVENTS_APPLIED.labels(name, topic).inc(applied)
         if result.duplicates:
             metrics.EVENTS_DUPLICATE.labels(name, "all").inc(result.duplicates)
         log.debug(

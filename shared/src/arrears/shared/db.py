@@ -7,10 +7,11 @@ schema the service owns (`ServiceSettings.schema_name`), so tests can give every
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any, Literal, TypeVar
 
+import msgspec
 import sqlalchemy as sa
 from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
@@ -51,61 +52,54 @@ async def insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[st
         await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
 
 
-def unnest(columns: Iterable[tuple[str, Any]], name: str = "batch") -> sa.TableValuedAlias:
-    """Rows bound as one array per column, as a relation: `unnest(:a, :b, ...) AS name(a, b,
-    ...)`. Each column is bound by its name to a Python list of its values (all of one
-    length); a JSON column is bound as text (the JSON already encoded) and cast. One
-    round trip carries the whole batch, and the statement is the same for any batch size, so
-    it is compiled and prepared once."""
-    binds, names = [], []
-    for column, kind in columns:
-        bound = sa.Text() if isinstance(kind, sa.JSON) else kind
-        binds.append(sa.bindparam(column, type_=postgresql.ARRAY(bound)))
-        names.append(sa.column(column, bound))
-    return sa.func.unnest(*binds).table_valued(*names).render_derived(name=name)
-
-
-def rows_of(relation: sa.TableValuedAlias, table: Table) -> sa.Select[Any]:
-    """SELECT the columns of a relation made by `unnest`, cast where `table` stores JSON."""
-    return sa.select(
-        *(
-            sa.cast(c, table.c[c.name].type).label(c.name)
-            if isinstance(table.c[c.name].type, sa.JSON)
-            else c
-            for c in relation.c
-        )
+def recordset(columns: Iterable[tuple[str, Any]], name: str = "batch") -> sa.TableValuedAlias:
+    """Rows bound as one JSON array of objects, as a relation:
+    `json_to_recordset(:rows) AS name(a type, b type, ...)` (members the columns do not name
+    are ignored, absent ones are NULL). Bind `rows` to `json_rows(...)`. One parameter
+    carries the whole batch, encoded in one call, and the statement is the same for any
+    batch size, so it is compiled and prepared once."""
+    rows = sa.cast(sa.bindparam("rows", type_=sa.Text), postgresql.JSON)
+    typed = [sa.column(column, kind) for column, kind in columns]
+    return (
+        sa.func.json_to_recordset(rows)
+        .table_valued(*typed)
+        .render_derived(name=name, with_types=True)
     )
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def json_rows(rows: Iterable[Any]) -> str:
+    """Rows for `recordset`: objects msgspec encodes with a member per column (dataclasses,
+    Structs, dicts; decimals as strings, timestamps in ISO 8601)."""
+    return _encode(rows if isinstance(rows, list) else list(rows)).decode()
 
 
 Conflict = Literal["nothing", "replace"]
 
 
 @cache
-def _array_insert(table: Table, names: tuple[str, ...], conflict: Conflict) -> Any:
-    batch = unnest((name, table.c[name].type) for name in names)
-    stmt = insert(table).from_select(list(names), rows_of(batch, table))
+def _insert_rows(table: Table, conflict: Conflict) -> Any:
+    batch = recordset((c.name, c.type) for c in table.c)
+    stmt = insert(table).from_select([c.name for c in table.c], sa.select(*batch.c))
     if conflict == "nothing":
         return stmt.on_conflict_do_nothing()
     key = [c.name for c in table.primary_key.columns]
     return stmt.on_conflict_do_update(
         index_elements=key,
-        set_={name: stmt.excluded[name] for name in names if name not in key},
+        set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
     )
 
 
-async def array_insert(
-    conn: AsyncConnection,
-    table: Table,
-    columns: Mapping[str, Sequence[Any]],
-    *,
-    conflict: Conflict = "nothing",
+async def insert_rows(
+    conn: AsyncConnection, table: Table, rows: Sequence[Any], *, conflict: Conflict = "nothing"
 ) -> None:
-    """Insert rows given as one list per column, in one statement: rows whose key is there
-    already are left as they are (`nothing`, so a redelivered fact inserts nothing) or take
-    the new values (`replace`)."""
-    names = tuple(columns)
-    if names and len(columns[names[0]]):
-        await conn.execute(_array_insert(table, names, conflict), dict(columns))
+    """Insert rows (objects with a member per column of `table`, see `json_rows`) in one
+    statement: rows whose key is there already are left as they are (`nothing`, so a
+    redelivered fact inserts nothing) or take the new values (`replace`)."""
+    if rows:
+        await conn.execute(_insert_rows(table, conflict), {"rows": json_rows(rows)})
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

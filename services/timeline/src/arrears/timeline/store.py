@@ -20,13 +20,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import msgspec
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arrears.shared.db import array_insert, rows_of, unnest
+from arrears.shared.db import insert_rows, json_rows, recordset, row_of
 from arrears.timeline.domain import (
     ActivityKey,
     ActivityPatch,
@@ -130,41 +129,32 @@ READ_MODEL = (customers, entries, links, activity_changes, activities)
 
 # ----------------------------------------------------------------------------- writing
 #
-# A batch is written as a few statements, each carrying all its rows as one array per column
-# (`unnest`): customers, entries, links; for activity events the patches (returning every
+# A batch is written as a few statements, each carrying all its rows as one JSON document
+# (`recordset`): customers, entries, links; for activity events the patches (returning every
 # patch of the activities touched) and then the folded activities and their entries.
 
 
-def _columns(table: sa.Table, rows: Sequence[Any], **computed: list[Any]) -> dict[str, list[Any]]:
-    """The rows (objects with an attribute per column) as one list per column of `table`;
-    `computed` gives the columns that are not plain attributes."""
-    return {
-        c.name: computed[c.name] if c.name in computed else [getattr(r, c.name) for r in rows]
-        for c in table.c
-    }
-
-
-_json = msgspec.json.Encoder().encode
-
-
-def json_texts(values: Iterable[Any]) -> list[str]:
-    """JSON documents as text, for a JSON column bound by `unnest`."""
-    return [_json(v).decode() for v in values]
-
-
-def _upsert_names() -> Any:
+def _save_customers() -> Any:
+    """Insert the customers not known yet; a customer the batch names takes the name unless
+    the stored one is newer (`ON CONFLICT DO UPDATE … WHERE`, right under concurrent
+    consumers too). A known customer the batch does not name is not written at all."""
+    given = sa.select(*recordset((c.name, c.type) for c in customers.c).c).cte("given")
     names = [c.name for c in customers.c]
-    stmt = insert(customers).from_select(
-        names, rows_of(unnest((n, customers.c[n].type) for n in names), customers)
+    unnamed = (
+        insert(customers)
+        .from_select(names, sa.select(given).where(given.c.name_sequence == 0))
+        .on_conflict_do_nothing()
+        .cte("unnamed")
     )
-    return stmt.on_conflict_do_update(
+    named = insert(customers).from_select(names, sa.select(given).where(given.c.name_sequence > 0))
+    return named.on_conflict_do_update(
         index_elements=["company", "customer_id"],
-        set_={"name": stmt.excluded.name, "name_sequence": stmt.excluded.name_sequence},
-        where=customers.c.name_sequence < stmt.excluded.name_sequence,
-    )
+        set_={"name": named.excluded.name, "name_sequence": named.excluded.name_sequence},
+        where=customers.c.name_sequence < named.excluded.name_sequence,
+    ).add_cte(unnamed)
 
 
-_SAVE_CUSTOMERS = _upsert_names()
+_SAVE_CUSTOMERS = _save_customers()
 
 
 async def save_customers(
@@ -174,49 +164,37 @@ async def save_customers(
 ) -> None:
     """Record every touched customer; keep the name of the latest naming event (`names`:
     the newest name and its sequence per customer, from this batch)."""
-    keys = sorted(set(touched))
-    if not keys:
-        return
-    named = [names.get(key, (None, 0)) for key in keys]
-    await conn.execute(
-        _SAVE_CUSTOMERS,
-        {
-            "company": [company for company, _ in keys],
-            "customer_id": [customer for _, customer in keys],
-            "name": [name for name, _ in named],
-            "name_sequence": [sequence for _, sequence in named],
-        },
-    )
-
-
-def _entry_columns(new: Sequence[Entry]) -> dict[str, list[Any]]:
-    return _columns(
-        entries,
-        new,
-        type=[e.type.value for e in new],
-        details=json_texts(e.details for e in new),
-    )
+    rows = []
+    for company, customer_id in sorted(set(touched)):
+        name, sequence = names.get((company, customer_id), (None, 0))
+        rows.append(
+            {
+                "company": company,
+                "customer_id": customer_id,
+                "name": name,
+                "name_sequence": sequence,
+            }
+        )
+    if rows:
+        await conn.execute(_SAVE_CUSTOMERS, {"rows": json_rows(rows)})
 
 
 async def save_entries(conn: AsyncConnection, new: Sequence[Entry]) -> None:
-    await array_insert(conn, entries, _entry_columns(new))
+    await insert_rows(conn, entries, new)
 
 
 async def save_links(conn: AsyncConnection, new: Sequence[Link]) -> None:
-    await array_insert(conn, links, _columns(links, new))
+    await insert_rows(conn, links, new)
 
 
 def _save_patches() -> Any:
     """Insert the patches (a redelivered one inserts nothing) and select every patch of the
     activities they belong to: those stored before, and the ones just inserted (which the
     statement's own snapshot does not see in the table)."""
-    names = [c.name for c in activity_changes.c]
-    given = rows_of(unnest((n, activity_changes.c[n].type) for n in names), activity_changes).cte(
-        "given"
-    )
+    given = sa.select(*recordset((c.name, c.type) for c in activity_changes.c).c).cte("given")
     inserted = (
         insert(activity_changes)
-        .from_select(names, sa.select(given))
+        .from_select([c.name for c in activity_changes.c], sa.select(given))
         .on_conflict_do_nothing()
         .returning(*activity_changes.c)
         .cte("inserted")
@@ -230,18 +208,17 @@ def _save_patches() -> Any:
 _SAVE_PATCHES = _save_patches()
 
 
+def patch_row(patch: ActivityPatch) -> dict[str, Any]:
+    row = row_of(patch)
+    row["patch"] = row.pop("values")
+    return row
+
+
 async def save_patches(
     conn: AsyncConnection, patches: Sequence[ActivityPatch]
 ) -> dict[ActivityRef, list[ActivityPatch]]:
     """Store the patches; returns every stored patch of the activities they belong to."""
-    rows = await conn.execute(
-        _SAVE_PATCHES,
-        _columns(
-            activity_changes,
-            patches,
-            patch=json_texts(p.values for p in patches),
-        ),
-    )
+    rows = await conn.execute(_SAVE_PATCHES, {"rows": json_rows(map(patch_row, patches))})
     return _patches(rows)
 
 
@@ -296,22 +273,16 @@ def state_of(row: Any) -> ActivityState:
     )
 
 
+def activity_row(state: ActivityState) -> dict[str, Any]:
+    row = row_of(state)
+    row["start_at"], row["end_at"], row["due_at"] = row.pop("start"), row.pop("end"), state.due
+    return row
+
+
 async def save_activities(conn: AsyncConnection, states: Sequence[ActivityState]) -> None:
     """Store each activity's state and rewrite its timeline entry."""
-    if not states:
-        return
-    columns = _columns(
-        activities,
-        states,
-        start_at=[s.start for s in states],
-        end_at=[s.end for s in states],
-        due_at=[s.due for s in states],
-        related_transaction_ids=json_texts(list(s.related_transaction_ids) for s in states),
-    )
-    await array_insert(conn, activities, columns, conflict="replace")
-    await array_insert(
-        conn, entries, _entry_columns([activity_entry(s) for s in states]), conflict="replace"
-    )
+    await insert_rows(conn, activities, [activity_row(s) for s in states], conflict="replace")
+    await insert_rows(conn, entries, [activity_entry(s) for s in states], conflict="replace")
 
 
 # ----------------------------------------------------------------------------- customers

@@ -334,7 +334,7 @@ _encode = msgspec.json.Encoder().encode
 
 def as_json(
     value: Any,
-    include: Iterable[str] | Mapping[str, Any] | None = None,
+    include: Iterable[str] | Mapping[str, Any] | bool | None = None,
     *,
     keep_none: bool = False,
 ) -> Any:
@@ -342,30 +342,43 @@ def as_json(
     `model_dump(mode="json", exclude_none=True, include=include)` gives them: `None` fields
     left out at every depth (kept with `keep_none`); `include` names the fields to keep (a
     mapping gives nested field sets, `{"__all__": ...}` for every item)."""
-    return _select(msgspec.to_builtins(value), include, keep_none)
-
-
-def _select(value: Any, include: Any, keep_none: bool) -> Any:
-    kind = type(value)
-    if kind is dict:
-        names = value if include is None or include is True else include
-        nested = include if type(include) is dict else _NOTHING
+    if isinstance(value, Record):
+        if include is None and _plain(type(value)):
+            return msgspec.to_builtins(value)
+        wanted: Any = include
+        names = value.__struct_fields__ if wanted is None or wanted is True else wanted
+        nested = wanted if isinstance(wanted, Mapping) else _NOTHING
         out: dict[str, Any] = {}
         for name in names:
-            item = value.get(name)
+            item = getattr(value, name, _NOTHING)
             if item is None:
-                if keep_none and name in value:
+                if keep_none:
                     out[name] = None
-                continue
-            if type(item) in _CONTAINERS:
-                item = _select(item, nested.get(name), keep_none)
-            out[name] = item
+            elif type(item) in _AS_IS:
+                out[name] = item
+            elif item is not _NOTHING:
+                out[name] = as_json(item, nested.get(name), keep_none=keep_none)
         return out
-    if kind is list or kind is tuple:
-        each = include.get("__all__") if type(include) is dict else None
-        return [_select(item, each, keep_none) for item in value]
-    return value
+    if isinstance(value, tuple):
+        each = include.get("__all__") if isinstance(include, Mapping) else None
+        return [as_json(item, each, keep_none=keep_none) for item in value]
+    return msgspec.to_builtins(value)
 
 
+_AS_IS = frozenset((str, int, bool))
 _NOTHING: dict[str, Any] = {}
-_CONTAINERS = (dict, list, tuple)
+
+
+@cache
+def _plain(struct: type[Record]) -> bool:
+    """Whether no field at any depth of `struct` can be None or a tuple (so its builtins are
+    already its JSON form)."""
+    return all(_plain_type(f.type) for f in msgspec.structs.fields(struct))
+
+
+def _plain_type(kind: Any) -> bool:
+    if typing.get_origin(kind) is Annotated:
+        return _plain_type(typing.get_args(kind)[0])
+    if typing.get_origin(kind) in (typing.Union, types.UnionType, tuple):
+        return False
+    return not (isinstance(kind, type) and issubclass(kind, Record)) or _plain(kind)
