@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -57,7 +57,9 @@ class AgingProjection:
     topics: Sequence[Topic] = (CUSTOMERS, INVOICES, PAYMENTS, LETTERS)
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
-        events = [d.event for d in batch]
+        # The decoded Structs read like the models (same fields); the rules take either form
+        # (`is_a`), so the models are never built here.
+        events = [cast(Event, d.message) for d in batch]
         touched: set[CustomerKey] = {(e.company, e.customer_id) for e in events}
         await self._customers(conn, events)
         transactions = [store.row_of(f) for e in events for f in transactions_of(e)]
