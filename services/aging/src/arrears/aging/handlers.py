@@ -65,9 +65,9 @@ class AgingProjection:
         transactions = [store.row_of(f) for e in events for f in transactions_of(e)]
         await store.insert_new(conn, store.transactions, transactions)
         moved = await self._movements_and_settlements(conn, events)
-        await store.recompute_open_amounts(
-            conn, {(r["company"], r["transaction_id"]) for r in transactions} | moved
-        )
+        changed = {(r["company"], r["transaction_id"]) for r in transactions} | moved
+        await store.recompute_open_amounts(conn, changed)
+        await store.recompute_spans(conn, changed)
         statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
         await store.insert_new(conn, store.statuses, statuses)
         await store.mark_dirty(conn, touched)

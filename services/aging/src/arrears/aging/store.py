@@ -102,6 +102,24 @@ published_aging = sa.Table(
     sa.Column("envelope", postgresql.JSONB, nullable=False),
 )
 """Each customer's last published `CustomerAgingChanged`, as published."""
+open_spans = sa.Table(
+    "open_spans",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("valid", postgresql.DATERANGE, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("receivable", sa.Boolean, nullable=False),
+    sa.Column("due_date", sa.Date),
+    sa.Column("document_date", sa.Date, nullable=False),
+    sa.Column("posting_date", sa.Date, nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("open_amount_txn", Money, nullable=False),
+)
+"""Each transaction's open amount over time: over `valid` (from a movement's date to the
+next one's) this much was open; only spans with something open. Kept by `recompute_spans`
+with the transaction's attributes, so aging as of a date reads only this table."""
 movements = sa.Table(
     "movements",
     metadata,
@@ -378,6 +396,73 @@ async def recompute_open_amounts(
     )
 
 
+async def recompute_spans(
+    conn: AsyncConnection, transaction_keys: Iterable[tuple[str, str]]
+) -> None:
+    """Rebuild the open spans of these transactions from all their movements (exact whatever
+    order transactions and movements arrived in; a transaction not stored yet gets its spans
+    when it arrives, as it is then among the batch's transactions)."""
+    keys = set(transaction_keys)
+    if not keys:
+        return
+    m, t, o = movements.c, transactions.c, open_spans.c
+    await conn.execute(
+        sa.delete(open_spans).where(
+            sa.tuple_(o.company, o.transaction_id).in_(
+                sa.select(*_pairs(keys, "company", "transaction_id").c)
+            )
+        )
+    )
+    k = _pairs(keys, "company", "transaction_id")
+    daily = (
+        sa.select(
+            m.company,
+            m.transaction_id,
+            m.effective_date.label("day"),
+            sa.func.sum(m.delta).label("delta"),
+            sa.func.sum(m.delta_txn).label("delta_txn"),
+        )
+        .where(sa.tuple_(m.company, m.transaction_id).in_(sa.select(*k.c)))
+        .group_by(m.company, m.transaction_id, m.effective_date)
+        .subquery("daily")
+    )
+    d = daily.c
+
+    def running(f: sa.FunctionElement[Any]) -> sa.Over[Any]:
+        return f.over(partition_by=(d.company, d.transaction_id), order_by=d.day)
+
+    spans = (
+        sa.select(
+            d.company,
+            d.transaction_id,
+            sa.func.daterange(d.day, running(sa.func.lead(d.day))).label("valid"),
+            t.customer_id,
+            t.kind,
+            t.receivable,
+            t.due_date,
+            t.document_date,
+            t.posting_date,
+            running(sa.func.sum(d.delta)).label("open_amount"),
+            running(sa.func.sum(d.delta_txn)).label("open_amount_txn"),
+        )
+        .select_from(
+            daily.join(
+                transactions, sa.and_(t.company == d.company, t.transaction_id == d.transaction_id)
+            )
+        )
+        .subquery("spans")
+    )
+    columns = [c.name for c in open_spans.c]
+    await conn.execute(
+        insert(open_spans).from_select(
+            columns,
+            sa.select(*(spans.c[n] for n in columns)).where(
+                sa.or_(spans.c.open_amount != 0, spans.c.open_amount_txn != 0)
+            ),
+        )
+    )
+
+
 # ----------------------------------------------------------------------------- set-based aging
 
 
@@ -417,92 +502,44 @@ OPEN_NOW = sa.or_(
 constants so that the planner can use that index)."""
 
 
-def open_items_query(as_of: date, scope: Scope, *, broad: bool | None = None) -> sa.Subquery:
-    """Every transaction of the scope posted by `as_of` with something open on that date:
-    its open amounts (open now, less what moved after the date) and its collection status as
-    of the date.
-
-    Two plans for the same rows. Narrow (the default for customers named by key: refreshes,
-    the rollover): the open transactions through their partial index, and those closed now
-    that moved after the date looked up one by one, so a transaction closed since before the
-    date is never read. Broad (the default for a company or a pool): every transaction of the
-    scope read once and hash-joined with what moved after the date, which is what a date far
-    in the past over many customers needs (most of the moved transactions are closed now, and
-    one scan beats a million lookups)."""
-    t, m, s = transactions.c, movements.c, statuses.c
-    if broad is None:
-        broad = scope.keys is None
-    later_select = (
-        sa.select(
-            m.company,
-            m.transaction_id,
-            sa.func.sum(m.delta).label("delta"),
-            sa.func.sum(m.delta_txn).label("delta_txn"),
-        )
-        .where(
-            m.effective_date > as_of,
-            # a posting is dated its transaction's posting date: one after the date is of a
-            # transaction posted after it, which is not aged as of the date at all
-            m.cause != sa.literal_column("'posted'"),
-            *scope.where(m.company, m.customer_id),
-        )
-        .group_by(m.company, m.transaction_id)
-    )
-    status_select = (
+def open_items_query(as_of: date, scope: Scope) -> sa.Subquery:
+    """Every transaction of the scope with something open on `as_of`: its open amounts on
+    that date (its open span covering the date, through the range index: nothing closed by
+    then and no movement is read) and its collection status as of the date."""
+    o, s = open_spans.c, statuses.c
+    status = (
         sa.select(s.company, s.transaction_id, s.status)
         .where(s.effective_date <= as_of, *scope.where(s.company, s.customer_id))
         .ext(postgresql.distinct_on(s.company, s.transaction_id))
         .order_by(s.company, s.transaction_id, s.sequence.desc())
+        .subquery("status")
     )
-    later: sa.FromClause = later_select.subquery("later") if broad else later_select.cte("later")
-    status: sa.FromClause = (
-        status_select.subquery("status") if broad else status_select.cte("status")
-    )
-    zero = sa.literal(Decimal(0), Money)
-    open_amount = t.open_amount - sa.func.coalesce(later.c.delta, zero)
-    open_txn = t.open_amount_txn - sa.func.coalesce(later.c.delta_txn, zero)
-    moved_later = sa.and_(later.c.company == t.company, later.c.transaction_id == t.transaction_id)
-
-    def part(moved: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        return (
-            sa.select(
-                t.company,
-                t.customer_id,
-                t.transaction_id,
-                t.kind,
-                t.receivable,
-                t.due_date,
-                t.document_date,
-                t.posting_date,
-                open_amount.label("open_amount"),
-                open_txn.label("open_amount_txn"),
-                sa.func.coalesce(status.c.status, "not_disputed").label("status"),
-            )
-            .select_from(
-                moved.outerjoin(
-                    status,
-                    sa.and_(
-                        status.c.company == t.company, status.c.transaction_id == t.transaction_id
-                    ),
-                )
-            )
-            .where(
-                t.posting_date <= as_of,
-                sa.or_(open_amount != 0, open_txn != 0),
-                *where,
+    return (
+        sa.select(
+            o.company,
+            o.customer_id,
+            o.transaction_id,
+            o.kind,
+            o.receivable,
+            o.due_date,
+            o.document_date,
+            o.posting_date,
+            o.open_amount,
+            o.open_amount_txn,
+            sa.func.coalesce(status.c.status, "not_disputed").label("status"),
+        )
+        .select_from(
+            open_spans.outerjoin(
+                status,
+                sa.and_(status.c.company == o.company, status.c.transaction_id == o.transaction_id),
             )
         )
-
-    in_scope = scope.where(t.company, t.customer_id)
-    if broad:
-        return part(transactions.outerjoin(later, moved_later), *in_scope).subquery("open_items")
-    # The transactions closed now are reached through what moved (already of the scope only):
-    # naming the scope again there lets the planner pair every moved transaction with every
-    # customer of the scope before it looks anything up.
-    return sa.union_all(
-        part(transactions.outerjoin(later, moved_later), OPEN_NOW, *in_scope),
-        part(transactions.join(later, moved_later), sa.not_(OPEN_NOW)),
-    ).subquery("open_items")
+        .where(
+            o.valid.contains(sa.cast(sa.literal(as_of), sa.Date)),
+            *scope.where(o.company, o.customer_id),
+        )
+        .subquery("open_items")
+    )
 
 
 SET_WORK_MEM = "256MB"
@@ -516,14 +553,12 @@ async def sized_for_sets(conn: AsyncConnection) -> None:
     await conn.exec_driver_sql(f"SET LOCAL work_mem = '{SET_WORK_MEM}'")
 
 
-def aging_sums(
-    as_of: date, definition: AgingDefinition, scope: Scope, *, broad: bool | None = None
-) -> sa.Subquery:
+def aging_sums(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Subquery:
     """Per customer with open items, what aging adds up (the fields of the domain's
     `AgingSums`, the oldest period holding receivables and `r<i>`, `c<i>`, `n<i>` per
     period): open items as of the date, each placed in its period by `width_bucket` over the
     periods' bounds, summed per customer, by the same rules as the domain's `age`."""
-    items = open_items_query(as_of, scope, broad=broad)
+    items = open_items_query(as_of, scope)
     o = items.c
     days = sa.cast(sa.literal(as_of), sa.Date) - _aging_date_of(o, definition.basis)
     bounds = [p.to_days + 1 for p in definition.periods[:-1] if p.to_days is not None]
@@ -602,13 +637,11 @@ async def aged_balances(
     as_of: date,
     definition: AgingDefinition,
     scope: Scope,
-    *,
-    broad: bool | None = None,
 ) -> dict[CustomerKey, tuple[CustomerFacts, AgedBalance]]:
     """Every customer of the scope with its aged balance as of `as_of` by `definition`, as
     domain objects (`aging_sums` read into `AgingSums`)."""
     await sized_for_sets(conn)
-    sums = aging_sums(as_of, definition, scope, broad=broad)
+    sums = aging_sums(as_of, definition, scope)
     n = len(definition.periods)
     per_period = [sums.c[f"{kind}{i}"] for kind in "rcn" for i in range(n)]
     rows = await conn.execute(
@@ -685,14 +718,12 @@ def _aging_row_columns(
     ]
 
 
-def aging_figures(
-    as_of: date, definition: AgingDefinition, scope: Scope, *, broad: bool | None = None
-) -> sa.Select[Any]:
+def aging_figures(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Select[Any]:
     """Every customer of the scope aged as of `as_of` by `definition`, as rows shaped like
     `customer_aging` (without the revision): the set-based aging of many customers (run it
     after `sized_for_sets`)."""
     c = customers.c
-    sums = aging_sums(as_of, definition, scope, broad=broad)
+    sums = aging_sums(as_of, definition, scope)
     return (
         sa.select(c.company, c.customer_id, *_aging_row_columns(sums, definition, as_of))
         .select_from(
