@@ -407,6 +407,7 @@ SUFFIXED = {
     "transactions": {"customer_id", "transaction_id", "related_transaction_id"},
     "movements": {"customer_id", "transaction_id", "source_id", "settlement_id"},
     "statuses": {"customer_id", "transaction_id"},
+    "open_spans": {"customer_id", "transaction_id"},
 }
 
 
