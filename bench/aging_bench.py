@@ -380,11 +380,8 @@ async def scan_seconds(dsn: str, schema: str) -> float:
     conn = await asyncpg.connect(dsn)
     try:
         started = time.perf_counter()
-        await conn.fetchval(f"SELECT count(open_amount) FROM {schema}.transactions")
         await conn.fetchval(
-            f"SELECT count(delta) FROM {schema}.movements "
-            "WHERE effective_date > $1 AND cause <> 'posted'",
-            PAST,
+            f"SELECT count(open_amount) FROM {schema}.open_spans WHERE valid @> $1::date", PAST
         )
         await conn.fetchval(f"SELECT count(status) FROM {schema}.statuses")
         return time.perf_counter() - started
