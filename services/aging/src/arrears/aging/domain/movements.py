@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
 from arrears.shared.events import customers as cu
 from arrears.shared.events import invoices as iv
-from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event, event_types_of, is_a
-from arrears.shared.receivables import profile_updates, status_change
+from arrears.shared.receivables import posted_documents, profile_updates, status_change
 
 from .errors import MissingFact
 from .facts import (
@@ -62,191 +61,32 @@ ONE = Decimal(1)
 # ---------------------------------------------------------------------------- transactions
 
 
-def _facts(
-    event: Event,
-    kind: TransactionKind,
-    *,
-    transaction_id: str,
-    document_number: str | None,
-    posting_date: date,
-    document_date: date,
-    due_date: date | None,
-    amount: Any,
-    accounting_amount: Any,
-    exchange_rate: Decimal,
-    fee_kind: str | None = None,
-    related: str | None = None,
-) -> OpenItemFacts:
-    return OpenItemFacts(
-        company=event.company,
-        customer_id=event.customer_id,
-        transaction_id=transaction_id,
-        kind=kind,
-        receivable=kind in ("invoice", "interest_note", "fee"),
-        document_number=document_number,
-        posting_date=posting_date,
-        document_date=document_date,
-        due_date=due_date,
-        currency=amount.currency,
-        amount=amount.amount,
-        accounting_currency=accounting_amount.currency,
-        accounting_amount=accounting_amount.amount,
-        exchange_rate=exchange_rate,
-        fee_kind=fee_kind,
-        related_transaction_id=related,
-        event_id=str(event.event_id),
-        sequence=event.sequence,
-    )
-
-
-def _posted_fee(
-    event: Event,
-    fee: iv.PostedFee,
-    *,
-    fee_kind: str,
-    document_number: str | None,
-    posting_date: date,
-    due_date: date,
-    related: str | None,
-) -> OpenItemFacts:
-    same = fee.amount.currency == fee.accounting_amount.currency
-    return _facts(
-        event,
-        "fee",
-        transaction_id=fee.transaction_id,
-        document_number=document_number,
-        posting_date=posting_date,
-        document_date=posting_date,
-        due_date=due_date,
-        amount=fee.amount,
-        accounting_amount=fee.accounting_amount,
-        exchange_rate=ONE if same else fee.accounting_amount.amount / fee.amount.amount,
-        fee_kind=fee_kind,
-        related=related,
-    )
-
-
 def transactions_of(event: Event) -> list[OpenItemFacts]:
-    """The transactions an event creates (none for most events)."""
-    data = event.data
-    if is_a(event, iv.InvoicePosted):
-        return [
-            _facts(
-                event,
-                "invoice",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.document_date,
-                due_date=data.due_date,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-            )
-        ]
-    if is_a(event, iv.CreditNotePosted):
-        return [
-            _facts(
-                event,
-                "credit_note",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.document_date,
-                due_date=None,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-                related=data.original_transaction_id,
-            )
-        ]
-    if is_a(event, iv.InterestNotePosted):
-        created = [
-            _facts(
-                event,
-                "interest_note",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.document_date,
-                due_date=data.due_date,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-            )
-        ]
-        if data.fee is not None:
-            created.append(
-                _posted_fee(
-                    event,
-                    data.fee,
-                    fee_kind="interest_note",
-                    document_number=data.document_number,
-                    posting_date=data.posting_date,
-                    due_date=data.due_date,
-                    related=data.transaction_id,
-                )
-            )
-        return created
-    if is_a(event, iv.FeeCharged):
-        return [
-            _facts(
-                event,
-                "fee",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.posting_date,
-                due_date=data.due_date,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-                fee_kind=data.kind,
-                related=data.related_transaction_id,
-            )
-        ]
-    if is_a(event, pm.PaymentReceived):
-        return [
-            _facts(
-                event,
-                "payment",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.payment_date,
-                due_date=None,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-            )
-        ]
-    if is_a(event, pm.PaymentReturnedNsf) and data.nsf_fee is not None:
-        # The event does not carry the payment's document number (the ledger prints the fee
-        # with it); the store can show it through `related_transaction_id`.
-        return [
-            _posted_fee(
-                event,
-                data.nsf_fee,
-                fee_kind="nsf",
-                document_number=None,
-                posting_date=data.posting_date,
-                due_date=data.posting_date,
-                related=data.payment_transaction_id,
-            )
-        ]
-    if is_a(event, lt.CollectionLetterPosted) and data.fee is not None:
-        return [
-            _posted_fee(
-                event,
-                data.fee,
-                fee_kind="collection_letter",
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                due_date=data.posting_date,
-                related=None,
-            )
-        ]
-    return []
+    """The transactions an event creates (none for most events): the receivables core's
+    `posted_documents`, as the read model's facts."""
+    return [
+        OpenItemFacts(
+            company=event.company,
+            customer_id=event.customer_id,
+            transaction_id=doc.transaction_id,
+            kind=cast(TransactionKind, doc.kind),
+            receivable=doc.receivable,
+            document_number=doc.document_number,
+            posting_date=doc.posting_date,
+            document_date=doc.document_date,
+            due_date=doc.due_date,
+            currency=doc.currency,
+            amount=doc.amount,
+            accounting_currency=doc.accounting_currency,
+            accounting_amount=doc.accounting_amount,
+            exchange_rate=doc.exchange_rate,
+            fee_kind=doc.fee_kind,
+            related_transaction_id=doc.related_transaction_id,
+            event_id=str(event.event_id),
+            sequence=event.sequence,
+        )
+        for doc in posted_documents(event)
+    ]
 
 
 # ---------------------------------------------------------------------------- settlements
