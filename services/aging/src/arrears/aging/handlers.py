@@ -167,43 +167,48 @@ async def refresh_aging(
 ) -> int:
     """Recompute and store today's aging of these customers in the database, and queue
     `CustomerAgingChanged` for every one whose figures changed (also when only the day moved
-    amounts between periods). Returns how many customers changed."""
+    amounts between periods), after the `OpenItemsChanged` of its changed transactions. The
+    envelopes are written as JSON straight from the stored figures (a rollover changes most
+    customers at once) and checked against the contract when the outbox publishes them.
+    Returns how many customers changed."""
     changed = await store.store_aging(
         conn, today, definition, store.Scope(keys=keys), consumer="aging"
     )
     occurred_at = datetime.combine(today, time(), UTC)
 
-    def envelope(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    def envelope(row: dict[str, Any]) -> dict[str, Any]:
         return {
-            "event_id": uuid7(),
             "company": row["company"],
             "customer_id": row["customer_id"],
             "sequence": row["revision"],
             "occurred_at": occurred_at,
             "recorded_at": now,
             "actor": "aging",
-            "data": data,
         }
 
     events: list[Event | bytes] = []
-    figures: list[CustomerAgingChanged] = []
+    published: list[tuple[str, str, int, bytes]] = []
     for row in changed:
+        head = envelope(row)
         events += open_items_changed(
-            row["open_items"] or (), row["revision"], row["position"], envelope(row, {})
+            row["open_items"] or (), row["revision"], row["position"], head
         )
-        figures.append(
-            CustomerAgingChanged.model_validate(
-                envelope(
-                    row,
-                    changed_payload(
-                        figures_of(row, definition), row["accounting_currency"], row["position"]
-                    ),
-                )
-            )
+        figures = _JSON.encode(
+            head
+            | FIGURES_TYPE
+            | {
+                "event_id": str(uuid7()),
+                "correlation_id": None,
+                "causation_id": None,
+                "data": changed_payload(
+                    figures_of(row, definition), row["accounting_currency"], row["position"]
+                ),
+            }
         )
-        events.append(figures[-1])
+        events.append(figures)
+        published.append((row["company"], row["customer_id"], row["revision"], figures))
     await enqueue(conn, events)
-    await store.remember_published(conn, figures)
+    await store.remember_published(conn, published)
     return len(changed)
 
 
@@ -233,6 +238,9 @@ def open_items_changed(
 
 
 _JSON = msgspec.json.Encoder()
+FIGURES_TYPE = dict(
+    zip(("type", "schema_version"), event_types_of(CustomerAgingChanged), strict=True)
+)
 OPEN_ITEMS_TYPE = dict(
     zip(("type", "schema_version"), event_types_of(OpenItemsChanged), strict=True)
 )

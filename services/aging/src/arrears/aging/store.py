@@ -844,11 +844,19 @@ async def store_aging(
     return [dict(r._mapping) for r in rows]
 
 
-async def remember_published(conn: AsyncConnection, events: Sequence[Any]) -> None:
-    """Keep these `CustomerAgingChanged` as each customer's last published one."""
-    if not events:
+async def remember_published(
+    conn: AsyncConnection, published: Sequence[tuple[str, str, int, bytes]]
+) -> None:
+    """Keep these `CustomerAgingChanged` envelopes (company, customer, revision, JSON) as each
+    customer's last published one."""
+    if not published:
         return
-    stmt = insert(published_aging)
+    stmt = insert(published_aging).values(
+        company=sa.bindparam("company"),
+        customer_id=sa.bindparam("customer_id"),
+        revision=sa.bindparam("revision"),
+        envelope=sa.cast(sa.bindparam("text", type_=sa.Text), postgresql.JSONB),
+    )
     await conn.execute(
         stmt.on_conflict_do_update(
             index_elements=["company", "customer_id"],
@@ -856,13 +864,8 @@ async def remember_published(conn: AsyncConnection, events: Sequence[Any]) -> No
             where=published_aging.c.revision < stmt.excluded.revision,
         ),
         [
-            {
-                "company": e.company,
-                "customer_id": e.customer_id,
-                "revision": e.sequence,
-                "envelope": e.model_dump(mode="json"),
-            }
-            for e in events
+            {"company": c, "customer_id": k, "revision": r, "text": text.decode()}
+            for c, k, r, text in published
         ],
     )
 
