@@ -655,22 +655,24 @@ projector, (b) the latency of a customer's timeline page and of an agent's "my a
 on a larger read model (bulk-loaded server-side, see the module docstring for the
 method).
 
-Reading the figures: the projection runs at about a tenth of the physical limit and 15 to 35
-times the naive projector (which gains most when commits are cheap). The limit reads the
-records and COPYs one row per event into a table without indexes; the projection, per batch
-of up to 500 events in one durable transaction, validates every event against the contract,
-records the applied ids and stream positions, writes the customers touched, one entry per
-event (JSONB details, its key and the (date, sequence) index) and about 1.3 links per entry,
-and for activity events stores the patches, re-reads every touched activity's patches and
-rewrites its state and entry. The projecting process keeps half to 70% of one CPU busy
-(decoding, building rows, binding parameters) and PostgreSQL the rest, both on the same two
-cores, which other work shared during these runs (see each run's load average). Page latency
-is mostly not the database: a timeline page is one backward range scan of the (company,
-customer, date, sequence) index, "my activities" a range scan of the partial index of open
-activities by agent and due time with index-only counts, and the pool form probes the open
-activities by agent and customer. The rows "its SQL alone" give what the queries and their
-round trips cost; the rest of a route's time is the Python HTTP stack (routing, validating
-the parameters and the response model, JSON)."""
+Reading the figures: the limit reads the records and COPYs one row per event into a table
+without indexes; the projection, per batch of up to 500 events in one durable transaction,
+decodes every value into the contract's msgspec Structs (constraints and cross-field rules
+included), records the applied ids and stream positions (one statement, sent from what the
+CloudEvents headers claim while the values are decoded), and writes, in slices of 100
+events projected while the previous slice is written, the customers touched, one entry per
+event (JSONB details, its key and the (date, sequence) index) and about 1.3 links per
+entry, each as one statement over one JSON document; for activity events it stores the
+patches, folds every touched activity from all its patches and rewrites its state and entry.
+PostgreSQL's statements take most of the time: they write about three indexed rows per event
+where the limit writes one unindexed row. Python and PostgreSQL share the same two cores,
+which other work shared during these runs (see each run's load average), and the ratio falls
+as that load rises. Page latency is mostly not the database: a timeline page is one
+backward range scan of the (company, customer, date, sequence) index, "my activities" a
+range scan of the partial index of open activities by agent and due time with index-only
+counts, and the pool form probes the open activities by agent and customer. The rows "its
+SQL alone" give what the queries and their round trips cost; the rest of a route's time is
+the Python HTTP stack (routing, validating the parameters and the response model, JSON)."""
 
 
 def main() -> None:
