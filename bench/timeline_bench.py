@@ -667,11 +667,11 @@ Reading the figures: the limit reads the records and COPYs one row per event int
 without indexes; the projection, per batch of up to 500 events in one durable transaction,
 decodes every value into the contract's msgspec Structs (constraints and cross-field rules
 included), records the applied ids and stream positions (one statement, sent from what the
-CloudEvents headers claim while the values are decoded), and writes, in slices of 100
-events projected while the previous slice is written, the customers touched, one entry per
-event (JSONB details, its key and the (date, sequence) index) and about 1.3 links per
-entry, each as one statement over one JSON document; for activity events it stores the
-patches, folds every touched activity from all its patches and rewrites its state and entry.
+CloudEvents headers claim while the values are decoded), and writes, in slices of 250
+events projected while the previous slice is written, one entry per event (JSONB details,
+its key and the (date, sequence) index) and about 1.3 links per entry in one statement; for
+activity events it stores the patches, folds every touched activity from all its patches and
+rewrites its state and entry; last, the customers touched, one statement.
 PostgreSQL's statements take most of the time: they write about three indexed rows per event
 where the limit writes one unindexed row. Python and PostgreSQL share the same two cores,
 which other work shared during these runs (see each run's load average), and the ratio falls

@@ -38,7 +38,7 @@ from arrears.timeline.domain import (
     project,
 )
 
-SLICE = 100
+SLICE = 250
 """Events projected while the previous slice is written."""
 
 
@@ -64,8 +64,7 @@ def rows_of(messages: Sequence[Message]) -> Rows:
 
 
 async def write(conn: AsyncConnection, rows: Rows) -> None:
-    await store.save_entries(conn, rows.entries)
-    await store.save_links(conn, rows.links)
+    await store.save_facts(conn, rows.entries, rows.links)
     if rows.patches:
         stored = await store.save_patches(conn, rows.patches)
         states = [s for found in stored.values() if (s := fold(found)) is not None]
