@@ -129,9 +129,9 @@ READ_MODEL = (customers, entries, links, activity_changes, activities)
 
 # ----------------------------------------------------------------------------- writing
 #
-# A batch is written as a few statements, each carrying all its rows as one JSON document
-# (`recordset`): customers, entries, links; for activity events the patches (returning every
-# patch of the activities touched) and then the folded activities and their entries.
+# A batch is written as a few statements, each carrying its rows as one JSON document per
+# table (`recordset`): entries and links; for activity events the patches (returning every
+# patch of the activities touched), then the folded activities and their entries; customers.
 
 
 def _save_customers() -> Any:
