@@ -10,9 +10,11 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from arrears.shared.consumer import BatchConsumer, BatchResult
+from arrears.shared.codec import encode
+from arrears.shared.consumer import BatchConsumer, BatchResult, stream_positions
 from arrears.shared.events.envelope import Event
 from arrears.shared.events.samples import sample_events
 from arrears.shared.kafka import create_broker, publish_event
@@ -189,3 +191,45 @@ async def test_a_consumer_killed_between_db_commit_and_offset_commit_changes_not
     assert len(rows) == len(events) == len({r[0] for r in rows})
     assert rows[:committed_by_crashed] == rows_before
     assert len(applied) == len(events)
+
+
+async def test_a_batch_whose_headers_claim_other_facts_than_its_values_is_applied_as_its_values_say(
+    settings: ServiceSettings, engine: AsyncEngine
+) -> None:
+    """The bookkeeping of a batch starts from what the CloudEvents headers claim; when a value
+    says otherwise, or is poison behind valid headers, nothing of that start is kept."""
+    events = [e for e in ledger_events() if e.topic == INVOICES][:4]
+    assert len(events) == 4
+    topic = settings.topic_name(INVOICES)
+    lying, poisoned = events[1], events[2]
+    poison_value = json.loads(poisoned.model_dump_json())
+    poison_value["data"] = {"unexpected": True}
+    broker = create_broker(settings)
+    await broker.start()
+    try:
+        for event in events:
+            wire = encode(event, "test")
+            headers, value = dict(wire.headers), wire.value
+            if event is lying:
+                headers["ce_sequence"] = "999"
+            if event is poisoned:
+                value = json.dumps(poison_value).encode()
+            await broker.publish(value, topic=topic, key=wire.key, headers=headers)
+        records = await read_topic(settings.kafka_bootstrap, topic, len(events))
+        consumer = BatchConsumer(ProbeProjection(LEDGER_TOPICS), engine, broker, settings)
+        result = await consumer.handle_records(records)
+    finally:
+        await broker.stop()
+    assert result.dead_lettered == 1
+    applied = [e for e in events if e is not poisoned]
+    assert [d.message.event_id for d in result.applied] == [e.event_id for e in applied]
+    rows, _ = await probe_state(engine)
+    assert [r[0] for r in rows] == [e.event_id for e in applied]
+    p = stream_positions.c
+    async with engine.connect() as conn:
+        position = (
+            await conn.execute(
+                sa.select(p.max_sequence, p.events_applied).where(p.consumer == "probe")
+            )
+        ).one()
+    assert tuple(position) == (max(e.sequence for e in applied), len(applied))

@@ -126,8 +126,9 @@ def read(
     models had to decide). Raises `ContractViolation` with the reason, as `decode` does."""
     if value is None:
         raise ContractViolation("empty message value")
+    pairs = list(headers.items() if isinstance(headers, Mapping) else headers)
     named: dict[str, bytes] = {}
-    for name, raw in headers.items() if isinstance(headers, Mapping) else headers:
+    for name, raw in pairs:
         if name in _NAMED:
             named[name] = raw.encode() if isinstance(raw, str) else raw
     cls = _CLASS_BY_HEADERS.get((named.get("ce_type", b""), named.get("ce_schemaversion", b"")))
@@ -140,5 +141,5 @@ def read(
             ce_id = named.get("ce_id")
             _agree(message, None if ce_id is None else ce_id.decode(errors="replace"), None, key)
             return message, None
-    event = decode(value, headers, key)
+    event = decode(value, pairs, key)
     return message_of(event), event

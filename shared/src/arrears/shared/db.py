@@ -52,13 +52,15 @@ async def insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[st
         await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
 
 
-def recordset(columns: Iterable[tuple[str, Any]], name: str = "batch") -> sa.TableValuedAlias:
+def recordset(
+    columns: Iterable[tuple[str, Any]], name: str = "batch", param: str = "rows"
+) -> sa.TableValuedAlias:
     """Rows bound as one JSON array of objects, as a relation:
     `json_to_recordset(:rows) AS name(a type, b type, ...)` (members the columns do not name
-    are ignored, absent ones are NULL). Bind `rows` to `json_rows(...)`. One parameter
+    are ignored, absent ones are NULL). Bind `param` to `json_rows(...)`. One parameter
     carries the whole batch, encoded in one call, and the statement is the same for any
     batch size, so it is compiled and prepared once."""
-    rows = sa.cast(sa.bindparam("rows", type_=sa.Text), postgresql.JSON)
+    rows = sa.cast(sa.bindparam(param, type_=sa.Text), postgresql.JSON)
     typed = [sa.column(column, kind) for column, kind in columns]
     return (
         sa.func.json_to_recordset(rows)
@@ -77,11 +79,14 @@ def json_rows(rows: Iterable[Any]) -> str:
 
 
 Conflict = Literal["nothing", "replace"]
+Rows = tuple[Table, Sequence[Any], Conflict]
+"""Rows for one table (objects with a member per column, see `json_rows`) and what a row
+whose key is there already does: stays as it is (`nothing`, so a redelivered fact inserts
+nothing) or takes the new values (`replace`)."""
 
 
-@cache
-def _insert_rows(table: Table, conflict: Conflict) -> Any:
-    batch = recordset((c.name, c.type) for c in table.c)
+def _insert(table: Table, conflict: Conflict, param: str) -> Any:
+    batch = recordset(((c.name, c.type) for c in table.c), param=param)
     stmt = insert(table).from_select([c.name for c in table.c], sa.select(*batch.c))
     if conflict == "nothing":
         return stmt.on_conflict_do_nothing()
@@ -92,14 +97,25 @@ def _insert_rows(table: Table, conflict: Conflict) -> Any:
     )
 
 
-async def insert_rows(
-    conn: AsyncConnection, table: Table, rows: Sequence[Any], *, conflict: Conflict = "nothing"
-) -> None:
-    """Insert rows (objects with a member per column of `table`, see `json_rows`) in one
-    statement: rows whose key is there already are left as they are (`nothing`, so a
-    redelivered fact inserts nothing) or take the new values (`replace`)."""
-    if rows:
-        await conn.execute(_insert_rows(table, conflict), {"rows": json_rows(rows)})
+@cache
+def _insert_together(parts: tuple[tuple[Table, Conflict], ...]) -> Any:
+    if len(parts) == 1:
+        return _insert(*parts[0], "rows0")
+    ctes = [
+        _insert(table, conflict, f"rows{i}").cte(f"into_{i}")
+        for i, (table, conflict) in enumerate(parts)
+    ]
+    return sa.select(sa.literal(True)).add_cte(*ctes)
+
+
+async def insert_rows(conn: AsyncConnection, *parts: Rows) -> None:
+    """Insert the rows of one or more tables in one statement (one round trip)."""
+    given = [(table, rows, conflict) for table, rows, conflict in parts if rows]
+    if given:
+        statement = _insert_together(tuple((table, conflict) for table, _, conflict in given))
+        await conn.execute(
+            statement, {f"rows{i}": json_rows(rows) for i, (_, rows, _) in enumerate(given)}
+        )
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -13,7 +13,7 @@ events arrived in.
 The batch goes in slices of `SLICE` events: while PostgreSQL writes one slice, Python
 projects the next (the two run on different cores). Every statement is idempotent and an
 activity is folded from all its stored patches, so slices give the tables one statement per
-batch would.
+batch would. The customers the batch touched are written once, after the last slice.
 """
 
 from __future__ import annotations
@@ -28,9 +28,17 @@ from arrears.shared.consumer import Delivered
 from arrears.shared.events.messages import Message
 from arrears.shared.topics import LEDGER_TOPICS, Topic
 from arrears.timeline import store
-from arrears.timeline.domain import ActivityPatch, Entry, Link, fold, latest_names, project
+from arrears.timeline.domain import (
+    ActivityPatch,
+    Entry,
+    Link,
+    Projected,
+    fold,
+    latest_names,
+    project,
+)
 
-SLICE = 100
+SLICE = 250
 """Events projected while the previous slice is written."""
 
 
@@ -38,8 +46,7 @@ SLICE = 100
 class Rows:
     """What a slice of events writes."""
 
-    customers: list[tuple[str, str]]
-    names: dict[tuple[str, str], tuple[str, int]]
+    projected: list[tuple[Message, Projected]]
     entries: list[Entry]
     links: list[Link]
     patches: list[ActivityPatch]
@@ -49,8 +56,7 @@ def rows_of(messages: Sequence[Message]) -> Rows:
     """The rows of a slice of events: the pure rule applied to each."""
     projected = [(m, project(m)) for m in messages]
     return Rows(
-        customers=[(m.company, m.customer_id) for m in messages],
-        names=latest_names(projected),
+        projected=projected,
         entries=[p.entry for _, p in projected if p.entry is not None],
         links=[link for _, p in projected for link in p.links],
         patches=[p.patch for _, p in projected if p.patch is not None],
@@ -58,9 +64,7 @@ def rows_of(messages: Sequence[Message]) -> Rows:
 
 
 async def write(conn: AsyncConnection, rows: Rows) -> None:
-    await store.save_customers(conn, rows.customers, rows.names)
-    await store.save_entries(conn, rows.entries)
-    await store.save_links(conn, rows.links)
+    await store.save_facts(conn, rows.entries, rows.links)
     if rows.patches:
         stored = await store.save_patches(conn, rows.patches)
         states = [s for found in stored.values() if (s := fold(found)) is not None]
@@ -73,12 +77,17 @@ class TimelineProjection:
     topics: Sequence[Topic] = LEDGER_TOPICS
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
+        projected: list[tuple[Message, Projected]] = []
         writing: Awaitable[None] | None = None
         for start in range(0, len(batch), SLICE):
             rows = rows_of([d.message for d in batch[start : start + SLICE]])
+            projected += rows.projected
             if writing is not None:
                 await writing
             writing = asyncio.ensure_future(write(conn, rows))
             await asyncio.sleep(0)  # let it send its first statement before projecting on
         if writing is not None:
             await writing
+        await store.save_customers(
+            conn, ((m.company, m.customer_id) for m, _ in projected), latest_names(projected)
+        )

@@ -129,9 +129,9 @@ READ_MODEL = (customers, entries, links, activity_changes, activities)
 
 # ----------------------------------------------------------------------------- writing
 #
-# A batch is written as a few statements, each carrying all its rows as one JSON document
-# (`recordset`): customers, entries, links; for activity events the patches (returning every
-# patch of the activities touched) and then the folded activities and their entries.
+# A batch is written as a few statements, each carrying its rows as one JSON document per
+# table (`recordset`): entries and links; for activity events the patches (returning every
+# patch of the activities touched), then the folded activities and their entries; customers.
 
 
 def _save_customers() -> Any:
@@ -179,12 +179,9 @@ async def save_customers(
         await conn.execute(_SAVE_CUSTOMERS, {"rows": json_rows(rows)})
 
 
-async def save_entries(conn: AsyncConnection, new: Sequence[Entry]) -> None:
-    await insert_rows(conn, entries, new)
-
-
-async def save_links(conn: AsyncConnection, new: Sequence[Link]) -> None:
-    await insert_rows(conn, links, new)
+async def save_facts(conn: AsyncConnection, new: Sequence[Entry], touches: Sequence[Link]) -> None:
+    """Insert new entries and links (one statement); those there already stay as they are."""
+    await insert_rows(conn, (entries, new, "nothing"), (links, touches, "nothing"))
 
 
 def _save_patches() -> Any:
@@ -281,8 +278,11 @@ def activity_row(state: ActivityState) -> dict[str, Any]:
 
 async def save_activities(conn: AsyncConnection, states: Sequence[ActivityState]) -> None:
     """Store each activity's state and rewrite its timeline entry."""
-    await insert_rows(conn, activities, [activity_row(s) for s in states], conflict="replace")
-    await insert_rows(conn, entries, [activity_entry(s) for s in states], conflict="replace")
+    await insert_rows(
+        conn,
+        (activities, [activity_row(s) for s in states], "replace"),
+        (entries, [activity_entry(s) for s in states], "replace"),
+    )
 
 
 # ----------------------------------------------------------------------------- customers
