@@ -12,16 +12,18 @@ point the service at it) while it runs.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
+import sqlalchemy as sa
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store as ledger_store
 from arrears.shared.clock import SystemClock
+from arrears.shared.codec import read
 from arrears.shared.consumer import BatchConsumer, Delivered
 from arrears.shared.db import create_engine, quoted
-from arrears.shared.events.registry import parse_event
 from arrears.shared.kafka import create_broker
 from arrears.shared.logging import get_logger
 from arrears.shared.migrations import upgrade
@@ -66,14 +68,26 @@ async def replay(
         total = await ledger_store.count_events(source)
         done = 0
         on_progress(done, total)
-        async for rows in ledger_store.iterate_events(source, batch_size=batch_size):
+        async for rows in _stored(source, batch_size):
             delivered = []
-            for position, envelope in rows:
-                event = parse_event(envelope)
-                delivered.append(Delivered(event, settings.topic_name(event.topic), -1, position))
+            for position, type_name, version, envelope in rows:
+                value = envelope.encode()
+                # decoded straight into the Structs the consumers read (the models decide
+                # only what the Structs refuse), as live consumption does
+                message, event = read(value, {"ce_type": type_name, "ce_schemaversion": version})
+                delivered.append(
+                    Delivered(
+                        event,
+                        settings.topic_name(message.topic),
+                        -1,
+                        position,
+                        message=message,
+                        value=value,
+                    )
+                )
             for consumer in consumers:
                 topics = set(consumer.projection.topics)
-                await consumer.apply([d for d in delivered if d.event.topic in topics])
+                await consumer.apply([d for d in delivered if d.message.topic in topics])
             done += len(rows)
             on_progress(done, total)
         derived = [c for c in consumers if AGING in c.projection.topics]
@@ -109,3 +123,31 @@ async def _apply_published_aging(
         )
     finally:
         await source.dispose()
+
+
+async def _stored(
+    source: AsyncEngine, batch_size: int
+) -> AsyncIterator[list[tuple[int, str, str, str]]]:
+    """Every stored event in global order, in chunks: (global position, type, schema version,
+    envelope as JSON text)."""
+    e = ledger_store.events.c
+    after = 0
+    while True:
+        async with source.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(
+                        e.global_position,
+                        e.type,
+                        sa.cast(e.schema_version, sa.Text),
+                        sa.cast(e.envelope, sa.Text),
+                    )
+                    .where(e.global_position > after)
+                    .order_by(e.global_position)
+                    .limit(batch_size)
+                )
+            ).all()
+        if not rows:
+            return
+        yield [(r[0], r[1], r[2], r[3]) for r in rows]
+        after = rows[-1][0]
