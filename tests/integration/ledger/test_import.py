@@ -23,6 +23,7 @@ from arrears.cli.ledger_access import open_ledger
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
 from arrears.ledger.domain import rebuild
+from arrears.ledger.imports import ImportSummary, import_file
 from tests.conftest import unique_name
 
 pytestmark = pytest.mark.integration
@@ -59,12 +60,10 @@ async def ledger(postgres_url: str) -> AsyncIterator[Ledger]:
         yield ledger
 
 
-async def run_import(ledger: Ledger, argv: list[str]) -> tuple[imports.ImportSummary, list[str]]:
+async def run_import(ledger: Ledger, argv: list[str]) -> tuple[ImportSummary, list[str]]:
     """Import; returns the summary and the rejection lines printed."""
     err = io.StringIO()
-    summary = await imports.import_file(
-        ledger, imports.ImportOptions.from_args(parse(argv)), err=err
-    )
+    summary = await import_file(ledger, imports.options_from_args(parse(argv)), err=err)
     return summary, [line for line in err.getvalue().splitlines() if line.startswith("row ")]
 
 
@@ -320,6 +319,39 @@ async def test_json_lines_payments_and_settlements(ledger: Ledger, tmp_path: Pat
         summary, _ = await run_import(ledger, argv)
         assert summary.events == 0 and summary.present == summary.rows - summary.rejected
     assert await store.count_events(ledger.engine) == before
+
+
+async def test_an_import_stopped_between_chunks_continues_without_duplicates_or_gaps(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    rows = [f"K{n % 4},INV-{n},2024-01-{n + 1:02d},{n + 10}.00,{'yes' if n % 3 else 'no'}"
+            for n in range(1, 12)]  # fmt: skip
+    invoices = write(tmp_path / "inv.csv", "customer_id,document_number,posting_date,amount,"
+                     "disputed\n" + "\n".join(rows) + "\n")  # fmt: skip
+    args = ["invoices", str(invoices), "--company", "stop", "--currency", "EUR",
+            "--register-missing-customers", "--map", "due_date=posting_date",
+            "--batch-size", "4"]  # fmt: skip
+    options = imports.options_from_args(parse(args))
+    first = await import_file(ledger, options, should_stop=lambda: True, err=io.StringIO())
+    assert first.stopped and (first.rows, first.accepted, first.rejected) == (4, 4, 0)
+    assert "stopped after row 4" in first.text()
+    after_first = await store.count_events(ledger.engine)
+    assert after_first == first.events
+
+    again, rejected = await run_import(ledger, args)
+    assert not again.stopped and rejected == []
+    assert (again.rows, again.present, again.accepted) == (11, 4, 7)
+
+    everything = await event_types(ledger)
+    assert everything == Counter(
+        CustomerRegistered=4,
+        InvoicePosted=11,
+        CollectionStatusChanged=sum(1 for n in range(1, 12) if n % 3),
+    )
+    async with ledger.engine.connect() as conn:
+        for customer in ("K0", "K1", "K2", "K3"):
+            sequences = [e.sequence for e in await store.load_stream(conn, "stop", customer)]
+            assert sequences == list(range(1, len(sequences) + 1))
 
 
 async def test_map_templates_constants_and_decimal_commas(ledger: Ledger, tmp_path: Path) -> None:

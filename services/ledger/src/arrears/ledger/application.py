@@ -9,31 +9,48 @@ decided again on fresh state, so it is never lost and never applied twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
+import functools
 import random
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.ledger import store
+from arrears.ledger.bulk import (
+    BulkItem,
+    Decision,
+    DocumentTaken,
+    Stream,
+    by_stream,
+    decide_stream,
+    documents_of,
+    taken_within,
+)
 from arrears.ledger.domain import (
-    Change,
     Command,
     Context,
     CustomerAccount,
     DomainError,
     decide,
     evolve,
+    initial_state,
     rebuild,
 )
 from arrears.ledger.domain.letters import LetterSequence
+from arrears.ledger.records import (
+    BulkResult,
+    Outcome,
+    Recorded,
+    encoded,
+    envelopes,
+    problem_of,
+    request_hash,
+)
 from arrears.shared.clock import Clock
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import Event
@@ -44,6 +61,8 @@ log = get_logger(__name__)
 
 MAX_ATTEMPTS = 50
 CACHED_STREAMS = 20_000
+
+__all__ = ["BulkItem", "BulkResult", "Ledger", "Outcome", "problem_of"]
 
 
 class StateCache:
@@ -67,55 +86,6 @@ class StateCache:
             self._states.popitem(last=False)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a command did: the events it appended (none for a no-op)."""
-
-    command: str
-    events: list[Event]
-    replayed: bool = False
-    status: int = 201
-    stored_body: dict[str, Any] | None = None
-
-    def body(self) -> dict[str, Any]:
-        if self.stored_body is not None:
-            return self.stored_body
-        return {
-            "command": self.command,
-            "events": [json.loads(e.model_dump_json()) for e in self.events],
-        }
-
-
-@dataclass
-class BulkResult:
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
-    rejections: dict[int, Problem] = field(default_factory=dict)
-
-
-def request_hash(command: Command) -> str:
-    payload = type(command).__name__ + command.model_dump_json()
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def problem_of(error: Exception) -> Problem:
-    """Translate a refusal of the domain or the store into problem+json."""
-    if isinstance(error, DomainError):
-        return Problem(error.status, error.code, error.detail)
-    if isinstance(error, store.DuplicateDocument):
-        return Problem(
-            409,
-            "duplicate_document",
-            f"{error.document_type} {error.document_number} already exists in this company",
-            document_type=error.document_type,
-            document_number=error.document_number,
-        )
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return Problem(422, "rule_violated", f"{where}: {first.get('msg')}".strip(": "))
-    raise error
-
-
 class Ledger:
     def __init__(
         self,
@@ -136,33 +106,10 @@ class Ledger:
             letter_sequence=letter_sequence,
         )
 
-    def _envelopes(
-        self,
-        state: CustomerAccount,
-        changes: Sequence[Change],
-        *,
-        first_sequence: int,
-        actor: str,
-        correlation_id: str | None,
-        causation_id: str | None,
-    ) -> list[Event]:
-        recorded_at = self.clock.now()
-        events: list[Event] = []
-        for offset, change in enumerate(changes):
-            envelope: dict[str, Any] = {
-                "event_id": self.new_event_id(),
-                "company": state.company,
-                "customer_id": state.customer_id,
-                "sequence": first_sequence + offset,
-                "occurred_at": change.occurred_at,
-                "recorded_at": recorded_at,
-                "actor": actor,
-                "correlation_id": correlation_id,
-                "causation_id": causation_id,
-                "data": change.data,
-            }
-            events.append(change.event(**envelope))
-        return events
+    def _recorded(
+        self, actor: str, correlation_id: str | None, causation_id: str | None = None
+    ) -> Recorded:
+        return Recorded(self.clock.now().astimezone(UTC), actor, correlation_id, causation_id)
 
     async def execute(
         self,
@@ -176,6 +123,7 @@ class Ledger:
     ) -> Outcome:
         """Decide and append one command; raises Problem when it is refused."""
         digest = request_hash(command)
+        recorded = self._recorded(actor, correlation_id, causation_id)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with self.engine.begin() as conn:
@@ -185,16 +133,12 @@ class Ledger:
                             return replay
                     state = await self._load(conn, command)
                     changes = decide(state, command, self._context(letter_sequence))
-                    new = self._envelopes(
-                        state,
-                        changes,
-                        first_sequence=state.version + 1,
-                        actor=actor,
-                        correlation_id=correlation_id,
-                        causation_id=causation_id,
+                    new = envelopes(state, changes, recorded, self.new_event_id)
+                    texts = [text for _, text in encoded(new)]
+                    await store.append(conn, new, texts=texts)
+                    outcome = Outcome(
+                        type(command).__name__, new, status=201 if new else 200, texts=texts
                     )
-                    await store.append(conn, new)
-                    outcome = Outcome(type(command).__name__, new, status=201 if new else 200)
                     if idempotency_key is not None:
                         await store.store_response(
                             conn,
@@ -206,7 +150,9 @@ class Ledger:
                         )
                 self._remember(state, new)
                 return outcome
-            except (store.StreamConflict, IntegrityError):
+            except (store.StreamConflict, DBAPIError) as error:
+                if not _concurrent(error):
+                    raise
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
                 continue
             except (DomainError, store.DuplicateDocument, ValidationError) as error:
@@ -249,59 +195,121 @@ class Ledger:
         actor: str,
         correlation_id: str | None = None,
     ) -> BulkResult:
-        """Bulk: each customer's commands are decided in order on one evolving state and
-        appended in one transaction; a refused command is reported and appends nothing."""
-        by_stream: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for index, command in enumerate(commands):
-            by_stream[(command.company, command.customer_id)].append(index)
-        result = BulkResult()
-        for indexes in by_stream.values():
-            try:
-                await self._stream_bulk(commands, indexes, actor, correlation_id, result)
-            except (store.StreamConflict, store.DuplicateDocument, IntegrityError):
-                # Another writer or a document clash: fall back to one command at a time.
-                for index in indexes:
-                    result.outcomes.pop(index, None)
-                    result.rejections.pop(index, None)
-                    try:
-                        result.outcomes[index] = await self.execute(
-                            commands[index], actor=actor, correlation_id=correlation_id
-                        )
-                    except Problem as problem:
-                        result.rejections[index] = problem
-        return result
+        """Bulk: every command decided by the ledger's rules, each customer's in order, and
+        everything accepted appended in one transaction; a refused command is reported (by
+        its index) and appends nothing."""
+        return await self.append_many(
+            [BulkItem.of(command) for command in commands],
+            actor=actor,
+            correlation_id=correlation_id,
+        )
 
-    async def _stream_bulk(
+    async def append_many(
         self,
-        commands: Sequence[Command],
-        indexes: list[int],
+        items: Sequence[BulkItem],
+        *,
         actor: str,
-        correlation_id: str | None,
-        result: BulkResult,
-    ) -> None:
-        async with self.engine.begin() as conn:
-            state = await self._load(conn, commands[indexes[0]])
-            appended: list[Event] = []
-            for index in indexes:
-                command = commands[index]
-                try:
-                    changes = decide(state, command, self._context(None))
-                    new = self._envelopes(
-                        state,
-                        changes,
-                        first_sequence=state.version + 1,
-                        actor=actor,
-                        correlation_id=correlation_id,
-                        causation_id=None,
+        correlation_id: str | None = None,
+    ) -> BulkResult:
+        """The bulk path (see `arrears.ledger.bulk`): decide every request in memory, then
+        append in one transaction with COPY; a document number found taken refuses its
+        request and a stream found appended to re-decides the chunk, until it goes in."""
+        streams = by_stream(items)
+        refused: dict[int, Exception] = {}
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            ctx = self._context(None)
+            stamp = functools.partial(
+                envelopes,
+                recorded=self._recorded(actor, correlation_id),
+                new_event_id=self.new_event_id,
+            )
+            try:
+                async with self.engine.begin() as conn:
+                    states = await self._load_many(conn, list(streams))
+                    decisions: dict[int, Decision] = {}
+                    for stream, requests in streams.items():
+                        decided = decide_stream(states[stream], requests, ctx, stamp, refused)
+                        decisions.update(decided)
+                    documents = documents_of(decisions)
+                    within = taken_within(documents)
+                    if within:
+                        refused.update(within)
+                        raise _Redecide
+                    rows = sorted(row for found in documents.values() for row in found)
+                    taken = await store.claim_documents(conn, rows)
+                    if taken:
+                        refused.update(
+                            (index, DocumentTaken(key))
+                            for index, found in documents.items()
+                            for key in [row[:3] for row in found]
+                            if key in taken
+                        )
+                        raise _Redecide
+                    texts = {i: encoded(d.events) for i, d in decisions.items() if d.events}
+                    await store.copy_events(
+                        conn, [pair for i in sorted(texts) for pair in texts[i]]
                     )
-                except (DomainError, ValidationError) as error:
-                    result.rejections[index] = problem_of(error)
-                    continue
-                for event in new:
-                    state = evolve(state, event)
-                appended.extend(new)
-                result.outcomes[index] = Outcome(
-                    type(command).__name__, new, status=201 if new else 200
-                )
-            await store.append(conn, appended)
-        self.states.put(state)
+            except _Redecide:
+                continue
+            except (store.StreamConflict, DBAPIError) as error:
+                if not _concurrent(error):
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
+                continue
+            for state in states.values():
+                self.states.put(state)
+            return _bulk_result(decisions, texts)
+        raise Problem(503, "contention", "too many concurrent writers on these customers; retry")
+
+    async def _load_many(
+        self, conn: AsyncConnection, streams: Sequence[Stream]
+    ) -> dict[Stream, CustomerAccount]:
+        """Each stream's state: kept from an earlier call when still at the stream's
+        version, otherwise folded from the events loaded (in one query)."""
+        versions = await store.stream_versions(conn, streams)
+        states: dict[Stream, CustomerAccount] = {}
+        missing: list[Stream] = []
+        for stream in streams:
+            version = versions.get(stream, 0)
+            kept = self.states.take(stream, version)
+            if kept is not None:
+                states[stream] = kept
+            elif version == 0:
+                states[stream] = initial_state(*stream)
+            else:
+                missing.append(stream)
+        for stream, history in (await store.load_streams(conn, missing)).items():
+            states[stream] = rebuild(*stream, history)
+        return states
+
+
+def _concurrent(error: Exception) -> bool:
+    """A failure caused by a concurrent writer: deciding again on fresh state resolves it."""
+    return isinstance(error, store.StreamConflict | IntegrityError) or store.retryable(error)
+
+
+class _Redecide(Exception):
+    """The chunk must be decided again: a request was refused after deciding."""
+
+
+def _bulk_result(
+    decisions: dict[int, Decision], texts: dict[int, list[tuple[Event, str]]]
+) -> BulkResult:
+    result = BulkResult()
+    for index, decision in decisions.items():
+        if decision.refusal is not None:
+            refusal = decision.refusal
+            if isinstance(refusal, DocumentTaken):
+                refusal = refusal.duplicate()
+            result.rejections[index] = problem_of(refusal)
+        elif decision.skipped:
+            result.skipped.add(index)
+        else:
+            pairs = texts.get(index, [])
+            result.outcomes[index] = Outcome(
+                decision.command,
+                list(decision.events),
+                status=201 if decision.events else 200,
+                texts=[text for _, text in pairs],
+            )
+    return result
