@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.ledger import store
 from arrears.ledger.app import SPEC
-from arrears.ledger.application import Ledger
+from arrears.ledger.application import BulkPlan, Ledger
 from arrears.ledger.bulk import BulkItem, Stream
 from arrears.ledger.domain import (
     AllocationRequest,
@@ -209,10 +209,10 @@ class RacedLedger(Ledger):
         self.rival, self.command = rival, command
         self.loads = 0
 
-    async def _load_many(
-        self, conn: AsyncConnection, streams: Sequence[Stream]
-    ) -> dict[Stream, CustomerAccount]:
-        states = await super()._load_many(conn, streams)
+    async def _states_of(
+        self, conn: AsyncConnection, streams: Sequence[Stream], *, fresh: bool
+    ) -> tuple[dict[Stream, CustomerAccount], list[BulkPlan]]:
+        states = await super()._states_of(conn, streams, fresh=fresh)
         self.loads += 1
         if self.loads == 1:
             await self.rival.execute(self.command, actor="agent")
@@ -260,6 +260,38 @@ async def test_a_document_number_taken_meanwhile_refuses_only_its_request(
               (4, "PaymentSettled")],
         "B": [(1, "CustomerRegistered"), (2, "InvoicePosted")],
     }  # fmt: skip
+    await outbox_matches_events(ledger.engine)
+
+
+async def test_a_chunk_decided_on_an_unwritten_one_holds_only_if_that_one_went_in_as_decided(
+    ledger: Ledger,
+) -> None:
+    """The next chunk is decided while the previous one is written: on the previous one's
+    outcome when it goes in as decided, again from the store when it does not."""
+    await ledger.execute_many([register("A"), register("B")], actor="t")
+    first = await ledger.plan_many(
+        [BulkItem.of(invoice("A", "A-1")), BulkItem.of(invoice("A", "A-2"))], actor="import"
+    )
+    second = await ledger.plan_many([BulkItem.of(payment("A", "P-1"))], actor="import")
+    assert second.bases == [first]
+    assert [e.sequence for e in second.decisions[0].events] == [4]
+    await ledger.execute(invoice("B", "A-1"), actor="agent")  # takes A-1 meanwhile
+    one = await ledger.write_many(first)
+    assert {i: p.code for i, p in one.rejections.items()} == {0: "duplicate_document"}
+    assert not first.as_planned
+    two = await ledger.write_many(second)
+    assert [e.sequence for e in two.outcomes[0].events] == [3]  # decided again: no gap
+
+    third = await ledger.plan_many([BulkItem.of(invoice("A", "A-3"))], actor="import")
+    fourth = await ledger.plan_many([BulkItem.of(invoice("A", "A-4"))], actor="import")
+    await ledger.write_many(third)
+    assert third.as_planned
+    assert [e.sequence for e in (await ledger.write_many(fourth)).outcomes[0].events] == [5]
+    assert fourth.as_planned
+    assert (await streams(ledger.engine))["A"] == [
+        (1, "CustomerRegistered"), (2, "InvoicePosted"), (3, "PaymentReceived"),
+        (4, "InvoicePosted"), (5, "InvoicePosted"),
+    ]  # fmt: skip
     await outbox_matches_events(ledger.engine)
 
 

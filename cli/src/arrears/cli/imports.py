@@ -84,8 +84,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--concurrency",
         type=int,
         default=4,
-        help="1: one chunk at a time; 2 or more (default 4): read the next chunk while one "
-        "is written",
+        help="1: one chunk at a time; 2 or more (default 4): read and decide the next chunk "
+        "while one is written",
     )
     parser.add_argument("--rejects", metavar="FILE", help="also write rejected rows to FILE (CSV)")
     parser.add_argument(

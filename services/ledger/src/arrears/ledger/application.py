@@ -13,6 +13,7 @@ import functools
 import random
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC
 from uuid import UUID
 
@@ -62,7 +63,7 @@ log = get_logger(__name__)
 MAX_ATTEMPTS = 50
 CACHED_STREAMS = 20_000
 
-__all__ = ["BulkItem", "BulkResult", "Ledger", "Outcome", "problem_of"]
+__all__ = ["BulkItem", "BulkPlan", "BulkResult", "Ledger", "Outcome", "problem_of"]
 
 
 class StateCache:
@@ -98,6 +99,7 @@ class Ledger:
         self.clock = clock
         self.new_event_id = new_event_id
         self.states = StateCache()
+        self._pending: dict[Stream, tuple[CustomerAccount, BulkPlan]] = {}
 
     def _context(self, letter_sequence: LetterSequence | None) -> Context:
         return Context(
@@ -214,64 +216,132 @@ class Ledger:
         """The bulk path (see `arrears.ledger.bulk`): decide every request in memory, then
         append in one transaction with COPY; a document number found taken refuses its
         request and a stream found appended to re-decides the chunk, until it goes in."""
-        streams = by_stream(items)
-        refused: dict[int, Exception] = {}
+        plan = await self.plan_many(items, actor=actor, correlation_id=correlation_id)
+        return await self.write_many(plan)
+
+    async def plan_many(
+        self,
+        items: Sequence[BulkItem],
+        *,
+        actor: str,
+        correlation_id: str | None = None,
+    ) -> BulkPlan:
+        """Decide a chunk in memory, without writing it. A customer decided by an earlier
+        plan not yet written is decided on from that plan's outcome, so a caller can decide
+        the next chunk while the previous one is being written (`write_many` re-decides it
+        from the store if the earlier plan did not go in as decided)."""
+        plan = BulkPlan(by_stream(items), actor, correlation_id)
+        async with self.engine.connect() as conn:
+            await self._decide(conn, plan, fresh=False)
+        return plan
+
+    async def write_many(self, plan: BulkPlan) -> BulkResult:
+        """Append what `plan` decided in one transaction (document numbers in one INSERT,
+        events and outbox rows with COPY). A document number found taken refuses its request,
+        and a customer found appended to meanwhile (or decided on from a plan that did not go
+        in as decided) makes the chunk be decided again from the store."""
+        redecided = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
-            ctx = self._context(None)
-            stamp = functools.partial(
-                envelopes,
-                recorded=self._recorded(actor, correlation_id),
-                new_event_id=self.new_event_id,
-            )
+            if plan.stale or not all(base.written and base.as_planned for base in plan.bases):
+                async with self.engine.connect() as conn:
+                    await self._decide(conn, plan, fresh=True)
+                redecided = True
             try:
                 async with self.engine.begin() as conn:
-                    states = await self._load_many(conn, list(streams))
-                    decisions: dict[int, Decision] = {}
-                    for stream, requests in streams.items():
-                        decided = decide_stream(states[stream], requests, ctx, stamp, refused)
-                        decisions.update(decided)
-                    documents = documents_of(decisions)
-                    within = taken_within(documents)
-                    if within:
-                        refused.update(within)
-                        raise _Redecide
+                    documents = documents_of(plan.decisions)
                     rows = sorted(row for found in documents.values() for row in found)
                     taken = await store.claim_documents(conn, rows)
                     if taken:
-                        refused.update(
+                        plan.refused.update(
                             (index, DocumentTaken(key))
                             for index, found in documents.items()
                             for key in [row[:3] for row in found]
                             if key in taken
                         )
                         raise _Redecide
-                    texts = {i: encoded(d.events) for i, d in decisions.items() if d.events}
+                    texts = {i: encoded(d.events) for i, d in plan.decisions.items() if d.events}
                     await store.copy_events(
                         conn, [pair for i in sorted(texts) for pair in texts[i]]
                     )
             except _Redecide:
+                plan.stale = True
                 continue
             except (store.StreamConflict, DBAPIError) as error:
                 if not _concurrent(error):
                     raise
+                plan.stale = True
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
                 continue
-            for state in states.values():
-                self.states.put(state)
-            return _bulk_result(decisions, texts)
+            plan.written, plan.as_planned = True, not redecided
+            self._settle(plan, keep=True)
+            return _bulk_result(plan.decisions, texts)
+        self._settle(plan, keep=False)
         raise Problem(503, "contention", "too many concurrent writers on these customers; retry")
 
-    async def _load_many(
-        self, conn: AsyncConnection, streams: Sequence[Stream]
-    ) -> dict[Stream, CustomerAccount]:
-        """Each stream's state: kept from an earlier call when still at the stream's
+    def discard(self, plan: BulkPlan) -> None:
+        """Forget a plan that will not be written."""
+        self._settle(plan, keep=False)
+
+    def _settle(self, plan: BulkPlan, *, keep: bool) -> None:
+        """The plan is done: its customers' states (unless a later plan decided on them) are
+        kept for the next call when it was written, dropped otherwise."""
+        for stream, state in plan.states.items():
+            owner = self._pending.get(stream)
+            if owner is not None and owner[1] is plan:
+                del self._pending[stream]
+            elif not plan.fresh:
+                continue  # a later plan decided on this state: it keeps it
+            if keep:
+                self.states.put(state)
+
+    async def _decide(self, conn: AsyncConnection, plan: BulkPlan, *, fresh: bool) -> None:
+        """Decide every request of the plan on its customers' states: from the plans not yet
+        written, kept, or loaded (only loaded when `fresh`). A document number an earlier
+        request of the chunk took refuses the later one; the chunk is then decided again
+        (from the store: the states were folded forward)."""
+        while True:
+            states, bases = await self._states_of(conn, list(plan.streams), fresh=fresh)
+            ctx = self._context(None)
+            stamp = functools.partial(
+                envelopes,
+                recorded=self._recorded(plan.actor, plan.correlation_id),
+                new_event_id=self.new_event_id,
+            )
+            decisions: dict[int, Decision] = {}
+            for stream, requests in plan.streams.items():
+                decisions.update(decide_stream(states[stream], requests, ctx, stamp, plan.refused))
+            within = taken_within(documents_of(decisions))
+            if not within:
+                break
+            plan.refused.update(within)
+            fresh = True
+        plan.states, plan.decisions, plan.bases = states, decisions, bases
+        plan.stale, plan.fresh = False, fresh
+        if not fresh:  # a later plan may decide on these states before this one is written
+            for stream, state in states.items():
+                self._pending[stream] = (state, plan)
+
+    async def _states_of(
+        self, conn: AsyncConnection, streams: Sequence[Stream], *, fresh: bool
+    ) -> tuple[dict[Stream, CustomerAccount], list[BulkPlan]]:
+        """Each stream's state and the unwritten plans some were decided by: as an unwritten
+        plan left it (unless `fresh`), kept from an earlier call when still at the stream's
         version, otherwise folded from the events loaded (in one query)."""
-        versions = await store.stream_versions(conn, streams)
         states: dict[Stream, CustomerAccount] = {}
+        bases: list[BulkPlan] = []
+        if not fresh:
+            for stream in streams:
+                pending = self._pending.pop(stream, None)
+                if pending is not None:
+                    states[stream] = pending[0]
+                    if all(base is not pending[1] for base in bases):
+                        bases.append(pending[1])
+        rest = [stream for stream in streams if stream not in states]
+        versions = await store.stream_versions(conn, rest)
         missing: list[Stream] = []
-        for stream in streams:
+        for stream in rest:
             version = versions.get(stream, 0)
-            kept = self.states.take(stream, version)
+            kept = None if fresh else self.states.take(stream, version)
             if kept is not None:
                 states[stream] = kept
             elif version == 0:
@@ -280,7 +350,28 @@ class Ledger:
                 missing.append(stream)
         for stream, history in (await store.load_streams(conn, missing)).items():
             states[stream] = rebuild(*stream, history)
-        return states
+        return states, bases
+
+
+@dataclass(eq=False)
+class BulkPlan:
+    """A chunk decided in memory and not yet written (see `Ledger.plan_many`)."""
+
+    streams: dict[Stream, list[tuple[int, BulkItem]]]
+    actor: str
+    correlation_id: str | None
+    refused: dict[int, Exception] = field(default_factory=dict)
+    """Requests refused after deciding (a document number taken): kept when re-deciding."""
+    states: dict[Stream, CustomerAccount] = field(default_factory=dict)
+    decisions: dict[int, Decision] = field(default_factory=dict)
+    bases: list[BulkPlan] = field(default_factory=list)
+    """Unwritten plans whose outcome some of this plan's customers were decided on."""
+    stale: bool = False
+    fresh: bool = False
+    """Decided on states loaded from the store (which no other plan decides on)."""
+    written: bool = False
+    as_planned: bool = False
+    """Written exactly as decided (not decided again), so plans decided on it hold."""
 
 
 def _concurrent(error: Exception) -> bool:

@@ -17,7 +17,9 @@ The database still enforces both uniqueness rules, and neither fails the chunk:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import gc
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pydantic import ValidationError
@@ -160,3 +162,23 @@ def by_stream(items: Sequence[BulkItem]) -> dict[Stream, list[tuple[int, BulkIte
         if after is not None and (after >= index or items[after].stream != item.stream):
             raise ValueError(f"request {index} must follow an earlier request of its customer")
     return streams
+
+
+BULK_GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@contextmanager
+def bulk_collection() -> Iterator[None]:
+    """For a long bulk run in its own process (an import, a demo): the objects alive before
+    it are left out of garbage collection, and the young generation is collected every 50,000
+    allocations instead of 700. A run allocates many short-lived objects beside a large,
+    long-lived heap (the customers' states kept between chunks), and the default thresholds
+    spend a third of its CPU time collecting. Restored afterwards."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(*BULK_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+        gc.unfreeze()

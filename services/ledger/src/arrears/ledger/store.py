@@ -252,16 +252,22 @@ def _among(streams: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
 async def stream_versions(
     conn: AsyncConnection, streams: Sequence[tuple[str, str]]
 ) -> dict[tuple[str, str], int]:
-    """The version (last sequence) of each stream that has events, in one query."""
+    """The version (last sequence) of each stream that has events, in one query (one index
+    probe per stream)."""
     if not streams:
         return {}
     e = events.c
-    rows = await conn.execute(
-        sa.select(e.company, e.customer_id, sa.func.max(e.sequence))
-        .where(_among(streams))
-        .group_by(e.company, e.customer_id)
+    companies, customers = zip(*streams, strict=True)
+    keys = sa.select(
+        _texts(companies).label("company"), _texts(customers).label("customer_id")
+    ).subquery("keys")
+    last = (
+        sa.select(sa.func.max(e.sequence))
+        .where(e.company == keys.c.company, e.customer_id == keys.c.customer_id)
+        .scalar_subquery()
     )
-    return {(row[0], row[1]): int(row[2]) for row in rows}
+    rows = await conn.execute(sa.select(keys.c.company, keys.c.customer_id, last))
+    return {(row[0], row[1]): int(row[2]) for row in rows if row[2] is not None}
 
 
 async def load_streams(

@@ -5,9 +5,11 @@ registration of a missing customer and the dispute of a disputed invoice, decide
 chunk) that the ledger decides in memory and appends in one transaction. Every row ends as
 one of three outcomes: accepted (its events were appended), already present (its customer,
 document or settlement is in the ledger already, so a re-import appends nothing), or rejected
-(reported with its row number and reason). Only one chunk is held at a time: memory stays
-flat in the file size. An import stopped between chunks has appended whole chunks only, and
-running it again continues where it stopped (what it appended is already present).
+(reported with its row number and reason). With `concurrency` above 1 the next chunk is read
+and decided while one is being written (`Ledger.plan_many` / `write_many`); at most two
+chunks are held at a time, so memory stays flat in the file size. An import stopped between
+chunks has appended whole chunks only, and running it again continues where it stopped (what
+it appended is already present).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pydantic import ValidationError
 
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
-from arrears.ledger.bulk import Builder, BulkItem
+from arrears.ledger.bulk import Builder, BulkItem, bulk_collection
 from arrears.ledger.domain import (
     AllocationRequest,
     ChangeCollectionStatus,
@@ -263,6 +265,16 @@ class _Chunk:
         return len(self.items) - 1
 
 
+@dataclass
+class _Writing:
+    """A chunk being written, and what its rows need to be accounted for afterwards."""
+
+    task: asyncio.Task[BulkResult]
+    batch: list[Item]
+    chunk: _Chunk
+    results: dict[int, _Row]
+
+
 class Importer:
     """Sends a file's rows through the ledger's bulk path and accounts for every row."""
 
@@ -301,41 +313,53 @@ class Importer:
 
         report()
         overlap = self.options.concurrency > 1
-        writing: asyncio.Task[None] | None = None  # the chunk being written, while reading on
+        writing: _Writing | None = None  # the chunk being written, while the next is read
 
         async def written() -> bool:
-            """Wait for the chunk being written, if any; True when the import is to stop
-            after it (`should_stop` is asked after each chunk written)."""
+            """Account for the chunk being written once it is, if any; True when the import
+            is to stop after it (`should_stop` is asked after each chunk written)."""
             nonlocal writing
             if writing is None:
                 return False
-            await writing
-            writing = None
+            done, writing = writing, None
+            bulk = await done.task
+            await self._account(done.batch, done.chunk, done.results, bulk)
             report()
             return self._stop_requested()
+
+        async def write(batch: list[Item]) -> bool:
+            """Decide the chunk (while the previous one is being written), then write it;
+            True when the import is to stop before it."""
+            nonlocal writing
+            results, chunk = await self._requests(batch)
+            plan = await self.ledger.plan_many(
+                chunk.items, actor=self.options.actor, correlation_id=self.correlation_id
+            )
+            if await written():
+                self.ledger.discard(plan)
+                return True
+            task = asyncio.create_task(self.ledger.write_many(plan))
+            writing = _Writing(task, batch, chunk, results)
+            return not overlap and await written()
 
         try:
             for record in source.records():
                 batch.append(parse_item(kind, record, fields_of(record), self.options))
                 if writing is not None and len(batch) % YIELD_EVERY == 0:
                     await asyncio.sleep(0)  # let the chunk being written go on
-                if len(batch) < self.options.batch_size:
-                    continue
-                if await written():
-                    return self.summary
-                writing = asyncio.create_task(self._flush(batch))
-                batch = []
-                if not overlap and await written():
-                    return self.summary
-            if await written() or not batch:
+                if len(batch) >= self.options.batch_size:
+                    if await write(batch):
+                        return self.summary
+                    batch = []
+            if batch and await write(batch):
                 return self.summary
-            await self._flush(batch)
+            await written()
             return self.summary
         finally:
             if writing is not None:  # abandoned: its transaction rolls back
-                writing.cancel()
+                writing.task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await writing
+                    await writing.task
             report()
 
     def _stop_requested(self) -> bool:
@@ -360,7 +384,8 @@ class Importer:
 
         return per_record
 
-    async def _flush(self, batch: list[Item]) -> None:
+    async def _requests(self, batch: list[Item]) -> tuple[dict[int, _Row], _Chunk]:
+        """The bulk requests of a chunk's rows, and the rows refused before any request."""
         results: dict[int, _Row] = {
             i: _Row("rejected", code=item.error.code, reason=item.error.reason)
             for i, item in enumerate(batch)
@@ -371,10 +396,13 @@ class Importer:
             chunk = await self._settlements(batch, ready, results)
         else:
             chunk = self._commands(batch, ready, results)
-        bulk = await self.ledger.append_many(
-            chunk.items, actor=self.options.actor, correlation_id=self.correlation_id
-        )
-        await self._account(batch, chunk, bulk, results)
+        return results, chunk
+
+    async def _account(
+        self, batch: list[Item], chunk: _Chunk, results: dict[int, _Row], bulk: BulkResult
+    ) -> None:
+        """Every row of a written chunk into the summary; rejected rows reported in order."""
+        await self._outcomes(batch, chunk, bulk, results)
         for i, item in enumerate(batch):
             result = results[i]
             self.summary.rows += 1
@@ -470,7 +498,7 @@ class Importer:
 
     # -- requests' results to rows
 
-    async def _account(
+    async def _outcomes(
         self, batch: list[Item], chunk: _Chunk, bulk: BulkResult, results: dict[int, _Row]
     ) -> None:
         for index in chunk.registrations:
@@ -576,7 +604,8 @@ async def import_file(
         importer = Importer(
             ledger, options, on_reject=reject, on_progress=on_progress, should_stop=should_stop
         )
-        return await importer.run(source)
+        with bulk_collection():
+            return await importer.run(source)
     finally:
         source.close()
         if rejects is not None:
