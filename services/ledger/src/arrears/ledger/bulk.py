@@ -77,7 +77,7 @@ class DocumentTaken(Exception):
         return store.DuplicateDocument(self.key[1], self.key[2])
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Decision:
     """What became of one request: accepted with its events (maybe none), refused, or
     skipped."""

@@ -47,6 +47,14 @@ class Recorded:
                 raise Problem(422, "rule_violated", f"{name}: at most {MAX_TEXT} characters")
 
 
+_TYPES: dict[type[Event], tuple[str, int]] = {}
+
+
+def _types_of(cls: type[Event]) -> tuple[str, int]:
+    found = _TYPES[cls] = event_types_of(cls)
+    return found
+
+
 def envelopes(
     state: CustomerAccount,
     changes: Sequence[Change],
@@ -58,7 +66,7 @@ def envelopes(
     again."""
     events: list[Event] = []
     for offset, change in enumerate(changes, start=state.version + 1):
-        type_name, schema_version = event_types_of(change.event)
+        type_name, schema_version = _TYPES.get(change.event) or _types_of(change.event)
         events.append(
             change.event.model_construct(
                 event_id=new_event_id(),
