@@ -175,6 +175,7 @@ def bulk_collection() -> Iterator[None]:
     long-lived heap (the customers' states kept between chunks), and the default thresholds
     spend a third of its CPU time collecting. Restored afterwards."""
     before = gc.get_threshold()
+    gc.collect()  # what is garbage already is not frozen with the rest
     gc.freeze()
     gc.set_threshold(*BULK_GC_THRESHOLDS)
     try:
