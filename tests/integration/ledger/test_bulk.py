@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,7 +35,7 @@ from arrears.ledger.domain import (
     SettleTransactions,
 )
 from arrears.shared.clock import FixedClock
-from arrears.shared.db import create_engine
+from arrears.shared.db import create_engine, quoted
 from arrears.shared.errors import Problem
 from arrears.shared.events.customers import CustomerProfile
 from arrears.shared.migrations import upgrade
@@ -198,6 +199,36 @@ async def test_running_the_same_chunk_again_appends_nothing(ledger: Ledger) -> N
         4: "duplicate_document",
     }
     assert await store.count_events(ledger.engine) == before
+
+
+async def test_a_chunk_is_one_transaction_with_or_without_document_numbers(
+    ledger: Ledger,
+) -> None:
+    """Events and outbox rows of a chunk share the transaction that wrote them (PostgreSQL's
+    xmin), whether or not the chunk posts document numbers."""
+    await ledger.execute_many([register("A"), register("B")], actor="t")
+    limits = [
+        ChangeCreditLimit(company=CO, customer_id=c, credit_limit=Decimal(n))
+        for n in (100, 200)
+        for c in ("A", "B")
+    ]
+    for chunk in (limits, [invoice("A", "A-1"), payment("B", "P-1")]):
+        async with ledger.engine.connect() as conn:
+            schema = quoted(store.schema_of(conn))
+            top = sa.text(f"SELECT max(global_position) FROM {schema}.events")
+            before = (await conn.execute(top)).scalar_one()
+        await ledger.execute_many(chunk, actor="t")
+        async with ledger.engine.connect() as conn:
+            found = await conn.execute(
+                sa.text(
+                    f"SELECT DISTINCT e.xmin::text, o.xmin::text FROM {schema}.events e "
+                    f"JOIN {schema}.outbox o USING (global_position) "
+                    "WHERE e.global_position > :before"
+                ),
+                {"before": before},
+            )
+            writers = found.all()
+        assert len(writers) == 1 and writers[0][0] == writers[0][1], writers
 
 
 class RacedLedger(Ledger):

@@ -231,7 +231,9 @@ def schema_of(conn: AsyncConnection) -> str:
 
 
 async def _driver(conn: AsyncConnection) -> Any:
-    """The asyncpg connection under `conn`, inside the same transaction."""
+    """The asyncpg connection under `conn`: inside the same transaction once a statement of
+    `conn` has started it (the transaction begins with the first statement run through
+    `conn`, not with `begin()`)."""
     raw = await conn.get_raw_connection()
     return raw.driver_connection
 
@@ -333,18 +335,15 @@ async def copy_events(conn: AsyncConnection, batch: Sequence[tuple[Event, str]])
     unusable (the caller rolls back)."""
     if not batch:
         return
-    driver = await _driver(conn)
     schema = schema_of(conn)
-    table = f"{quoted(schema)}.events"
-    positions = sorted(
-        r[0]
-        for r in await driver.fetch(
-            "SELECT nextval(pg_get_serial_sequence($1, 'global_position')) "
-            "FROM generate_series(1, $2)",
-            table,
-            len(batch),
-        )
+    sequence = sa.func.pg_get_serial_sequence(f"{quoted(schema)}.events", "global_position")
+    # Through the connection, not its driver: this starts the transaction, which the driver's
+    # COPY statements below then run in.
+    drawn = await conn.execute(
+        sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(batch)))
     )
+    positions = sorted(row[0] for row in drawn)
+    driver = await _driver(conn)
     records = [
         (
             position,
