@@ -4,11 +4,15 @@ reported with its number and reason, and a re-import that appends nothing."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import io
 import json
+import os
 import re
 import shlex
+import signal
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -17,6 +21,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.cli import imports
 from arrears.cli.ledger_access import open_ledger
@@ -24,7 +29,9 @@ from arrears.ledger import store
 from arrears.ledger.application import Ledger
 from arrears.ledger.domain import rebuild
 from arrears.ledger.imports import ImportSummary, import_file
+from arrears.shared.db import create_engine
 from tests.conftest import unique_name
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -352,6 +359,70 @@ async def test_an_import_stopped_between_chunks_continues_without_duplicates_or_
         for customer in ("K0", "K1", "K2", "K3"):
             sequences = [e.sequence for e in await store.load_stream(conn, "stop", customer)]
             assert sequences == list(range(1, len(sequences) + 1))
+
+
+async def test_ctrl_c_stops_the_command_between_chunks_and_running_it_again_completes_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    schema = unique_name("sig")
+    count = 30_000
+    header = "customer_id,document_number,posting_date,amount\n"
+    customers = write(tmp_path / "c.csv", "customer_id,name\n" + "".join(
+        f"S{n},Customer {n}\n" for n in range(100)))  # fmt: skip
+    invoices = write(tmp_path / "i.csv", header + "".join(
+        f"S{n % 100},N-{n},2024-03-01,{n % 900 + 1}.00\n" for n in range(count)))  # fmt: skip
+    env = dict(os.environ, ARREARS_DATABASE_URL=postgres_url)
+    base = ["--company", "sig", "--currency", "EUR", "--schema", schema]
+
+    async def start(*args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "arrears.cli.main", "import", *args, *base,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    async def finished(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    code, _, err = await finished(await start("customers", str(customers)))
+    assert code == 0, err[-2000:]
+    engine = create_engine(postgres_url, schema)
+    try:
+        invoices_args = ("invoices", str(invoices), "--map", "due_date=posting_date")
+        process = await start(*invoices_args, "--batch-size", "500")
+        posted = await wait_until(
+            lambda: invoice_count(engine), lambda n: n > 0, timeout=240, what="a first chunk"
+        )
+        assert posted < count, "the import ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        code, out, err = await finished(process)
+        assert code == 130, err[-2000:]
+        assert "stopping after the chunk being written" in err
+        assert "run the same import again to continue" in out
+        stopped_at = await invoice_count(engine)
+        assert 0 < stopped_at < count and stopped_at % 500 == 0  # whole chunks only
+
+        code, out, err = await finished(await start(*invoices_args))
+        assert code == 0, err[-2000:]
+        assert f"already present  {stopped_at:>9,}" in out
+        assert await invoice_count(engine) == count
+        async with engine.connect() as conn:
+            for customer in ("S0", "S57", "S99"):
+                sequences = [e.sequence for e in await store.load_stream(conn, "sig", customer)]
+                assert sequences == list(range(1, count // 100 + 2))
+    finally:
+        await engine.dispose()
+
+
+async def invoice_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(store.events)
+            .where(store.events.c.type == "InvoicePosted")
+        )
+        return int(found.scalar_one())
 
 
 async def test_map_templates_constants_and_decimal_commas(ledger: Ledger, tmp_path: Path) -> None:
