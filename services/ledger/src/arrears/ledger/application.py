@@ -124,7 +124,7 @@ class Ledger:
         letter_sequence: LetterSequence | None = None,
     ) -> Outcome:
         """Decide and append one command; raises Problem when it is refused."""
-        digest = request_hash(command)
+        digest = request_hash(command) if idempotency_key is not None else ""
         recorded = self._recorded(actor, correlation_id, causation_id)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
