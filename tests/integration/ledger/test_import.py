@@ -4,11 +4,15 @@ reported with its number and reason, and a re-import that appends nothing."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import io
 import json
+import os
 import re
 import shlex
+import signal
+import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -17,13 +21,17 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.cli import imports
 from arrears.cli.ledger_access import open_ledger
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
 from arrears.ledger.domain import rebuild
+from arrears.ledger.imports import ImportSummary, import_file
+from arrears.shared.db import create_engine
 from tests.conftest import unique_name
+from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -59,12 +67,10 @@ async def ledger(postgres_url: str) -> AsyncIterator[Ledger]:
         yield ledger
 
 
-async def run_import(ledger: Ledger, argv: list[str]) -> tuple[imports.ImportSummary, list[str]]:
+async def run_import(ledger: Ledger, argv: list[str]) -> tuple[ImportSummary, list[str]]:
     """Import; returns the summary and the rejection lines printed."""
     err = io.StringIO()
-    summary = await imports.import_file(
-        ledger, imports.ImportOptions.from_args(parse(argv)), err=err
-    )
+    summary = await import_file(ledger, imports.options_from_args(parse(argv)), err=err)
     return summary, [line for line in err.getvalue().splitlines() if line.startswith("row ")]
 
 
@@ -320,6 +326,103 @@ async def test_json_lines_payments_and_settlements(ledger: Ledger, tmp_path: Pat
         summary, _ = await run_import(ledger, argv)
         assert summary.events == 0 and summary.present == summary.rows - summary.rejected
     assert await store.count_events(ledger.engine) == before
+
+
+async def test_an_import_stopped_between_chunks_continues_without_duplicates_or_gaps(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    rows = [f"K{n % 4},INV-{n},2024-01-{n + 1:02d},{n + 10}.00,{'yes' if n % 3 else 'no'}"
+            for n in range(1, 12)]  # fmt: skip
+    invoices = write(tmp_path / "inv.csv", "customer_id,document_number,posting_date,amount,"
+                     "disputed\n" + "\n".join(rows) + "\n")  # fmt: skip
+    args = ["invoices", str(invoices), "--company", "stop", "--currency", "EUR",
+            "--register-missing-customers", "--map", "due_date=posting_date",
+            "--batch-size", "4"]  # fmt: skip
+    options = imports.options_from_args(parse(args))
+    first = await import_file(ledger, options, should_stop=lambda: True, err=io.StringIO())
+    assert first.stopped and (first.rows, first.accepted, first.rejected) == (4, 4, 0)
+    assert "stopped after row 4" in first.text()
+    after_first = await store.count_events(ledger.engine)
+    assert after_first == first.events
+
+    again, rejected = await run_import(ledger, args)
+    assert not again.stopped and rejected == []
+    assert (again.rows, again.present, again.accepted) == (11, 4, 7)
+
+    everything = await event_types(ledger)
+    assert everything == Counter(
+        CustomerRegistered=4,
+        InvoicePosted=11,
+        CollectionStatusChanged=sum(1 for n in range(1, 12) if n % 3),
+    )
+    async with ledger.engine.connect() as conn:
+        for customer in ("K0", "K1", "K2", "K3"):
+            sequences = [e.sequence for e in await store.load_stream(conn, "stop", customer)]
+            assert sequences == list(range(1, len(sequences) + 1))
+
+
+async def test_ctrl_c_stops_the_command_between_chunks_and_running_it_again_completes_it(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    schema = unique_name("sig")
+    count = 30_000
+    header = "customer_id,document_number,posting_date,amount\n"
+    customers = write(tmp_path / "c.csv", "customer_id,name\n" + "".join(
+        f"S{n},Customer {n}\n" for n in range(100)))  # fmt: skip
+    invoices = write(tmp_path / "i.csv", header + "".join(
+        f"S{n % 100},N-{n},2024-03-01,{n % 900 + 1}.00\n" for n in range(count)))  # fmt: skip
+    env = dict(os.environ, ARREARS_DATABASE_URL=postgres_url)
+    base = ["--company", "sig", "--currency", "EUR", "--schema", schema]
+
+    async def start(*args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "arrears.cli.main", "import", *args, *base,
+            env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    async def finished(process: asyncio.subprocess.Process) -> tuple[int, str, str]:
+        out, err = await asyncio.wait_for(process.communicate(), timeout=300)
+        assert process.returncode is not None
+        return process.returncode, out.decode(), err.decode()
+
+    code, _, err = await finished(await start("customers", str(customers)))
+    assert code == 0, err[-2000:]
+    engine = create_engine(postgres_url, schema)
+    try:
+        invoices_args = ("invoices", str(invoices), "--map", "due_date=posting_date")
+        process = await start(*invoices_args, "--batch-size", "500")
+        posted = await wait_until(
+            lambda: invoice_count(engine), lambda n: n > 0, timeout=240, what="a first chunk"
+        )
+        assert posted < count, "the import ended before it could be interrupted"
+        process.send_signal(signal.SIGINT)
+        code, out, err = await finished(process)
+        assert code == 130, err[-2000:]
+        assert "stopping after the chunk being written" in err
+        assert "run the same import again to continue" in out
+        stopped_at = await invoice_count(engine)
+        assert 0 < stopped_at < count and stopped_at % 500 == 0  # whole chunks only
+
+        code, out, err = await finished(await start(*invoices_args))
+        assert code == 0, err[-2000:]
+        assert f"already present  {stopped_at:>9,}" in out
+        assert await invoice_count(engine) == count
+        async with engine.connect() as conn:
+            for customer in ("S0", "S57", "S99"):
+                sequences = [e.sequence for e in await store.load_stream(conn, "sig", customer)]
+                assert sequences == list(range(1, count // 100 + 2))
+    finally:
+        await engine.dispose()
+
+
+async def invoice_count(engine: AsyncEngine) -> int:
+    async with engine.connect() as conn:
+        found = await conn.execute(
+            sa.select(sa.func.count())
+            .select_from(store.events)
+            .where(store.events.c.type == "InvoicePosted")
+        )
+        return int(found.scalar_one())
 
 
 async def test_map_templates_constants_and_decimal_commas(ledger: Ledger, tmp_path: Path) -> None:

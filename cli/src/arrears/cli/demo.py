@@ -52,6 +52,7 @@ from pydantic import BaseModel
 from arrears.cli.progress import Report
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
+from arrears.ledger.bulk import bulk_collection
 from arrears.ledger.domain import (
     DEFAULT_PROMISE_TOLERANCE_DAYS,
     LEDGER_EVENTS,
@@ -2062,10 +2063,13 @@ async def generate(
     if today > datetime.now(UTC).date():
         raise ValueError(f"the demo history ends today at the latest, not on {today}")
     started = timer.perf_counter()
-    plan = plan_demo(customers=customers, months=months, seed=seed, today=today, company=company)
-    planned = timer.perf_counter()
-    await _check_free(ledger, plan)
-    events = await execute_plan(ledger, plan, on_progress=on_progress)
+    with bulk_collection():
+        plan = plan_demo(
+            customers=customers, months=months, seed=seed, today=today, company=company
+        )
+        planned = timer.perf_counter()
+        await _check_free(ledger, plan)
+        events = await execute_plan(ledger, plan, on_progress=on_progress)
     return DemoSummary(
         company=company,
         seed=seed,

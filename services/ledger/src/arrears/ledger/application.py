@@ -9,31 +9,49 @@ decided again on fresh state, so it is never lost and never applied twice.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
+import functools
 import random
-from collections import OrderedDict, defaultdict
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC
 from uuid import UUID
 
 from pydantic import ValidationError
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.ledger import store
+from arrears.ledger.bulk import (
+    BulkItem,
+    Decision,
+    DocumentTaken,
+    Stream,
+    by_stream,
+    decide_stream,
+    documents_of,
+    taken_within,
+)
 from arrears.ledger.domain import (
-    Change,
     Command,
     Context,
     CustomerAccount,
     DomainError,
     decide,
     evolve,
+    initial_state,
     rebuild,
 )
 from arrears.ledger.domain.letters import LetterSequence
+from arrears.ledger.records import (
+    BulkResult,
+    Outcome,
+    Recorded,
+    encoded,
+    envelopes,
+    problem_of,
+    request_hash,
+)
 from arrears.shared.clock import Clock
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import Event
@@ -44,6 +62,8 @@ log = get_logger(__name__)
 
 MAX_ATTEMPTS = 50
 CACHED_STREAMS = 20_000
+
+__all__ = ["BulkItem", "BulkPlan", "BulkResult", "Ledger", "Outcome", "problem_of"]
 
 
 class StateCache:
@@ -67,55 +87,6 @@ class StateCache:
             self._states.popitem(last=False)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What a command did: the events it appended (none for a no-op)."""
-
-    command: str
-    events: list[Event]
-    replayed: bool = False
-    status: int = 201
-    stored_body: dict[str, Any] | None = None
-
-    def body(self) -> dict[str, Any]:
-        if self.stored_body is not None:
-            return self.stored_body
-        return {
-            "command": self.command,
-            "events": [json.loads(e.model_dump_json()) for e in self.events],
-        }
-
-
-@dataclass
-class BulkResult:
-    outcomes: dict[int, Outcome] = field(default_factory=dict)
-    rejections: dict[int, Problem] = field(default_factory=dict)
-
-
-def request_hash(command: Command) -> str:
-    payload = type(command).__name__ + command.model_dump_json()
-    return hashlib.sha256(payload.encode()).hexdigest()
-
-
-def problem_of(error: Exception) -> Problem:
-    """Translate a refusal of the domain or the store into problem+json."""
-    if isinstance(error, DomainError):
-        return Problem(error.status, error.code, error.detail)
-    if isinstance(error, store.DuplicateDocument):
-        return Problem(
-            409,
-            "duplicate_document",
-            f"{error.document_type} {error.document_number} already exists in this company",
-            document_type=error.document_type,
-            document_number=error.document_number,
-        )
-    if isinstance(error, ValidationError):
-        first = error.errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        return Problem(422, "rule_violated", f"{where}: {first.get('msg')}".strip(": "))
-    raise error
-
-
 class Ledger:
     def __init__(
         self,
@@ -128,6 +99,7 @@ class Ledger:
         self.clock = clock
         self.new_event_id = new_event_id
         self.states = StateCache()
+        self._pending: dict[Stream, tuple[CustomerAccount, BulkPlan]] = {}
 
     def _context(self, letter_sequence: LetterSequence | None) -> Context:
         return Context(
@@ -136,33 +108,10 @@ class Ledger:
             letter_sequence=letter_sequence,
         )
 
-    def _envelopes(
-        self,
-        state: CustomerAccount,
-        changes: Sequence[Change],
-        *,
-        first_sequence: int,
-        actor: str,
-        correlation_id: str | None,
-        causation_id: str | None,
-    ) -> list[Event]:
-        recorded_at = self.clock.now()
-        events: list[Event] = []
-        for offset, change in enumerate(changes):
-            envelope: dict[str, Any] = {
-                "event_id": self.new_event_id(),
-                "company": state.company,
-                "customer_id": state.customer_id,
-                "sequence": first_sequence + offset,
-                "occurred_at": change.occurred_at,
-                "recorded_at": recorded_at,
-                "actor": actor,
-                "correlation_id": correlation_id,
-                "causation_id": causation_id,
-                "data": change.data,
-            }
-            events.append(change.event(**envelope))
-        return events
+    def _recorded(
+        self, actor: str, correlation_id: str | None, causation_id: str | None = None
+    ) -> Recorded:
+        return Recorded(self.clock.now().astimezone(UTC), actor, correlation_id, causation_id)
 
     async def execute(
         self,
@@ -175,7 +124,8 @@ class Ledger:
         letter_sequence: LetterSequence | None = None,
     ) -> Outcome:
         """Decide and append one command; raises Problem when it is refused."""
-        digest = request_hash(command)
+        digest = request_hash(command) if idempotency_key is not None else ""
+        recorded = self._recorded(actor, correlation_id, causation_id)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             try:
                 async with self.engine.begin() as conn:
@@ -185,16 +135,12 @@ class Ledger:
                             return replay
                     state = await self._load(conn, command)
                     changes = decide(state, command, self._context(letter_sequence))
-                    new = self._envelopes(
-                        state,
-                        changes,
-                        first_sequence=state.version + 1,
-                        actor=actor,
-                        correlation_id=correlation_id,
-                        causation_id=causation_id,
+                    new = envelopes(state, changes, recorded, self.new_event_id)
+                    texts = [text for _, text in encoded(new)]
+                    await store.append(conn, new, texts=texts)
+                    outcome = Outcome(
+                        type(command).__name__, new, status=201 if new else 200, texts=texts
                     )
-                    await store.append(conn, new)
-                    outcome = Outcome(type(command).__name__, new, status=201 if new else 200)
                     if idempotency_key is not None:
                         await store.store_response(
                             conn,
@@ -206,7 +152,9 @@ class Ledger:
                         )
                 self._remember(state, new)
                 return outcome
-            except (store.StreamConflict, IntegrityError):
+            except (store.StreamConflict, DBAPIError) as error:
+                if not _concurrent(error):
+                    raise
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
                 continue
             except (DomainError, store.DuplicateDocument, ValidationError) as error:
@@ -249,59 +197,210 @@ class Ledger:
         actor: str,
         correlation_id: str | None = None,
     ) -> BulkResult:
-        """Bulk: each customer's commands are decided in order on one evolving state and
-        appended in one transaction; a refused command is reported and appends nothing."""
-        by_stream: dict[tuple[str, str], list[int]] = defaultdict(list)
-        for index, command in enumerate(commands):
-            by_stream[(command.company, command.customer_id)].append(index)
-        result = BulkResult()
-        for indexes in by_stream.values():
-            try:
-                await self._stream_bulk(commands, indexes, actor, correlation_id, result)
-            except (store.StreamConflict, store.DuplicateDocument, IntegrityError):
-                # Another writer or a document clash: fall back to one command at a time.
-                for index in indexes:
-                    result.outcomes.pop(index, None)
-                    result.rejections.pop(index, None)
-                    try:
-                        result.outcomes[index] = await self.execute(
-                            commands[index], actor=actor, correlation_id=correlation_id
-                        )
-                    except Problem as problem:
-                        result.rejections[index] = problem
-        return result
+        """Bulk: every command decided by the ledger's rules, each customer's in order, and
+        everything accepted appended in one transaction; a refused command is reported (by
+        its index) and appends nothing."""
+        return await self.append_many(
+            [BulkItem.of(command) for command in commands],
+            actor=actor,
+            correlation_id=correlation_id,
+        )
 
-    async def _stream_bulk(
+    async def append_many(
         self,
-        commands: Sequence[Command],
-        indexes: list[int],
+        items: Sequence[BulkItem],
+        *,
         actor: str,
-        correlation_id: str | None,
-        result: BulkResult,
-    ) -> None:
-        async with self.engine.begin() as conn:
-            state = await self._load(conn, commands[indexes[0]])
-            appended: list[Event] = []
-            for index in indexes:
-                command = commands[index]
-                try:
-                    changes = decide(state, command, self._context(None))
-                    new = self._envelopes(
-                        state,
-                        changes,
-                        first_sequence=state.version + 1,
-                        actor=actor,
-                        correlation_id=correlation_id,
-                        causation_id=None,
+        correlation_id: str | None = None,
+    ) -> BulkResult:
+        """The bulk path (see `arrears.ledger.bulk`): decide every request in memory, then
+        append in one transaction with COPY; a document number found taken refuses its
+        request and a stream found appended to re-decides the chunk, until it goes in."""
+        plan = await self.plan_many(items, actor=actor, correlation_id=correlation_id)
+        return await self.write_many(plan)
+
+    async def plan_many(
+        self,
+        items: Sequence[BulkItem],
+        *,
+        actor: str,
+        correlation_id: str | None = None,
+    ) -> BulkPlan:
+        """Decide a chunk in memory, without writing it. A customer decided by an earlier
+        plan not yet written is decided on from that plan's outcome, so a caller can decide
+        the next chunk while the previous one is being written (`write_many` re-decides it
+        from the store if the earlier plan did not go in as decided)."""
+        plan = BulkPlan(by_stream(items), actor, correlation_id)
+        async with self.engine.connect() as conn:
+            await self._decide(conn, plan, fresh=False)
+        return plan
+
+    async def write_many(self, plan: BulkPlan) -> BulkResult:
+        """Append what `plan` decided in one transaction (document numbers in one INSERT,
+        events and outbox rows with COPY). A document number found taken refuses its request,
+        and a customer found appended to meanwhile (or decided on from a plan that did not go
+        in as decided) makes the chunk be decided again from the store."""
+        redecided = False
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if plan.stale or not all(base.written and base.as_planned for base in plan.bases):
+                async with self.engine.connect() as conn:
+                    await self._decide(conn, plan, fresh=True)
+                redecided = True
+            try:
+                async with self.engine.begin() as conn:
+                    documents = documents_of(plan.decisions)
+                    rows = sorted(row for found in documents.values() for row in found)
+                    taken = await store.claim_documents(conn, rows)
+                    if taken:
+                        plan.refused.update(
+                            (index, DocumentTaken(key))
+                            for index, found in documents.items()
+                            for key in [row[:3] for row in found]
+                            if key in taken
+                        )
+                        raise _Redecide
+                    texts = {i: encoded(d.events) for i, d in plan.decisions.items() if d.events}
+                    await store.copy_events(
+                        conn, [pair for i in sorted(texts) for pair in texts[i]]
                     )
-                except (DomainError, ValidationError) as error:
-                    result.rejections[index] = problem_of(error)
-                    continue
-                for event in new:
-                    state = evolve(state, event)
-                appended.extend(new)
-                result.outcomes[index] = Outcome(
-                    type(command).__name__, new, status=201 if new else 200
-                )
-            await store.append(conn, appended)
-        self.states.put(state)
+            except _Redecide:
+                plan.stale = True
+                continue
+            except (store.StreamConflict, DBAPIError) as error:
+                if not _concurrent(error):
+                    raise
+                plan.stale = True
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
+                continue
+            plan.written, plan.as_planned = True, not redecided
+            self._settle(plan, keep=True)
+            return _bulk_result(plan.decisions, texts)
+        self._settle(plan, keep=False)
+        raise Problem(503, "contention", "too many concurrent writers on these customers; retry")
+
+    def discard(self, plan: BulkPlan) -> None:
+        """Forget a plan that will not be written."""
+        self._settle(plan, keep=False)
+
+    def _settle(self, plan: BulkPlan, *, keep: bool) -> None:
+        """The plan is done: its customers' states (unless a later plan decided on them) are
+        kept for the next call when it was written, dropped otherwise."""
+        for stream, state in plan.states.items():
+            owner = self._pending.get(stream)
+            if owner is not None and owner[1] is plan:
+                del self._pending[stream]
+            elif not plan.fresh:
+                continue  # a later plan decided on this state: it keeps it
+            if keep:
+                self.states.put(state)
+
+    async def _decide(self, conn: AsyncConnection, plan: BulkPlan, *, fresh: bool) -> None:
+        """Decide every request of the plan on its customers' states: from the plans not yet
+        written, kept, or loaded (only loaded when `fresh`). A document number an earlier
+        request of the chunk took refuses the later one; the chunk is then decided again
+        (from the store: the states were folded forward)."""
+        while True:
+            states, bases = await self._states_of(conn, list(plan.streams), fresh=fresh)
+            ctx = self._context(None)
+            stamp = functools.partial(
+                envelopes,
+                recorded=self._recorded(plan.actor, plan.correlation_id),
+                new_event_id=self.new_event_id,
+            )
+            decisions: dict[int, Decision] = {}
+            for stream, requests in plan.streams.items():
+                decisions.update(decide_stream(states[stream], requests, ctx, stamp, plan.refused))
+            within = taken_within(documents_of(decisions))
+            if not within:
+                break
+            plan.refused.update(within)
+            fresh = True
+        plan.states, plan.decisions, plan.bases = states, decisions, bases
+        plan.stale, plan.fresh = False, fresh
+        if not fresh:  # a later plan may decide on these states before this one is written
+            for stream, state in states.items():
+                self._pending[stream] = (state, plan)
+
+    async def _states_of(
+        self, conn: AsyncConnection, streams: Sequence[Stream], *, fresh: bool
+    ) -> tuple[dict[Stream, CustomerAccount], list[BulkPlan]]:
+        """Each stream's state and the unwritten plans some were decided by: as an unwritten
+        plan left it (unless `fresh`), kept from an earlier call when still at the stream's
+        version, otherwise folded from the events loaded (in one query)."""
+        states: dict[Stream, CustomerAccount] = {}
+        bases: list[BulkPlan] = []
+        if not fresh:
+            for stream in streams:
+                pending = self._pending.pop(stream, None)
+                if pending is not None:
+                    states[stream] = pending[0]
+                    if all(base is not pending[1] for base in bases):
+                        bases.append(pending[1])
+        rest = [stream for stream in streams if stream not in states]
+        versions = await store.stream_versions(conn, rest)
+        missing: list[Stream] = []
+        for stream in rest:
+            version = versions.get(stream, 0)
+            kept = None if fresh else self.states.take(stream, version)
+            if kept is not None:
+                states[stream] = kept
+            elif version == 0:
+                states[stream] = initial_state(*stream)
+            else:
+                missing.append(stream)
+        for stream, history in (await store.load_streams(conn, missing)).items():
+            states[stream] = rebuild(*stream, history)
+        return states, bases
+
+
+@dataclass(eq=False)
+class BulkPlan:
+    """A chunk decided in memory and not yet written (see `Ledger.plan_many`)."""
+
+    streams: dict[Stream, list[tuple[int, BulkItem]]]
+    actor: str
+    correlation_id: str | None
+    refused: dict[int, Exception] = field(default_factory=dict)
+    """Requests refused after deciding (a document number taken): kept when re-deciding."""
+    states: dict[Stream, CustomerAccount] = field(default_factory=dict)
+    decisions: dict[int, Decision] = field(default_factory=dict)
+    bases: list[BulkPlan] = field(default_factory=list)
+    """Unwritten plans whose outcome some of this plan's customers were decided on."""
+    stale: bool = False
+    fresh: bool = False
+    """Decided on states loaded from the store (which no other plan decides on)."""
+    written: bool = False
+    as_planned: bool = False
+    """Written exactly as decided (not decided again), so plans decided on it hold."""
+
+
+def _concurrent(error: Exception) -> bool:
+    """A failure caused by a concurrent writer: deciding again on fresh state resolves it."""
+    return isinstance(error, store.StreamConflict | IntegrityError) or store.retryable(error)
+
+
+class _Redecide(Exception):
+    """The chunk must be decided again: a request was refused after deciding."""
+
+
+def _bulk_result(
+    decisions: dict[int, Decision], texts: dict[int, list[tuple[Event, str]]]
+) -> BulkResult:
+    result = BulkResult()
+    for index, decision in decisions.items():
+        if decision.refusal is not None:
+            refusal = decision.refusal
+            if isinstance(refusal, DocumentTaken):
+                refusal = refusal.duplicate()
+            result.rejections[index] = problem_of(refusal)
+        elif decision.skipped:
+            result.skipped.add(index)
+        else:
+            pairs = texts.get(index, [])
+            result.outcomes[index] = Outcome(
+                decision.command,
+                list(decision.events),
+                status=201 if decision.events else 200,
+                texts=[text for _, text in pairs],
+            )
+    return result

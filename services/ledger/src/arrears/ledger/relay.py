@@ -14,20 +14,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import cast
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.producer.message_accumulator import BatchBuilder
 from prometheus_client import Counter, Gauge
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store
 from arrears.ledger.settings import LedgerSettings
-from arrears.shared.codec import encode
-from arrears.shared.events.registry import parse_event
+from arrears.shared.codec import cloudevents_headers
+from arrears.shared.events.envelope import Event
 from arrears.shared.kafka import ensure_topics, topic_names
 from arrears.shared.logging import get_logger
 from arrears.shared.topics import LEDGER_TOPICS
+
+TOPICS = {topic.name: topic for topic in LEDGER_TOPICS}
 
 log = get_logger(__name__)
 
@@ -52,6 +57,8 @@ class OutboxRelay:
         self.check_interval = settings.relay_check_interval_s
         self.source = f"/arrears/{settings.service}"
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = DefaultPartitioner()
+        self._partition_of: dict[tuple[str, bytes], int] = {}
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -113,31 +120,58 @@ class OutboxRelay:
         await self.check_broker_has_everything()
 
     async def publish_once(self) -> int:
-        """Publish the oldest batch of the outbox; returns how many events were published."""
+        """Publish the oldest batch of the outbox; returns how many events were published.
+
+        The stored JSON text is the message value (nothing is parsed or serialized again);
+        the messages go to the broker as one record batch per partition, each customer's in
+        stream order (a customer's key always lands on the same partition)."""
         async with self.engine.connect() as conn:
             batch = await store.outbox_batch(conn, self.batch_size)
             BACKLOG.set(await store.outbox_backlog(conn))
         if not batch:
             return 0
-        assert self._producer is not None
+        producer = self._producer
+        assert producer is not None
+        builders: dict[tuple[str, int], BatchBuilder] = {}
         futures = []
-        for _, envelope in batch:
-            event = parse_event(envelope)
-            wire = encode(event, self.source)
-            futures.append(
-                await self._producer.send(
-                    self.settings.topic_name(event.topic),
-                    value=wire.value,
-                    key=wire.key,
-                    headers=[(k, v.encode()) for k, v in wire.headers.items()],
-                )
-            )
+        for row in batch:
+            topic = self.settings.topic_name(TOPICS[row.topic])
+            key = row.stream.encode()
+            partition = await self._partition(topic, key)
+            headers = cloudevents_headers(cast(Event, row), self.source)
+            record = {
+                "timestamp": None,
+                "key": key,
+                "value": row.text.encode(),
+                "headers": [(k, v.encode()) for k, v in headers.items()],
+            }
+            builder = builders.get((topic, partition))
+            if builder is None or builder.append(**record) is None:
+                if builder is not None:  # full: send it, go on in a new one
+                    futures.append(await producer.send_batch(builder, topic, partition=partition))
+                builder = builders[(topic, partition)] = producer.create_batch()
+                if builder.append(**record) is None:
+                    raise ValueError(f"event {row.event_id} does not fit a record batch")
+        for (topic, partition), builder in builders.items():
+            futures.append(await producer.send_batch(builder, topic, partition=partition))
         await asyncio.gather(*futures)
-        positions = [position for position, _ in batch]
+        positions = [row.global_position for row in batch]
         async with self.engine.begin() as conn:
             await store.mark_published(conn, positions)
         PUBLISHED.inc(len(positions))
         return len(positions)
+
+    async def _partition(self, topic: str, key: bytes) -> int:
+        """The partition the producer's default partitioner gives the key (kept per key: a
+        customer's events share it)."""
+        found = self._partition_of.get((topic, key))
+        if found is None:
+            assert self._producer is not None
+            partitions = sorted(await self._producer.partitions_for(topic))
+            if len(self._partition_of) >= 100_000:
+                self._partition_of.clear()
+            found = self._partition_of[(topic, key)] = self._partitioner(key, partitions, [])
+        return found
 
     @property
     def marker_topic(self) -> str:
@@ -181,6 +215,7 @@ class OutboxRelay:
             await consumer.stop()
 
     async def _close_producer(self) -> None:
+        self._partition_of.clear()  # a new broker may have other partitions
         if self._producer is not None:
             with contextlib.suppress(Exception):
                 await self._producer.stop()

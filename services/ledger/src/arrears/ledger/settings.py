@@ -15,7 +15,7 @@ class LedgerSettings(ServiceSettings):
         description="Run the outbox relay in this process (one instance is elected active).",
     )
     relay_batch_size: int = Field(
-        default=1000, ge=1, le=100_000, description="Events the relay publishes per round."
+        default=5000, ge=1, le=100_000, description="Events the relay publishes per round."
     )
     relay_check_interval_s: float = Field(
         default=5.0,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from uuid import UUID
 
+import asyncpg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from arrears.shared.db import quoted
 from arrears.shared.events.envelope import Event
-from arrears.shared.events.registry import parse_event
+from arrears.shared.events.registry import event_class, parse_event
 
 metadata = sa.MetaData()
 
@@ -89,6 +90,18 @@ DOCUMENT_TYPES = {
 }
 
 
+RETRYABLE_STATES = frozenset({"40001", "40P01"})
+"""Serialization failure and deadlock: a new attempt of the transaction resolves them."""
+
+
+def retryable(error: Exception) -> bool:
+    """A failure of concurrent writers that a new attempt resolves."""
+    state = getattr(getattr(error, "orig", error), "sqlstate", None) or getattr(
+        getattr(error, "orig", None), "pgcode", None
+    )
+    return state in RETRYABLE_STATES
+
+
 class StreamConflict(Exception):
     """Another writer appended to the stream first (optimistic concurrency)."""
 
@@ -107,27 +120,6 @@ class StoredResponse:
     request_hash: str
     status: int
     body: dict[str, Any]
-
-
-def _document_rows(batch: Sequence[Event]) -> list[dict[str, str]]:
-    rows = []
-    for event in batch:
-        kind = DOCUMENT_TYPES.get(event.type)
-        number = getattr(event.data, "document_number", None)
-        if kind and number:
-            transaction = getattr(event.data, "transaction_id", None) or getattr(
-                event.data, "letter_id", ""
-            )
-            rows.append(
-                {
-                    "company": event.company,
-                    "document_type": kind,
-                    "document_number": number,
-                    "customer_id": event.customer_id,
-                    "transaction_id": transaction,
-                }
-            )
-    return rows
 
 
 async def load_stream(conn: AsyncConnection, company: str, customer_id: str) -> list[Event]:
@@ -165,65 +157,220 @@ async def stream_head(
     return None if row is None else (int(row[0]), row[1])
 
 
-async def append(conn: AsyncConnection, batch: Sequence[Event]) -> None:
-    """Append events, their outbox rows and document numbers; inside the caller's transaction.
+async def append(
+    conn: AsyncConnection, batch: Sequence[Event], *, texts: Sequence[str] | None = None
+) -> None:
+    """Append events (with their JSON `texts` when serialized already), their outbox rows
+    and document numbers; inside the caller's transaction.
 
-    Raises StreamConflict when a sequence is taken and DuplicateDocument when a document
-    number exists; both leave the transaction unusable (the caller rolls back)."""
+    Raises DuplicateDocument when a document number exists (nothing is written then) and
+    StreamConflict when a sequence is taken (the transaction is then unusable: the caller
+    rolls back)."""
     if not batch:
         return
-    docs = _document_rows(batch)
-    keys = [(d["company"], d["document_type"], d["document_number"]) for d in docs]
+    rows = [row for row in map(document_row, batch) if row is not None]
+    keys = [row[:3] for row in rows]
     if len(set(keys)) < len(keys):
         twice = next(k for k in keys if keys.count(k) > 1)
         raise DuplicateDocument(twice[1], twice[2])
-    try:
-        if docs:
-            async with conn.begin_nested():
-                await conn.execute(insert(documents), docs)
-    except IntegrityError:
-        existing = await _existing_document(conn, docs)
-        raise existing from None
-    try:
-        result = await conn.execute(
-            insert(events).returning(events.c.global_position),
-            [_event_row(e) for e in batch],
+    taken = await claim_documents(conn, rows)
+    if taken:
+        first = min(taken)
+        raise DuplicateDocument(first[1], first[2])
+    if texts is None:
+        texts = [event.model_dump_json() for event in batch]
+    await copy_events(conn, list(zip(batch, texts, strict=True)))
+
+
+# ----------------------------------------------------------------------------- bulk append
+
+DocumentKey = tuple[str, str, str]
+"""(company, document type, document number): unique in the documents table."""
+
+EVENT_COLUMNS = (
+    "global_position",
+    "event_id",
+    "company",
+    "customer_id",
+    "sequence",
+    "type",
+    "schema_version",
+    "topic",
+    "occurred_at",
+    "recorded_at",
+    "envelope",
+)
+
+
+DOCUMENT_COLUMNS = ("company", "document_type", "document_number", "customer_id", "transaction_id")
+
+
+DocumentRow = tuple[str, str, str, str, str]
+"""(company, document type, document number, customer, transaction) of a posted document."""
+
+
+def document_row(event: Event) -> DocumentRow | None:
+    """(company, type, number, customer, transaction) of an event that posts a numbered
+    document; None for any other event."""
+    kind = DOCUMENT_TYPES.get(event.type)
+    number = getattr(event.data, "document_number", None) if kind else None
+    if kind is None or not number:
+        return None
+    transaction = getattr(event.data, "transaction_id", None) or getattr(
+        event.data, "letter_id", ""
+    )
+    return (event.company, kind, str(number), event.customer_id, str(transaction))
+
+
+def schema_of(conn: AsyncConnection) -> str:
+    """The schema the connection's tables are translated into."""
+    sync = conn.sync_connection
+    assert sync is not None, "an open connection"
+    translate = sync.get_execution_options().get("schema_translate_map") or {}
+    return str(translate.get(None) or "public")
+
+
+async def _driver(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under `conn`: inside the same transaction once a statement of
+    `conn` has started it (the transaction begins with the first statement run through
+    `conn`, not with `begin()`)."""
+    raw = await conn.get_raw_connection()
+    return raw.driver_connection
+
+
+def _texts(values: Sequence[str]) -> sa.ColumnElement[Any]:
+    """One bound text[] parameter, unnested: a whole key column in a single parameter."""
+    return sa.func.unnest(sa.literal(list(values), postgresql.ARRAY(sa.Text)))
+
+
+def _among(streams: Sequence[tuple[str, str]]) -> sa.ColumnElement[bool]:
+    """The events of these streams (two array parameters, whatever their number)."""
+    companies, customers = zip(*streams, strict=True)
+    return sa.tuple_(events.c.company, events.c.customer_id).in_(
+        sa.select(_texts(companies), _texts(customers))
+    )
+
+
+async def stream_versions(
+    conn: AsyncConnection, streams: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """The version (last sequence) of each stream that has events, in one query (one index
+    probe per stream)."""
+    if not streams:
+        return {}
+    e = events.c
+    companies, customers = zip(*streams, strict=True)
+    keys = sa.select(
+        _texts(companies).label("company"), _texts(customers).label("customer_id")
+    ).subquery("keys")
+    last = (
+        sa.select(sa.func.max(e.sequence))
+        .where(e.company == keys.c.company, e.customer_id == keys.c.customer_id)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(sa.select(keys.c.company, keys.c.customer_id, last))
+    return {(row[0], row[1]): int(row[2]) for row in rows if row[2] is not None}
+
+
+async def load_streams(
+    conn: AsyncConnection, streams: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], list[Event]]:
+    """Every event of each stream, oldest first, in one query; each envelope is validated
+    once from its JSON text."""
+    if not streams:
+        return {}
+    e = events.c
+    found: dict[tuple[str, str], list[Event]] = {stream: [] for stream in streams}
+    rows = await conn.execute(
+        sa.select(e.company, e.customer_id, e.type, e.schema_version, sa.cast(e.envelope, sa.Text))
+        .where(_among(streams))
+        .order_by(e.company, e.customer_id, e.sequence)
+    )
+    for company, customer_id, type_name, version, text in rows:
+        found[(company, customer_id)].append(
+            event_class(type_name, version).model_validate_json(text)
         )
-    except IntegrityError as exc:
-        if "events_stream_sequence" in str(exc.orig):
-            raise StreamConflict(str(batch[0].stream)) from exc
-        raise
-    positions = [row[0] for row in result]
-    await conn.execute(insert(outbox), [{"global_position": p} for p in positions])
+    return found
 
 
-async def _existing_document(conn: AsyncConnection, docs: list[dict[str, str]]) -> Exception:
-    for doc in docs:
-        found = await conn.execute(
-            sa.select(documents.c.customer_id).where(
-                documents.c.company == doc["company"],
-                documents.c.document_type == doc["document_type"],
-                documents.c.document_number == doc["document_number"],
+async def claim_documents(conn: AsyncConnection, rows: Sequence[DocumentRow]) -> set[DocumentKey]:
+    """Insert document numbers (company, type, number, customer, transaction) in one
+    statement; returns the keys that were taken already (by a committed or concurrent
+    writer), which this statement did not insert."""
+    if not rows:
+        return set()
+    d = documents.c
+    columns = list(zip(*rows, strict=True))
+    values = sa.select(*(_texts(column) for column in columns))
+    inserted = await conn.execute(
+        insert(documents)
+        .from_select(list(DOCUMENT_COLUMNS), values)
+        .on_conflict_do_nothing()
+        .returning(d.company, d.document_type, d.document_number)
+    )
+    return {(r[0], r[1], r[2]) for r in rows} - {(r[0], r[1], r[2]) for r in inserted}
+
+
+async def document_holders(
+    conn: AsyncConnection, keys: Sequence[DocumentKey]
+) -> dict[DocumentKey, str]:
+    """The customer holding each existing document number, in one query."""
+    if not keys:
+        return {}
+    d = documents.c
+    rows = await conn.execute(
+        sa.select(d.company, d.document_type, d.document_number, d.customer_id).where(
+            sa.tuple_(d.company, d.document_type, d.document_number).in_(
+                sa.select(*(_texts(column) for column in zip(*keys, strict=True)))
             )
         )
-        if found.first() is not None:
-            return DuplicateDocument(doc["document_type"], doc["document_number"])
-    return StreamConflict("documents")
+    )
+    return {(r[0], r[1], r[2]): r[3] for r in rows}
 
 
-def _event_row(event: Event) -> dict[str, Any]:
-    return {
-        "event_id": event.event_id,
-        "company": event.company,
-        "customer_id": event.customer_id,
-        "sequence": event.sequence,
-        "type": event.type,
-        "schema_version": event.schema_version,
-        "topic": event.topic.name,
-        "occurred_at": event.occurred_at,
-        "recorded_at": event.recorded_at,
-        "envelope": json.loads(event.model_dump_json()),
-    }
+async def copy_events(conn: AsyncConnection, batch: Sequence[tuple[Event, str]]) -> None:
+    """Append events (each with its JSON text) and their outbox rows with COPY, inside the
+    caller's transaction: positions are drawn from the event store's identity in one query.
+    Raises StreamConflict when a (stream, sequence) is taken; the transaction is then
+    unusable (the caller rolls back)."""
+    if not batch:
+        return
+    schema = schema_of(conn)
+    sequence = sa.func.pg_get_serial_sequence(f"{quoted(schema)}.events", "global_position")
+    # Through the connection, not its driver: this starts the transaction, which the driver's
+    # COPY statements below then run in.
+    drawn = await conn.execute(
+        sa.select(sa.func.nextval(sequence)).select_from(sa.func.generate_series(1, len(batch)))
+    )
+    positions = sorted(row[0] for row in drawn)
+    driver = await _driver(conn)
+    records = [
+        (
+            position,
+            event.event_id,
+            event.company,
+            event.customer_id,
+            event.sequence,
+            event.type,
+            event.schema_version,
+            event.topic.name,
+            event.occurred_at,
+            event.recorded_at,
+            text,
+        )
+        for position, (event, text) in zip(positions, batch, strict=True)
+    ]
+    try:
+        await driver.copy_records_to_table(
+            "events", schema_name=schema, columns=list(EVENT_COLUMNS), records=records
+        )
+    except asyncpg.PostgresError as exc:
+        if isinstance(exc, asyncpg.UniqueViolationError) or retryable(exc):
+            raise StreamConflict(str(exc)) from exc
+        raise
+    await driver.copy_records_to_table(
+        "outbox", schema_name=schema, columns=["global_position"], records=[(p,) for p in positions]
+    )
 
 
 async def find_document(
@@ -283,15 +430,50 @@ async def try_session_lock(conn: AsyncConnection, key: int) -> bool:
     return bool(got.scalar_one())
 
 
-async def outbox_batch(conn: AsyncConnection, limit: int) -> list[tuple[int, dict[str, Any]]]:
-    """The oldest unpublished events: (global_position, envelope)."""
+@dataclass(frozen=True)
+class Unpublished:
+    """An event waiting in the outbox, as the relay publishes it: the columns its key and
+    headers come from, and its envelope's JSON text (validated when it was appended)."""
+
+    global_position: int
+    topic: str
+    company: str
+    customer_id: str
+    sequence: int
+    type: str
+    schema_version: int
+    event_id: UUID
+    recorded_at: datetime
+    correlation_id: str | None
+    text: str
+
+    @property
+    def stream(self) -> str:
+        return f"{self.company}/{self.customer_id}"
+
+
+async def outbox_batch(conn: AsyncConnection, limit: int) -> list[Unpublished]:
+    """The oldest unpublished events, in global order."""
+    e = events.c
     rows = await conn.execute(
-        sa.select(events.c.global_position, events.c.envelope)
-        .join(outbox, outbox.c.global_position == events.c.global_position)
-        .order_by(events.c.global_position)
+        sa.select(
+            e.global_position,
+            e.topic,
+            e.company,
+            e.customer_id,
+            e.sequence,
+            e.type,
+            e.schema_version,
+            e.event_id,
+            e.recorded_at,
+            e.envelope["correlation_id"].astext,
+            sa.cast(e.envelope, sa.Text),
+        )
+        .join(outbox, outbox.c.global_position == e.global_position)
+        .order_by(e.global_position)
         .limit(limit)
     )
-    return [(row[0], row[1]) for row in rows]
+    return [Unpublished(*row) for row in rows]
 
 
 async def mark_published(conn: AsyncConnection, positions: Sequence[int]) -> None:

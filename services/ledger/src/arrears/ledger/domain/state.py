@@ -226,13 +226,13 @@ class CustomerAccount:
     activities: dict[str, Activity] = field(default_factory=dict)
     letters: dict[str, Letter] = field(default_factory=dict)
     write_offs: dict[str, WriteOff] = field(default_factory=dict)
+    documents: dict[tuple[str, str], str] = field(default_factory=dict)
+    """Transaction id by (kind, document number), the first posted of each."""
 
     def find_document(self, kind: str, document_number: str) -> Transaction | None:
         """The transaction of a kind with a document number, if any."""
-        for txn in self.transactions.values():
-            if txn.kind == kind and txn.document_number == document_number:
-                return txn
-        return None
+        transaction_id = self.documents.get((kind, document_number))
+        return None if transaction_id is None else self.transactions[transaction_id]
 
     def open_transactions(self) -> Iterator[Transaction]:
         """Transactions with an open amount, in posting order."""
@@ -293,6 +293,8 @@ def _add(state: CustomerAccount, txn: Transaction) -> None:
     if txn.transaction_id in state.transactions:
         raise StateError(f"transaction {txn.transaction_id} posted twice")
     state.transactions[txn.transaction_id] = txn
+    if txn.document_number is not None:
+        state.documents.setdefault((txn.kind, txn.document_number), txn.transaction_id)
 
 
 def _move(txn: Transaction, amount: Decimal, accounting: Decimal) -> None:
