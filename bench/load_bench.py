@@ -40,6 +40,7 @@ import asyncpg
 import harness
 import httpx
 
+from arrears.cli import stack as local_stack
 from arrears.cli.stack import Stack
 
 COMPANY = "load"
@@ -180,9 +181,9 @@ async def settled(dsn: str, schemas: list[str]) -> dict[str, int]:
         await conn.close()
 
 
-async def delays(dsn: str, schemas: list[str], since: Any) -> dict[str, list[float]]:
-    """Seconds from recorded_at to applied_at of every event recorded since `since`, per
-    consumer."""
+async def delays(dsn: str, schemas: list[str]) -> dict[str, list[float]]:
+    """Seconds from recorded_at to applied_at of every event of the driven company, per
+    consumer (applied_at: when the transaction that applied the event's batch began)."""
     conn = await asyncpg.connect(dsn)
     try:
         out: dict[str, list[float]] = {}
@@ -190,8 +191,8 @@ async def delays(dsn: str, schemas: list[str], since: Any) -> dict[str, list[flo
             rows = await conn.fetch(
                 f"SELECT a.consumer, extract(epoch FROM a.applied_at - e.recorded_at) "
                 f'FROM "{schema}".applied_events a JOIN ledger.events e USING (event_id) '
-                "WHERE e.recorded_at >= $1",
-                since,
+                "WHERE e.company = $1",
+                COMPANY,
             )
             for consumer, seconds in rows:
                 out.setdefault(consumer, []).append(float(seconds))
@@ -210,9 +211,6 @@ async def measure(args: argparse.Namespace, stack: Stack) -> list[str]:
     services = stack.addresses()["services"]
     sampler = Sampler(services)
     sampler.start()
-    conn = await asyncpg.connect(dsn)
-    since = await conn.fetchval("SELECT now()")
-    await conn.close()
     load_before = harness.load_average()
     harness.say(f"driving {args.rate:,} events/s for {args.seconds} s")
     accepted, took = await drive(services["ledger"], args.rate, args.seconds, args.customers)
@@ -221,17 +219,20 @@ async def measure(args: argparse.Namespace, stack: Stack) -> list[str]:
     harness.say(f"{accepted:,} invoices accepted in {took:.0f} s ({accepted / took:,.0f}/s)")
     schemas = await consumer_tables(dsn)
     deadline = time.monotonic() + args.settle
+    before: dict[str, int] = {}
     while time.monotonic() < deadline:
         counts = await settled(dsn, schemas)
-        # consumers of the ledger's topics (others, such as summary-aging, count none)
-        behind = {c: total - n for c, n in counts.items() if 0 < n < total}
-        if not behind:
+        # a consumer is done when it has every event of its topics: all of them, or (for one
+        # that reads fewer topics, such as the gateway's profiles) no more arriving
+        behind = {c: total - n for c, n in counts.items() if n < total and before.get(c) != n}
+        if not behind and before:
             break
+        before = counts
         harness.say(f"waiting for consumers: {behind}")
         await asyncio.sleep(5)
     sampler.stop_now.set()
     sampler.join()
-    found = await delays(dsn, schemas, since)
+    found = await delays(dsn, schemas)
     published = sampler.published
     relay_rate = (
         (published[-1][1] - published[0][1]) / (published[-1][0] - published[0][0])
@@ -278,6 +279,9 @@ def main() -> None:
     )
     harness.add_common_arguments(parser)
     args = parser.parse_args()
+    # free ports from the kernel, never the defaults: a `./arrears up` or a test's stack on
+    # this machine is left alone
+    local_stack.SERVICES = tuple((name, 0) for name, _ in local_stack.SERVICES)
     with tempfile.TemporaryDirectory(prefix="arrears-load-bench-") as tmp:
         stack = Stack(Path(tmp), colors=False)
         try:
