@@ -106,3 +106,36 @@ def test_progress_lines_say_the_rate_and_what_is_left() -> None:
     assert plain_line(100, 100_000, 1.0, "rows") == "100/100,000 rows, 100/s, 16 min 39 s left"
     assert plain_line(5, None, 1.0, "rows") == "5 rows, 5/s"  # a streamed file: no total
     assert plain_line(5000, 5000, 2.0, "events") == "5,000/5,000 events, 2,500/s"
+
+
+def test_database_outages_answer_503_with_retry_after_and_other_errors_stay_errors() -> None:
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+    from sqlalchemy import exc as sa_exc
+
+    from arrears.shared.errors import install_problem_handlers
+
+    app = FastAPI()
+    install_problem_handlers(app)
+    failures: dict[str, Exception] = {
+        "pool": sa_exc.TimeoutError("QueuePool limit of size 5 overflow 5 reached"),
+        "down": sa_exc.OperationalError("SELECT 1", {}, ConnectionRefusedError()),
+        "refused": ConnectionRefusedError(111, "Connection refused"),
+        "bug": ValueError("not an outage"),
+    }
+
+    @app.get("/{kind}")
+    async def fail(kind: str) -> None:
+        raise failures[kind]
+
+    client = TestClient(app, raise_server_exceptions=False)
+    for kind, code in (
+        ("pool", "busy"),
+        ("down", "database_unavailable"),
+        ("refused", "database_unavailable"),
+    ):
+        answer = client.get(f"/{kind}")
+        assert answer.status_code == 503, kind
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert answer.headers["retry-after"] == "2" and answer.json()["code"] == code
+    assert client.get("/bug").status_code == 500

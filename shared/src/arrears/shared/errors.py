@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
@@ -64,6 +65,44 @@ def install_problem_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
         return problem_response(Problem(exc.status_code, code, str(exc.detail)), request.url.path)
 
+    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        problem = unavailable(exc)
+        if problem is None:
+            raise exc
+        response = problem_response(problem, request.url.path)
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
+
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    for kind in (
+        sa_exc.TimeoutError,
+        sa_exc.OperationalError,
+        sa_exc.InterfaceError,
+        ConnectionError,
+    ):
+        app.add_exception_handler(kind, on_unavailable)
+
+
+RETRY_AFTER_S = 2
+"""What an answer of 503 asks the client to wait before trying again, in seconds."""
+
+
+def unavailable(exc: BaseException) -> Problem | None:
+    """The 503 for an outage the client may retry: no database connection free within the
+    pool's timeout (overload: nothing was done), or the database unreachable or restarting
+    (a command sent again with its idempotency key is applied at most once). None for any
+    other error."""
+    if isinstance(exc, sa_exc.TimeoutError):
+        return Problem(
+            503, "busy", "every database connection is in use; nothing was done, try again"
+        )
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError):
+        return Problem(
+            503,
+            "database_unavailable",
+            "the database cannot be reached right now; try again (with the same idempotency "
+            "key, a command is applied at most once)",
+        )
+    return None
