@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -38,6 +38,7 @@ from arrears.gateway.web import (
     render,
     require,
 )
+from arrears.shared.errors import Problem
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, prefix="/admin")
 SignedIn = Annotated[Session, Depends(page_session)]
@@ -80,7 +81,8 @@ async def admin_page(
 @router.get("")
 async def index(request: Request, session: SignedIn) -> Response:
     admin_of(session)
-    return await admin_page(request, session, "admin/index.html", {})
+    sink = gateway_of(request).settings.mail_sink_url is not None
+    return await admin_page(request, session, "admin/index.html", {"sink": sink})
 
 
 # ----------------------------------------------------------------------------- aging service
@@ -375,3 +377,72 @@ async def save_agent(request: Request, session: SignedIn) -> Response:
             await store.delete_sessions_of(conn, account.login)
     what = "created" if existing is None else "saved"
     return await done(request, session, back, "success", f"Account {account.login} {what}.")
+
+
+# ----------------------------------------------------------------------------- notifier
+
+
+@router.get("/emails")
+async def emails_page(request: Request, session: SignedIn) -> Response:
+    """Every email of the company the notifier sent or tries to send, newest first."""
+    admin_of(session)
+    gateway = gateway_of(request)
+    company = company_of(request, session)
+    status = request.query_params.get("status") or None
+    params = {"limit": 50, "status": status, "before": request.query_params.get("before")}
+    found = await gateway.upstreams.get_json(
+        "notifier",
+        f"/v1/companies/{part(company)}/emails",
+        params={k: v for k, v in params.items() if v},
+    )
+    after = found.get("next")
+    more = url_with("/admin/emails", company=company, status=status, before=after)
+    context = {
+        "company": company,
+        "emails": found["items"],
+        "status": status,
+        "next": more if after else None,
+        "sink": gateway.settings.mail_sink_url is not None,
+    }
+    return await admin_page(request, session, "admin/emails.html", context)
+
+
+@router.get("/emails/{email_id}")
+async def email_page(request: Request, session: SignedIn, email_id: str) -> Response:
+    admin_of(session)
+    company = company_of(request, session)
+    email = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/emails/{part(email_id)}"
+    )
+    context = {
+        "company": company,
+        "customer_id": email["customer_id"],
+        "base": "",
+        "email": email,
+        "admin": True,
+    }
+    return await admin_page(request, session, "email.html", context)
+
+
+def sink_required(request: Request) -> None:
+    if gateway_of(request).settings.mail_sink_url is None:
+        raise Problem(404, "no_mail_sink", "no mail sink is configured (ARREARS_MAIL_SINK_URL)")
+
+
+@router.get("/mail-sink")
+async def sink_page(request: Request, session: SignedIn) -> Response:
+    """What the local stack's SMTP sink received."""
+    admin_of(session)
+    sink_required(request)
+    found = await gateway_of(request).upstreams.get_json("mailsink", "/v1/messages")
+    return await admin_page(request, session, "admin/sink.html", {"messages": found["items"]})
+
+
+@router.get("/mail-sink/{number}")
+async def sink_message_page(
+    request: Request, session: SignedIn, number: Annotated[int, Path(ge=1)]
+) -> Response:
+    admin_of(session)
+    sink_required(request)
+    message = await gateway_of(request).upstreams.get_json("mailsink", f"/v1/messages/{number}")
+    return await admin_page(request, session, "admin/sink_message.html", {"message": message})
