@@ -176,6 +176,82 @@ def test_the_reminder_email_needs_a_confirmation_then_opens_as_a_mailto_link(des
     assert "Our%20invoice%20%26%20you" in raw and "%0D%0A" in raw
 
 
+def new_draft(desk: Desk) -> str:
+    created = desk.wes.form(CUSTOMER_PAGE + "/reminder", {"confirm": "yes"})
+    assert created.status_code == 303, created.text
+    return str(created.headers["location"])
+
+
+def test_the_agent_sends_the_edited_reminder_and_sees_it_delivered_on_the_timeline(
+    desk: Desk,
+) -> None:
+    draft_url = new_draft(desk)
+    draft = desk.wes.http.get(draft_url).text
+    assert 'id="draft-send"' in draft and 'id="draft-mailto"' in draft
+    key = found(r'name="send_key" value="([^"]+)"', draft)
+    assert found(r'id="draft-to" name="to" type="email" value="([^"]*)"', draft) == (
+        "pat@w-1.example"
+    )
+    form = {
+        "to": "pat@w-1.example",
+        "subject": "Reminder: W-INV-1 & W-INV-2",
+        "body": "Dear Pat,\nplease pay W-INV-1 this week.\nWes",
+        "send_key": key,
+    }
+    sent = desk.wes.form(draft_url + "/send", form)
+    assert sent.status_code == 303, sent.text
+    email_page = sent.headers["location"]
+    assert email_page.startswith(CUSTOMER_PAGE + "/emails/")
+    shown = wait_for(
+        lambda: desk.wes.http.get(email_page).text, lambda p: 'data-status="delivered"' in p
+    )
+    assert "please pay W-INV-1 this week." in shown and "pat@w-1.example" in shown
+    assert "handed to the notifier" in shown
+
+    mailbox = desk.stack.mailbox
+    assert mailbox is not None
+    [message] = [m for m in mailbox.newest_first() if m.rcpt_tos == ("pat@w-1.example",)]
+    parsed = message.parsed()
+    assert parsed["Subject"] == "Reminder: W-INV-1 & W-INV-2"
+    assert (
+        parsed.get_body(("plain",)).get_content()
+        == "Dear Pat,\nplease pay W-INV-1 this week.\nWes\n"
+    )
+
+    again = desk.wes.form(draft_url + "/send", form)  # the same form twice: one email
+    assert again.status_code == 303 and again.headers["location"] == email_page
+    timeline = wait_for(
+        lambda: section(desk.wes.http.get(CUSTOMER_PAGE).text, "timeline"),
+        lambda t: "Email delivered: Reminder: W-INV-1 &amp; W-INV-2" in t,
+        timeout=120,
+    )
+    assert "action, closed" in timeline
+    assert len([m for m in mailbox.newest_first() if m.rcpt_tos == ("pat@w-1.example",)]) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"subject": "Reminder\r\nBcc: all@example.com"}, "line break"),
+        ({"to": "pat@w-1.example, boss@w-1.example"}, "exactly one address"),
+        ({"to": "not an address"}, "not an email address"),
+    ],
+)
+def test_a_send_the_notifier_refuses_shows_the_draft_again_with_the_reason(
+    desk: Desk, changes: dict[str, str], reason: str
+) -> None:
+    draft_url = new_draft(desk)
+    mailbox = desk.stack.mailbox
+    assert mailbox is not None
+    before = len(mailbox.newest_first())
+    form = {"to": "pat@w-1.example", "subject": "Reminder", "body": "Dear Pat"} | changes
+    refused = desk.wes.form(draft_url + "/send", form)
+    assert refused.status_code == 422
+    assert "The reminder was not sent:" in refused.text and reason in refused.text
+    assert 'id="draft-send"' in refused.text
+    assert len(mailbox.newest_first()) == before
+
+
 def test_a_reminder_the_summary_service_refuses_is_explained(desk: Desk) -> None:
     desk.stack.register("W-2", "owner-w", name="Nothing Due Ltd")
     desk.stack.wait_for_aging("W-2")

@@ -97,7 +97,9 @@ class SmtpServer:
             kwargs.update(
                 authenticator=self.authenticate, auth_required=True, auth_require_tls=True
             )
-        self.controller = Controller(self, hostname="127.0.0.1", port=self.port, **kwargs)
+        self.controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, ready_timeout=120, **kwargs
+        )
         self.controller.start()
 
     def stop(self) -> None:

@@ -189,7 +189,10 @@ def main() -> None:
     configure_logging("mailsink", settings.log_level, settings.log_format)
     mailbox = Mailbox(keep=settings.sink_keep, maildir=settings.sink_maildir)
     controller = Controller(
-        Handler(mailbox), hostname=settings.sink_smtp_host, port=settings.sink_smtp_port
+        Handler(mailbox),
+        hostname=settings.sink_smtp_host,
+        port=settings.sink_smtp_port,
+        ready_timeout=120,  # a loaded machine starts slowly
     )
     uvicorn.run(
         http_app(mailbox, controller),
