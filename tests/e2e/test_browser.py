@@ -263,11 +263,9 @@ def test_my_activities_show_memos_as_text_and_close_from_the_overview(
     shot(browser, "my-activities-closed")
 
 
-def test_the_reminder_email_is_confirmed_then_drafted_with_a_mailto_link(
-    stack: RunningStack, page: tuple[Page, Watch]
-) -> None:
-    browser, _watch = page
-    sign_in(browser, "anna", DEMO_PASSWORD)
+def open_a_reminder_draft(browser: Page) -> str:
+    """From the overview: the first customer of the pool that gets a reminder draft, through
+    the confirmation; returns the customer page's address."""
     customers = browser.locator("#highest-balances tbody td.customer a")
     links = [customers.nth(i).get_attribute("href") for i in range(min(8, customers.count()))]
     for link in links:
@@ -280,10 +278,17 @@ def test_the_reminder_email_is_confirmed_then_drafted_with_a_mailto_link(
         browser.get_by_label("I understand").check()
         browser.get_by_role("button", name="Create the draft").click()
         if browser.get_by_role("heading", name="Reminder draft").count():
-            break
+            return str(link)
         expect(browser.get_by_role("alert")).to_contain_text("No draft:")
-    else:
-        raise AssertionError("no customer of the pool could get a reminder draft")
+    raise AssertionError("no customer of the pool could get a reminder draft")
+
+
+def test_the_reminder_email_is_confirmed_then_drafted_with_a_mailto_link(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "anna", DEMO_PASSWORD)
+    open_a_reminder_draft(browser)
     mail = browser.locator("#draft-mailto")
     href = mail.get_attribute("href") or ""
     assert href.startswith("mailto:") and "?subject=" in href and "&body=" in href
@@ -291,6 +296,64 @@ def test_the_reminder_email_is_confirmed_then_drafted_with_a_mailto_link(
     href = mail.get_attribute("href") or ""
     assert "subject=Our%20reminder%20%26%20statement" in href
     shot(browser, "reminder-draft")
+
+
+def test_the_agent_sends_a_reminder_sees_it_delivered_and_finds_it_in_the_sink(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "anna", DEMO_PASSWORD)
+    customer = open_a_reminder_draft(browser)
+    subject = f"Reminder from Anna {datetime.now(UTC):%H%M%S%f}"
+    text = "Dear customer,\nplease settle the overdue invoices this week.\nAnna"
+    browser.get_by_label("Subject").fill(subject)
+    browser.get_by_label("Text").fill(text)
+    browser.get_by_role("button", name="Send").click()
+    expect(browser.get_by_role("heading", name=f"Email: {subject}")).to_be_visible()
+    expect(browser.get_by_role("status")).to_contain_text("handed to the notifier")
+
+    def state() -> str:
+        browser.reload()
+        return browser.locator("#email-status").get_attribute("data-status") or ""
+
+    poll_until(state, lambda s: s == "delivered", timeout=300, interval=1, what="delivery")
+    expect(browser.locator("#email-text")).to_contain_text("please settle the overdue invoices")
+    shot(browser, "reminder-sent")
+
+    def timeline() -> str:
+        browser.goto(f"{customer}")
+        return browser.locator("#timeline").inner_text()
+
+    shown = poll_until(
+        timeline,
+        lambda t: f"Email delivered: {subject}" in t,
+        timeout=300,
+        interval=1,
+        what="the email on the timeline",
+    )
+    assert "action, closed" in shown
+    shot(browser, "reminder-on-timeline")
+
+    sink = stack.addresses["mail_sink"]["http"]
+    received = httpx.get(f"{sink}/v1/messages", timeout=30).json()["items"]
+    [message] = [m for m in received if m["subject"] == subject]
+    body = httpx.get(f"{sink}/v1/messages/{message['id']}", timeout=30).json()
+    assert "please settle the overdue invoices this week." in body["text"]
+
+    admin = browser.context.browser
+    assert admin is not None
+    context = admin.new_context(base_url=stack.url("gateway"))
+    try:
+        desk = context.new_page()
+        sign_in(desk, *stack.first_admin())
+        desk.goto("/admin/mail-sink")
+        desk.get_by_role("link", name=subject).click()
+        expect(desk.locator("#sink-text")).to_contain_text("please settle the overdue invoices")
+        shot(desk, "mail-sink-message")
+        desk.goto("/admin/emails")
+        expect(desk.locator("#emails")).to_contain_text(subject)
+    finally:
+        context.close()
 
 
 def test_a_supervisor_sees_every_pool_and_the_write_off_form(

@@ -150,6 +150,7 @@ async def draft_page(
     edits: FormData | None = None,
     *,
     problem: str | None = None,
+    blocked: bool = False,
     status: int = 200,
 ) -> Response:
     gateway = gateway_of(request)
@@ -176,6 +177,8 @@ async def draft_page(
             "body": body,
             "to": to,
             "problem": problem,
+            "blocked": blocked,
+            "may_override": session.principal.can(Permission.OVERRIDE_CONTACT_RULES),
             "send_key": f"reminder-{uuid7().hex}",
             "mailto": timeline_views.mailto(to or recipient.get("email"), subject, body),
         },
@@ -224,9 +227,17 @@ async def send_reminder(
     gateway, principal = await collecting(request, session, company, customer_id)
     form = await request.form()
 
-    async def refused(problem: str) -> Response:
+    async def refused(problem: str, blocked: bool = False) -> Response:
         return await draft_page(
-            request, session, company, customer_id, draft_id, form, problem=problem, status=422
+            request,
+            session,
+            company,
+            customer_id,
+            draft_id,
+            form,
+            problem=problem,
+            blocked=blocked,
+            status=422,
         )
 
     subject, body, to = text_of(form, "subject", 500), text_of(form, "body", 20000), None
@@ -236,24 +247,29 @@ async def send_reminder(
     if not subject or not body or not to:
         return await refused("not sent: enter the recipient, the subject and the text")
     raw_subject = form.get("subject")
+    email: dict[str, Any] = {
+        "to": {"address": to},
+        # the subject as typed: a line break in it is refused, not silently dropped
+        "subject": raw_subject.strip() if isinstance(raw_subject, str) else subject,
+        "text": body,
+        "purpose": "reminder",
+    }
+    if override := text_of(form, "override_reason", 2000):
+        require(principal, Permission.OVERRIDE_CONTACT_RULES)
+        email["override_reason"] = override
     response = await gateway.upstreams.call(
         "notifier",
         "POST",
         customer_path(company, customer_id, "/emails"),
-        json={
-            "to": {"address": to},
-            # the subject as typed: a line break in it is refused, not silently dropped
-            "subject": raw_subject.strip() if isinstance(raw_subject, str) else subject,
-            "text": body,
-            "purpose": "reminder",
-        },
+        json=email,
         headers={
             **actor_header(principal),
             "Idempotency-Key": text_of(form, "send_key", 100) or f"reminder-{uuid7().hex}",
         },
     )
     if response.status_code >= 400:
-        return await refused(f"not sent: {timeline_views.problem_words(response)}")
+        blocked = problem_from("notifier", response).code == "contact_refused"
+        return await refused(f"not sent: {timeline_views.problem_words(response)}", blocked)
     email = response.json()
     await gateway.auth.set_flash(
         session, "success", f"Reminder to {email['to']['address']}: handed to the notifier."

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from arrears.notifier import store
+from arrears.notifier import gate, store
 from arrears.notifier.domain import (
     NotifierError,
     Purpose,
@@ -23,7 +23,7 @@ from arrears.notifier.domain import (
     build_message,
     draft_of,
 )
-from arrears.notifier.emails import Emails
+from arrears.notifier.emails import Emails, decide_now, policy_of
 from arrears.notifier.store import EmailRow
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
@@ -76,6 +76,13 @@ class EmailRequest(BaseModel):
         description="Record the email, once delivered or failed, as a closed 'Email' "
         "activity in the customer's ledger.",
     )
+    override_reason: str | None = Field(
+        default=None,
+        min_length=10,
+        max_length=2000,
+        description="A supervisor's written reason to send although the contact rules refuse "
+        "it (the caller checks that the actor may override); recorded with the decision.",
+    )
 
 
 def emails_of(request: Request) -> Emails:
@@ -84,7 +91,7 @@ def emails_of(request: Request) -> Emails:
 
 
 def problem_of(error: NotifierError) -> Problem:
-    return Problem(error.status, error.code, error.detail)
+    return Problem(error.status, error.code, error.detail, **error.extra)
 
 
 def email_json(row: EmailRow, *, content: bool = False) -> dict[str, Any]:
@@ -156,6 +163,7 @@ async def request_email(
             correlation_id=request.headers.get("x-correlation-id"),
             source_event_id=payload.source_event_id,
             record_activity=payload.record_activity,
+            override_reason=payload.override_reason,
         )
     except NotifierError as error:
         raise problem_of(error) from error
@@ -218,6 +226,9 @@ async def one_email(request: Request, company: CompanyId, email_id: UUID) -> dic
         request_id=row.request_id,
     )
     body = email_json(row, content=True)
+    async with emails.engine.connect() as conn:
+        decision = await store.decision_of_email(conn, row.email_id)
+    body["gate"] = decision_json(decision) if decision is not None else None
     body["attachments"] = [
         {"filename": f.filename, "content_type": f.content_type, "size": len(f.content)}
         for f in files
@@ -226,3 +237,99 @@ async def one_email(request: Request, company: CompanyId, email_id: UUID) -> dic
     # with attachments, the header block only: the files are listed, not repeated
     body["source"] = source.partition("\n\n")[0] if files else source
     return body
+
+
+def decision_json(row: Any) -> dict[str, Any]:
+    return {
+        "decision_id": str(row.decision_id),
+        "purpose": row.purpose,
+        "actor": row.actor,
+        "decided_at": row.decided_at.isoformat(),
+        "allowed": row.allowed,
+        "reasons": row.reasons,
+        "policy": row.policy,
+        "override": (
+            {"by": row.override_by, "reason": row.override_reason} if row.override_by else None
+        ),
+        "email_id": str(row.email_id) if row.email_id else None,
+    }
+
+
+@router.get(
+    "/customers/{customer_id}/gate-decisions",
+    summary="The outbound gate's decisions about a customer, newest first (the audit trail)",
+    tags=["gate"],
+)
+async def gate_decisions(
+    request: Request,
+    company: CompanyId,
+    customer_id: CustomerId,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    async with emails_of(request).engine.connect() as conn:
+        rows = await store.list_decisions(conn, company, customer_id, limit)
+    return {"items": [decision_json(r) for r in rows]}
+
+
+class GateCheck(BaseModel):
+    purpose: Purpose = Field(default=Purpose.REMINDER, description="What would be sent.")
+    related_transaction_ids: list[str] = Field(default_factory=list, max_length=1000)
+
+
+@router.post(
+    "/customers/{customer_id}/gate-checks",
+    summary="What the outbound gate would answer now (a preview: nothing is recorded)",
+    tags=["gate"],
+)
+async def gate_preview(
+    request: Request, company: CompanyId, customer_id: CustomerId, payload: GateCheck
+) -> dict[str, Any]:
+    emails = emails_of(request)
+    message = gate.Message(payload.purpose.value, tuple(payload.related_transaction_ids))
+    async with emails.engine.connect() as conn:
+        decision = await decide_now(conn, company, customer_id, message, emails.clock.now())
+    return {"allowed": decision.allowed, "reasons": decision.reasons()}
+
+
+class ContactPolicy(BaseModel):
+    """A company's contact rules, applied by the outbound gate to every message."""
+
+    max_messages_per_week: int = Field(
+        default=3, ge=0, le=100, description="Messages per customer in a rolling 7 days."
+    )
+    min_days_between_letters: int = Field(
+        default=14, ge=0, le=365, description="Days at least between two letters to a customer."
+    )
+    block_disputed: bool = Field(
+        default=True, description="Refuse while a covered transaction is disputed."
+    )
+    block_promised: bool = Field(
+        default=True,
+        description="Refuse while a covered promise to pay, or any active one, is open.",
+    )
+
+
+@router.get("/contact-policy", summary="The company's contact rules", tags=["gate"])
+async def get_policy(request: Request, company: CompanyId) -> dict[str, Any]:
+    async with emails_of(request).engine.connect() as conn:
+        policy = await policy_of(conn, company)
+    return policy.as_json()
+
+
+@router.put("/contact-policy", summary="Set the company's contact rules", tags=["gate"])
+async def put_policy(
+    request: Request, company: CompanyId, payload: ContactPolicy, actor: Actor
+) -> dict[str, Any]:
+    emails = emails_of(request)
+    async with emails.engine.begin() as conn:
+        await store.save_policy(
+            conn,
+            {
+                "company": company,
+                **payload.model_dump(),
+                "changed_by": actor,
+                "changed_at": emails.clock.now(),
+            },
+        )
+        policy = await policy_of(conn, company)
+    return policy.as_json()

@@ -15,13 +15,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from arrears.notifier import api, metrics, store
 from arrears.notifier.emails import ActivityRecorder, Emails, Sender, running_tasks
+from arrears.notifier.handlers import GateFacts
 from arrears.notifier.mailer import reachable
 from arrears.notifier.settings import NotifierSettings
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
-from arrears.shared.projections import StreamPositions
 from arrears.shared.service import ServiceContext, ServiceSpec
-from arrears.shared.topics import INVOICES, LETTERS, SUMMARIES
 
 log = get_logger(__name__)
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -80,7 +79,7 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
         description="Email, webhooks for downstream systems and letter delivery.",
         settings=NotifierSettings,
         migrations=Path(__file__).parent / "migrations",
-        projections=lambda ctx: [StreamPositions("notifier", (INVOICES, LETTERS, SUMMARIES))],
+        projections=lambda ctx: [GateFacts()],
         routers=(api.router,),
         background=partial(notifier_runtime, transports=transports),
         optional_checks=optional_checks,

@@ -30,9 +30,10 @@ class NotifierError(Exception):
     status = 422
     code = "refused"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
 
 
 class HeaderInjection(NotifierError):
@@ -56,6 +57,18 @@ class IdempotencyConflict(NotifierError):
 
     status = 409
     code = "idempotency_conflict"
+
+
+class ContactRefused(NotifierError):
+    """The outbound gate refused the message (the decision is recorded)."""
+
+    code = "contact_refused"
+
+
+class OverrideNotAllowed(NotifierError):
+    """An override needs a written reason of a supervisor."""
+
+    code = "override_invalid"
 
 
 class UnknownEmail(NotifierError):

@@ -16,6 +16,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 from uuid import UUID
@@ -24,9 +25,10 @@ import httpx
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from arrears.notifier import metrics, store
+from arrears.notifier import gate, metrics, store
 from arrears.notifier.domain import (
     Attempt,
+    ContactRefused,
     EmailDraft,
     IdempotencyConflict,
     activity_of,
@@ -74,10 +76,14 @@ class Emails:
         correlation_id: str | None,
         source_event_id: UUID | None,
         record_activity: bool,
+        override_reason: str | None = None,
     ) -> tuple[EmailRow, bool]:
-        """Record the request (it is sent after this returns); the same request id again
-        returns the first record (False) and sends nothing more."""
+        """Pass the outbound gate, then record the request (it is sent after this returns).
+        The gate's answer is recorded whatever it is; a refusal raises ContactRefused unless
+        a supervisor's `override_reason` is given. The same request id again returns the
+        first record (False) and neither asks the gate nor sends anything more."""
         email_id = uuid7()
+        now = self.clock.now()
         values: dict[str, Any] = {
             "email_id": email_id,
             "company": company,
@@ -96,14 +102,15 @@ class Emails:
             "related_transaction_ids": list(draft.related_transaction_ids),
             "fingerprint": draft.fingerprint(),
             "message_id": message_id(email_id, self.settings.message_id_domain),
-            "requested_at": self.clock.now(),
+            "requested_at": now,
             "record_activity": record_activity,
         }
+        refused: ContactRefused | None = None
+        row: EmailRow | None = None
         async with self.engine.begin() as conn:
-            row = await store.insert_email(conn, values, draft.attachments)
-            if row is None:
-                existing = await store.email_by_request(conn, company, values["request_id"])
-                assert existing is not None
+            await store.lock_customer(conn, company, customer_id)
+            existing = await store.email_by_request(conn, company, values["request_id"])
+            if existing is not None:
                 if (
                     existing.customer_id != customer_id
                     or existing.fingerprint != values["fingerprint"]
@@ -112,9 +119,97 @@ class Emails:
                         f"request id {values['request_id']!r} was used for another email"
                     )
                 return existing, False
+            message = gate.Message(draft.purpose.value, draft.related_transaction_ids)
+            decision, decision_id = await check_gate(
+                conn, company, customer_id, message, actor, now, override_reason, email_id
+            )
+            if decision.allowed or override_reason:
+                row = await store.insert_email(conn, values, draft.attachments)
+            else:
+                refused = ContactRefused(
+                    f"the contact rules refuse this message: {decision.words()}",
+                    decision_id=str(decision_id),
+                    reasons=decision.reasons(),
+                )
+        if refused is not None:
+            metrics.GATE_DECISIONS.labels("refused").inc()
+            raise refused
+        metrics.GATE_DECISIONS.labels("allowed" if decision.allowed else "overridden").inc()
         metrics.EMAILS_REQUESTED.labels(draft.purpose.value).inc()
         self.queued.set()
+        assert row is not None
         return row, True
+
+
+async def policy_of(conn: AsyncConnection, company: str) -> gate.Policy:
+    found = await store.policy_row(conn, company)
+    if found is None:
+        return gate.Policy()
+    return gate.Policy(
+        max_messages_per_week=found.max_messages_per_week,
+        min_days_between_letters=found.min_days_between_letters,
+        block_disputed=found.block_disputed,
+        block_promised=found.block_promised,
+    )
+
+
+async def decide_now(
+    conn: AsyncConnection,
+    company: str,
+    customer_id: str,
+    message: gate.Message,
+    now: datetime,
+    policy: gate.Policy | None = None,
+) -> gate.Decision:
+    """The gate's answer from what is known of the customer now (nothing recorded)."""
+    do_not_contact, items, sent, last_letter = await store.customer_facts(
+        conn, company, customer_id, now - gate.WINDOW
+    )
+    facts = gate.CustomerFacts(
+        do_not_contact=do_not_contact,
+        items=[
+            gate.ItemStatus(i.transaction_id, i.status, i.promise_date, i.promise_state)
+            for i in items
+        ],
+        messages_sent=sent,
+        last_letter_on=last_letter,
+    )
+    return gate.decide(policy or await policy_of(conn, company), facts, message, now)
+
+
+async def check_gate(
+    conn: AsyncConnection,
+    company: str,
+    customer_id: str,
+    message: gate.Message,
+    actor: str,
+    now: datetime,
+    override_reason: str | None,
+    email_id: UUID | None,
+) -> tuple[gate.Decision, UUID]:
+    """The gate's decision on one message, recorded (with the override, if any)."""
+    policy = await policy_of(conn, company)
+    decision = await decide_now(conn, company, customer_id, message, now, policy)
+    decision_id = uuid7()
+    overridden = not decision.allowed and bool(override_reason)
+    await store.insert_decision(
+        conn,
+        {
+            "decision_id": decision_id,
+            "company": company,
+            "customer_id": customer_id,
+            "purpose": message.purpose,
+            "actor": actor,
+            "decided_at": now,
+            "allowed": decision.allowed,
+            "reasons": decision.reasons(),
+            "policy": policy.as_json(),
+            "override_by": actor if overridden else None,
+            "override_reason": override_reason if overridden else None,
+            "email_id": email_id if decision.allowed or overridden else None,
+        },
+    )
+    return decision, decision_id
 
 
 # ----------------------------------------------------------------------------- sending

@@ -24,6 +24,12 @@ SMTP_SECONDS = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
 
+GATE_DECISIONS = Counter(
+    "arrears_notifier_gate_decisions_total",
+    "Outbound gate decisions: allowed, refused, or overridden by a supervisor.",
+    ["outcome"],
+)
+
 
 def count_attempt(purpose: str, outcome: str) -> None:
     EMAIL_ATTEMPTS.labels(purpose, outcome).inc()

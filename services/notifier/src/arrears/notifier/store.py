@@ -363,3 +363,190 @@ async def queue_depth(conn: AsyncConnection) -> dict[str, int]:
         .group_by(e.status)
     )
     return {str(status): int(count) for status, count in rows}
+
+
+# ----------------------------------------------------------------------------- the outbound gate
+
+gate_items = sa.Table(
+    "gate_items",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("status", sa.Text),
+    sa.Column("promise_date", sa.Date),
+    sa.Column("promise_state", sa.Text),
+    sa.Column("sequence", sa.BigInteger, nullable=False),
+)
+gate_customers = sa.Table(
+    "gate_customers",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("do_not_contact", sa.Boolean, nullable=False),
+    sa.Column("profile_sequence", sa.BigInteger, nullable=False),
+    sa.Column("last_letter_on", sa.Date),
+)
+contact_policies = sa.Table(
+    "contact_policies",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("max_messages_per_week", sa.Integer, nullable=False),
+    sa.Column("min_days_between_letters", sa.Integer, nullable=False),
+    sa.Column("block_disputed", sa.Boolean, nullable=False),
+    sa.Column("block_promised", sa.Boolean, nullable=False),
+    sa.Column("changed_by", sa.Text, nullable=False),
+    sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+)
+gate_decisions = sa.Table(
+    "gate_decisions",
+    metadata,
+    sa.Column("decision_id", sa.Uuid, primary_key=True),
+    sa.Column("company", sa.Text, nullable=False),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("purpose", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("allowed", sa.Boolean, nullable=False),
+    sa.Column("reasons", postgresql.JSONB, nullable=False),
+    sa.Column("policy", postgresql.JSONB, nullable=False),
+    sa.Column("override_by", sa.Text),
+    sa.Column("override_reason", sa.Text),
+    sa.Column("email_id", sa.Uuid),
+)
+
+
+async def lock_customer(conn: AsyncConnection, company: str, customer_id: str) -> None:
+    """Serialize the decisions about one customer until the transaction ends (two requests
+    at once must not both pass the frequency cap)."""
+    key = f"notifier-gate/{company}/{customer_id}"
+    await conn.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(key))))
+
+
+async def upsert_items(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Each transaction's newest collection status (a higher sequence wins)."""
+    if not rows:
+        return
+    stmt = insert(gate_items)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id", "transaction_id"],
+            set_={
+                "status": stmt.excluded.status,
+                "promise_date": stmt.excluded.promise_date,
+                "promise_state": stmt.excluded.promise_state,
+                "sequence": stmt.excluded.sequence,
+            },
+            where=gate_items.c.sequence < stmt.excluded.sequence,
+        ),
+        list(rows),
+    )
+
+
+async def upsert_contact_flags(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Each customer's do-not-contact flag (the newest profile that sets it wins)."""
+    if not rows:
+        return
+    stmt = insert(gate_customers)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id"],
+            set_={
+                "do_not_contact": stmt.excluded.do_not_contact,
+                "profile_sequence": stmt.excluded.profile_sequence,
+            },
+            where=gate_customers.c.profile_sequence < stmt.excluded.profile_sequence,
+        ),
+        [r | {"last_letter_on": None} for r in rows],
+    )
+
+
+async def record_letters(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Each customer's latest letter date."""
+    if not rows:
+        return
+    stmt = insert(gate_customers)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id"],
+            set_={
+                "last_letter_on": sa.func.greatest(
+                    gate_customers.c.last_letter_on, stmt.excluded.last_letter_on
+                )
+            },
+        ),
+        [r | {"do_not_contact": False, "profile_sequence": 0} for r in rows],
+    )
+
+
+async def customer_facts(
+    conn: AsyncConnection, company: str, customer_id: str, since: datetime
+) -> tuple[bool, list[Any], list[datetime], Any]:
+    """(do not contact, items, when messages were requested since `since`, last letter)."""
+    g, i = gate_customers.c, gate_items.c
+    customer = (
+        await conn.execute(
+            sa.select(g.do_not_contact, g.last_letter_on).where(
+                g.company == company, g.customer_id == customer_id
+            )
+        )
+    ).first()
+    items = (
+        await conn.execute(
+            sa.select(i.transaction_id, i.status, i.promise_date, i.promise_state).where(
+                i.company == company, i.customer_id == customer_id, i.status.is_not(None)
+            )
+        )
+    ).all()
+    sent = (
+        await conn.execute(
+            sa.select(e.requested_at).where(
+                e.company == company,
+                e.customer_id == customer_id,
+                e.status != "failed",
+                e.requested_at > since,
+            )
+        )
+    ).scalars()
+    return (
+        bool(customer.do_not_contact) if customer else False,
+        list(items),
+        list(sent),
+        customer.last_letter_on if customer else None,
+    )
+
+
+async def policy_row(conn: AsyncConnection, company: str) -> Any:
+    p = contact_policies.c
+    return (await conn.execute(sa.select(contact_policies).where(p.company == company))).first()
+
+
+async def save_policy(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    stmt = insert(contact_policies).values(**values)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company"], set_={k: v for k, v in values.items() if k != "company"}
+        )
+    )
+
+
+async def insert_decision(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    await conn.execute(sa.insert(gate_decisions).values(**values))
+
+
+async def decision_of_email(conn: AsyncConnection, email_id: UUID) -> Any:
+    d = gate_decisions.c
+    return (await conn.execute(sa.select(gate_decisions).where(d.email_id == email_id))).first()
+
+
+async def list_decisions(
+    conn: AsyncConnection, company: str, customer_id: str, limit: int
+) -> list[Any]:
+    d = gate_decisions.c
+    rows = await conn.execute(
+        sa.select(gate_decisions)
+        .where(d.company == company, d.customer_id == customer_id)
+        .order_by(d.decided_at.desc(), d.decision_id.desc())
+        .limit(limit)
+    )
+    return list(rows)
