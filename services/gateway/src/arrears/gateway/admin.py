@@ -424,6 +424,56 @@ async def email_page(request: Request, session: SignedIn, email_id: str) -> Resp
     return await admin_page(request, session, "email.html", context)
 
 
+@router.get("/contact-rules")
+async def contact_rules_page(request: Request, session: SignedIn) -> Response:
+    """The company's contact rules, applied by the notifier's outbound gate."""
+    admin_of(session)
+    company = company_of(request, session)
+    policy = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/contact-policy"
+    )
+    context = {"company": company, "policy": policy}
+    return await admin_page(request, session, "admin/contact_rules.html", context)
+
+
+@router.post("/contact-rules", dependencies=[Depends(form_csrf)])
+async def save_contact_rules(request: Request, session: SignedIn) -> Response:
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with("/admin/contact-rules", company=company)
+    try:
+        if not COMPANY_PATTERN.match(company):
+            raise Invalid("unknown company")
+        body = {
+            "max_messages_per_week": int(field(form, "max_messages_per_week")),
+            "min_days_between_letters": int(field(form, "min_days_between_letters")),
+            "block_disputed": field(form, "block_disputed") == "on",
+            "block_promised": field(form, "block_promised") == "on",
+        }
+    except ValueError:
+        return await done(
+            request,
+            session,
+            back,
+            "error",
+            "Contact rules not saved: the numbers are whole numbers.",
+        )
+    except Invalid as invalid:
+        return await done(request, session, back, "error", f"Contact rules not saved: {invalid}.")
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        "PUT",
+        f"/v1/companies/{part(company)}/contact-policy",
+        json=body,
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        reason = problem_from("notifier", response).detail
+        return await done(request, session, back, "error", f"Contact rules not saved: {reason}.")
+    return await done(request, session, back, "success", f"Contact rules of {company}: saved.")
+
+
 def sink_required(request: Request) -> None:
     if gateway_of(request).settings.mail_sink_url is None:
         raise Problem(404, "no_mail_sink", "no mail sink is configured (ARREARS_MAIL_SINK_URL)")
