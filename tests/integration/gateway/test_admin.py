@@ -12,7 +12,15 @@ from arrears.gateway.domain.access import Role
 from tests.integration.gateway.conftest import ADMIN_PASSWORD, COMPANY, Browser, Stack
 
 pytestmark = pytest.mark.integration
-PAGES = ("/admin", "/admin/pools", "/admin/aging-definitions", "/admin/letter-sequences")
+PAGES = (
+    "/admin",
+    "/admin/pools",
+    "/admin/aging-definitions",
+    "/admin/letter-sequences",
+    "/admin/emails",
+    "/admin/mail-sink",
+    "/admin/contact-rules",
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +141,45 @@ def test_accounts_are_made_and_changed_on_the_agents_page(stack: Stack, admin: B
     assert "at least 12 characters" in message(admin, weak)
     self_demote = admin.form("/admin/agents", {"login": "admin", "roles": ["agent"]})
     assert "cannot take the admin role from yourself" in message(admin, self_demote)
+
+
+def test_the_contact_rules_are_saved_through_the_notifier(stack: Stack, admin: Browser) -> None:
+    page = admin.http.get("/admin/contact-rules", params={"company": COMPANY}).text
+    assert 'name="max_messages_per_week"' in page and 'value="3"' in page
+    saved = admin.form(
+        "/admin/contact-rules",
+        {
+            "company": COMPANY,
+            "max_messages_per_week": "5",
+            "min_days_between_letters": "21",
+            "block_disputed": "on",
+        },
+    )
+    assert saved.status_code == 303
+    shown = message(admin, saved)
+    assert "Contact rules of usmf: saved." in shown
+    assert 'value="5"' in shown and 'value="21"' in shown
+    with stack.client("notifier") as notifier:
+        policy = notifier.get(f"/v1/companies/{COMPANY}/contact-policy").json()
+    assert policy == {
+        "max_messages_per_week": 5,
+        "min_days_between_letters": 21,
+        "block_disputed": True,
+        "block_promised": False,
+    }
+    restored = admin.form(
+        "/admin/contact-rules",
+        {
+            "company": COMPANY,
+            "max_messages_per_week": "3",
+            "min_days_between_letters": "14",
+            "block_disputed": "on",
+            "block_promised": "on",
+        },
+    )
+    assert restored.status_code == 303
+    wrong = admin.form(
+        "/admin/contact-rules",
+        {"company": COMPANY, "max_messages_per_week": "many", "min_days_between_letters": "1"},
+    )
+    assert "the numbers are whole numbers" in message(admin, wrong)
