@@ -13,7 +13,9 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
-from arrears.notifier import api, metrics, store
+from arrears.notifier import api, metrics, store, webhook_api
+from arrears.notifier import webhook_store as wstore
+from arrears.notifier.dispatch import Dispatcher, WebhookEvents
 from arrears.notifier.emails import ActivityRecorder, Emails, Sender, running_tasks
 from arrears.notifier.handlers import GateFacts
 from arrears.notifier.mailer import reachable
@@ -31,6 +33,7 @@ async def measure_queue(emails: Emails, every_s: float = 10.0) -> None:
         try:
             async with emails.engine.connect() as conn:
                 depth = await store.queue_depth(conn)
+                metrics.WEBHOOK_PENDING.set(await wstore.pending_count(conn))
             for status in ("queued", "sending"):
                 metrics.EMAIL_QUEUE.labels(status).set(depth.get(status, 0))
         except (SQLAlchemyError, OSError):
@@ -59,9 +62,24 @@ async def notifier_runtime(
             )
         )
         await stack.enter_async_context(running(OutboxPublisher(ctx.engine, ctx.broker, settings)))
+        receivers = await stack.enter_async_context(
+            httpx.AsyncClient(
+                timeout=settings.webhook_timeout_s,
+                follow_redirects=False,
+                transport=(transports or {}).get("webhooks"),
+                limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            )
+        )
+        dispatcher = Dispatcher(ctx.engine, ctx.clock, settings, receivers)
+        ctx.extras["dispatcher"] = dispatcher
         senders = [Sender(emails).run() for _ in range(settings.smtp_connections)]
         await stack.enter_async_context(
-            running_tasks(*senders, ActivityRecorder(emails, ledger).run(), measure_queue(emails))
+            running_tasks(
+                *senders,
+                ActivityRecorder(emails, ledger).run(),
+                dispatcher.run(),
+                measure_queue(emails),
+            )
         )
         yield
 
@@ -79,8 +97,8 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
         description="Email, webhooks for downstream systems and letter delivery.",
         settings=NotifierSettings,
         migrations=Path(__file__).parent / "migrations",
-        projections=lambda ctx: [GateFacts()],
-        routers=(api.router,),
+        projections=lambda ctx: [GateFacts(), WebhookEvents()],
+        routers=(api.router, webhook_api.router),
         background=partial(notifier_runtime, transports=transports),
         optional_checks=optional_checks,
     )

@@ -29,6 +29,20 @@ GATE_DECISIONS = Counter(
     "Outbound gate decisions: allowed, refused, or overridden by a supervisor.",
     ["outcome"],
 )
+WEBHOOK_CALLS = Counter(
+    "arrears_notifier_webhook_calls_total",
+    "Webhook calls by outcome: delivered, pending (failed, tried again later) or failed (final).",
+    ["outcome"],
+)
+WEBHOOK_SECONDS = Histogram(
+    "arrears_notifier_webhook_seconds",
+    "Latency of one webhook call, per subscription.",
+    ["subscription"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+WEBHOOK_PENDING = Gauge(
+    "arrears_notifier_webhook_pending", "Webhook deliveries waiting to be delivered."
+)
 
 
 def count_attempt(purpose: str, outcome: str) -> None:

@@ -27,8 +27,8 @@ class NotifierSettings(ServiceSettings):
     )
     smtp_ca_file: Path | None = Field(
         default=None,
-        description="CA certificates (PEM) trusted for the server's certificate, in addition "
-        "to none: when set, only these are trusted; when unset, the system's.",
+        description="CA certificates (PEM) trusted for the server's certificate: when set, "
+        "only these; when unset, the system's.",
     )
     smtp_timeout_s: float = Field(
         default=30.0, gt=0, le=600, description="Timeout of connecting and of each SMTP command."
@@ -67,6 +67,35 @@ class NotifierSettings(ServiceSettings):
     )
     email_poll_s: float = Field(
         default=1.0, gt=0, le=60, description="How often due emails are looked for when idle."
+    )
+    webhook_timeout_s: float = Field(
+        default=10.0, gt=0, le=300, description="Longest wait for a webhook receiver's answer."
+    )
+    webhook_max_attempts: int = Field(
+        default=15, ge=1, le=100, description="Attempts of one webhook delivery before it fails."
+    )
+    webhook_backoff_s: float = Field(
+        default=10.0, gt=0, description="Pause after a delivery's first failed attempt."
+    )
+    webhook_backoff_max_s: float = Field(
+        default=3600.0, gt=0, description="Longest pause between two attempts of a delivery."
+    )
+    webhook_disable_after_s: float = Field(
+        default=3 * 24 * 3600.0,
+        gt=0,
+        description="A subscription whose every call failed for this long is disabled.",
+    )
+    webhook_concurrency: int = Field(
+        default=4, ge=1, le=64, description="Calls in flight at once to one subscription."
+    )
+    webhook_allow_private_targets: bool = Field(
+        default=False,
+        description="Allow targets on loopback or private networks (tests, the local stack).",
+    )
+    webhook_previous_secret_s: float = Field(
+        default=24 * 3600.0,
+        ge=0,
+        description="After a rotation, calls are also signed with the old secret this long.",
     )
     ledger_url: str = Field(
         default="http://127.0.0.1:8001",
