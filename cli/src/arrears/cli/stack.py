@@ -191,6 +191,7 @@ class Stack:
         env.update({f"ARREARS_{s.name.upper()}_URL": s.url for s in self.services})
         sink = next(s for s in self.services if s.name == MAIL_SINK[0])
         env.update(ARREARS_MAIL_SINK_URL=sink.url, ARREARS_SINK_SMTP_PORT=str(self.smtp_port))
+        env.setdefault("ARREARS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # receivers on this host
         if "ARREARS_SMTP_HOST" not in os.environ:  # else: the SMTP server the user named
             env.update(ARREARS_SMTP_HOST="127.0.0.1", ARREARS_SMTP_PORT=str(self.smtp_port))
         module = MODULES.get(service.name, f"arrears.{service.name}")
