@@ -94,8 +94,12 @@ class SmtpServer:
         elif self.security == "tls":
             kwargs.update(ssl_context=self.server_context)
         if self.auth:
+            # with implicit TLS the whole connection is encrypted: aiosmtpd only knows of TLS
+            # it negotiated itself (STARTTLS), so it is told not to insist on it
             kwargs.update(
-                authenticator=self.authenticate, auth_required=True, auth_require_tls=True
+                authenticator=self.authenticate,
+                auth_required=True,
+                auth_require_tls=self.security == "starttls",
             )
         self.controller = Controller(
             self, hostname="127.0.0.1", port=self.port, ready_timeout=120, **kwargs

@@ -268,7 +268,7 @@ async def claim_heads(
         sa.select(d.delivery_id, d.next_attempt_at, d.lease_until)
         .join(subscriptions, s.subscription_id == d.subscription_id)
         .where(d.state == "pending", s.state == "active")
-        .distinct(d.subscription_id, d.stream)
+        .ext(postgresql.distinct_on(d.subscription_id, d.stream))
         .order_by(d.subscription_id, d.stream, d.position, d.generation)
     )
     if busy:
