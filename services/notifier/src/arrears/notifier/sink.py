@@ -86,11 +86,15 @@ class Received:
         ]
         return {
             **self.summary(),
-            "text": text.get_content() if text is not None else None,
-            "html": html.get_content() if html is not None else None,
+            "text": _lines(text.get_content()) if text is not None else None,
+            "html": _lines(html.get_content()) if html is not None else None,
             "attachments": files,
             "source": self.raw.decode("utf-8", errors="replace").replace("\r\n", "\n"),
         }
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n")
 
 
 @dataclass
