@@ -337,6 +337,7 @@ def start_stack(
             ledger_url=stack.urls["ledger"],
             email_backoff_s=0.2,
             email_poll_s=0.2,
+            webhook_allow_private_targets=True,
         )
         server, task, url = await serve(NOTIFIER.create_app(notifier, clock=stack.clock))
         servers.append((server, task))

@@ -474,6 +474,110 @@ async def save_contact_rules(request: Request, session: SignedIn) -> Response:
     return await done(request, session, back, "success", f"Contact rules of {company}: saved.")
 
 
+# ----------------------------------------------------------------------------- webhooks
+
+
+async def webhook_call(
+    request: Request, session: Session, method: str, path: str, body: Any = None
+) -> tuple[bool, Any]:
+    """(ok, the notifier's answer or its refusal in words)."""
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        method,
+        f"/v1/webhooks{path}",
+        json=body,
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        return False, problem_from("notifier", response).detail
+    return True, response.json() if response.content else None
+
+
+@router.get("/webhooks")
+async def webhooks_page(request: Request, session: SignedIn) -> Response:
+    """Webhook subscriptions of downstream systems; a new one."""
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    found = await gateway_of(request).upstreams.get_json("notifier", "/v1/webhooks")
+    return await admin_page(request, session, "admin/webhooks.html", {"hooks": found["items"]})
+
+
+def names(text: str) -> list[str]:
+    return [n for n in re.split(r"[\s,]+", text) if n]
+
+
+@router.post("/webhooks", dependencies=[Depends(form_csrf)])
+async def create_webhook(request: Request, session: SignedIn) -> Response:
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    form = await request.form()
+    body = {
+        "url": field(form, "url"),
+        "event_types": names(field(form, "event_types")),
+        "companies": names(field(form, "companies")),
+        "description": field(form, "description") or None,
+    }
+    ok, answer = await webhook_call(request, session, "POST", "", body)
+    if not ok:
+        return await done(
+            request, session, "/admin/webhooks", "error", f"Not subscribed: {answer}."
+        )
+    text = (
+        f"Subscribed {answer['url']} as {answer['subscription_id']}. Its secret, shown this "
+        f"once: {answer['secret']}"
+    )
+    return await done(request, session, "/admin/webhooks", "success", text)
+
+
+@router.post("/webhooks/{subscription_id}/{action}", dependencies=[Depends(form_csrf)])
+async def change_webhook(
+    request: Request, session: SignedIn, subscription_id: str, action: str
+) -> Response:
+    """pause, resume, rotate, delete, replay (from a time) or redeliver (one delivery)."""
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    form = await request.form()
+    sub = part(subscription_id)
+    back = "/admin/webhooks"
+    calls: dict[str, tuple[str, str, Any]] = {
+        "pause": ("PATCH", f"/{sub}", {"state": "paused"}),
+        "resume": ("PATCH", f"/{sub}", {"state": "active"}),
+        "rotate": ("POST", f"/{sub}/rotate", None),
+        "delete": ("DELETE", f"/{sub}", None),
+    }
+    if action == "replay":
+        back = f"/admin/webhooks/{sub}"
+        since = field(form, "since")
+        moment = f"{since}:00+00:00" if len(since) == 16 else since
+        calls["replay"] = ("POST", f"/{sub}/replay", {"since": moment})
+    if action == "redeliver":
+        back = f"/admin/webhooks/{sub}"
+        delivery = part(field(form, "delivery_id"))
+        calls["redeliver"] = ("POST", f"/{sub}/deliveries/{delivery}/redeliver", None)
+    if action not in calls:
+        raise Problem(404, "not_found", f"no action {action}")
+    method, path, body = calls[action]
+    ok, answer = await webhook_call(request, session, method, path, body)
+    if not ok:
+        return await done(request, session, back, "error", f"Webhook {action}: {answer}.")
+    text = {
+        "rotate": f"New secret of {subscription_id}, shown this once: "
+        f"{(answer or {}).get('secret')} (the old one signs on for a while).",
+        "replay": f"Replay of {subscription_id}: {(answer or {}).get('queued')} events queued.",
+    }.get(action, f"Webhook {subscription_id}: {action} done.")
+    return await done(request, session, back, "success", text)
+
+
+@router.get("/webhooks/{subscription_id}")
+async def webhook_page(request: Request, session: SignedIn, subscription_id: str) -> Response:
+    """One subscription's delivery log, with redelivery and replay."""
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    upstreams = gateway_of(request).upstreams
+    hook, log = await asyncio.gather(
+        upstreams.get_json("notifier", f"/v1/webhooks/{part(subscription_id)}"),
+        upstreams.get_json("notifier", f"/v1/webhooks/{part(subscription_id)}/deliveries"),
+    )
+    context = {"hook": hook, "deliveries": log["items"]}
+    return await admin_page(request, session, "admin/webhook.html", context)
+
+
 def sink_required(request: Request) -> None:
     if gateway_of(request).settings.mail_sink_url is None:
         raise Problem(404, "no_mail_sink", "no mail sink is configured (ARREARS_MAIL_SINK_URL)")
