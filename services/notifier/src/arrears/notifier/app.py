@@ -13,11 +13,12 @@ from typing import Any
 import httpx
 from sqlalchemy.exc import SQLAlchemyError
 
-from arrears.notifier import api, metrics, store, webhook_api
+from arrears.notifier import api, letter_api, metrics, store, webhook_api
 from arrears.notifier import webhook_store as wstore
 from arrears.notifier.dispatch import Dispatcher, WebhookEvents
 from arrears.notifier.emails import ActivityRecorder, Emails, Sender, running_tasks
 from arrears.notifier.handlers import GateFacts
+from arrears.notifier.letter_delivery import LetterDesk
 from arrears.notifier.mailer import reachable
 from arrears.notifier.settings import NotifierSettings
 from arrears.shared.logging import get_logger
@@ -78,6 +79,7 @@ async def notifier_runtime(
                 *senders,
                 ActivityRecorder(emails, ledger).run(),
                 dispatcher.run(),
+                LetterDesk(emails).run(),
                 measure_queue(emails),
             )
         )
@@ -98,7 +100,7 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
         settings=NotifierSettings,
         migrations=Path(__file__).parent / "migrations",
         projections=lambda ctx: [GateFacts(), WebhookEvents()],
-        routers=(api.router, webhook_api.router),
+        routers=(api.router, webhook_api.router, letter_api.router),
         background=partial(notifier_runtime, transports=transports),
         optional_checks=optional_checks,
     )

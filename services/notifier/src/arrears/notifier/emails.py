@@ -64,6 +64,7 @@ class Emails:
     settings: NotifierSettings
     queued: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
+    letters: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def request(
         self,
@@ -77,6 +78,7 @@ class Emails:
         source_event_id: UUID | None,
         record_activity: bool,
         override_reason: str | None = None,
+        letter_id: str | None = None,
     ) -> tuple[EmailRow, bool]:
         """Pass the outbound gate, then record the request (it is sent after this returns).
         The gate's answer is recorded whatever it is; a refusal raises ContactRefused unless
@@ -119,7 +121,7 @@ class Emails:
                         f"request id {values['request_id']!r} was used for another email"
                     )
                 return existing, False
-            message = gate.Message(draft.purpose.value, draft.related_transaction_ids)
+            message = gate.Message(draft.purpose.value, draft.related_transaction_ids, letter_id)
             decision, decision_id = await check_gate(
                 conn, company, customer_id, message, actor, now, override_reason, email_id
             )
@@ -163,7 +165,7 @@ async def decide_now(
 ) -> gate.Decision:
     """The gate's answer from what is known of the customer now (nothing recorded)."""
     do_not_contact, items, sent, last_letter = await store.customer_facts(
-        conn, company, customer_id, now - gate.WINDOW
+        conn, company, customer_id, now - gate.WINDOW, message.letter_id
     )
     facts = gate.CustomerFacts(
         do_not_contact=do_not_contact,

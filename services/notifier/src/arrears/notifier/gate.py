@@ -70,6 +70,8 @@ class CustomerFacts:
 class Message:
     purpose: str
     related_transaction_ids: Sequence[str] = ()
+    letter_id: str | None = None
+    """The letter itself, for a letter (its own date is not a previous letter)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ ledger's topics, one transaction per batch.
 - each transaction's collection status (disputed, promised to pay with its promise), by the
   receivables core's `status_change`; the newest sequence wins;
 - the customer's do-not-contact flag, from registrations and profile changes that set it;
-- the date of the customer's latest collection letter.
+- what a letter needs of the customer (name, contacts, language: the profile's attributes);
+- each collection letter posted, queued to be rendered and delivered.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class GateFacts:
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
         items: dict[tuple[str, str, str], dict[str, Any]] = {}
         flags: dict[tuple[str, str], dict[str, Any]] = {}
-        letters: dict[tuple[str, str], dict[str, Any]] = {}
+        profiles: list[dict[str, Any]] = []
+        documents: list[dict[str, Any]] = []
         for delivered in batch:
             event = delivered.event
             key = (event.company, event.customer_id)
@@ -55,6 +57,13 @@ class GateFacts:
                     if isinstance(event, cu.CustomerRegistered)
                     else event.data.changes
                 )
+                profiles.append(
+                    {
+                        "company": event.company,
+                        "customer_id": event.customer_id,
+                        "profile": profile.model_dump(mode="json", exclude_none=True),
+                    }
+                )
                 if profile.do_not_contact is not None and (
                     key not in flags or flags[key]["profile_sequence"] < event.sequence
                 ):
@@ -65,13 +74,19 @@ class GateFacts:
                         "profile_sequence": event.sequence,
                     }
             if isinstance(event, le.CollectionLetterPosted):
-                posted = event.data.posting_date
-                if key not in letters or letters[key]["last_letter_on"] < posted:
-                    letters[key] = {
+                documents.append(
+                    {
                         "company": event.company,
+                        "letter_id": event.data.letter_id,
                         "customer_id": event.customer_id,
-                        "last_letter_on": posted,
+                        "document_number": event.data.document_number,
+                        "level": event.data.level,
+                        "posting_date": event.data.posting_date,
+                        "data": event.data.model_dump(mode="json"),
+                        "actor": event.actor,
                     }
+                )
         await store.upsert_items(conn, list(items.values()))
         await store.upsert_contact_flags(conn, list(flags.values()))
-        await store.record_letters(conn, list(letters.values()))
+        await store.merge_profiles(conn, profiles)
+        await store.queue_letters(conn, documents)

@@ -385,7 +385,6 @@ gate_customers = sa.Table(
     sa.Column("customer_id", sa.Text, primary_key=True),
     sa.Column("do_not_contact", sa.Boolean, nullable=False),
     sa.Column("profile_sequence", sa.BigInteger, nullable=False),
-    sa.Column("last_letter_on", sa.Date),
 )
 contact_policies = sa.Table(
     "contact_policies",
@@ -457,40 +456,35 @@ async def upsert_contact_flags(conn: AsyncConnection, rows: Sequence[dict[str, A
             },
             where=gate_customers.c.profile_sequence < stmt.excluded.profile_sequence,
         ),
-        [r | {"last_letter_on": None} for r in rows],
-    )
-
-
-async def record_letters(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Each customer's latest letter date."""
-    if not rows:
-        return
-    stmt = insert(gate_customers)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["company", "customer_id"],
-            set_={
-                "last_letter_on": sa.func.greatest(
-                    gate_customers.c.last_letter_on, stmt.excluded.last_letter_on
-                )
-            },
-        ),
-        [r | {"do_not_contact": False, "profile_sequence": 0} for r in rows],
+        list(rows),
     )
 
 
 async def customer_facts(
-    conn: AsyncConnection, company: str, customer_id: str, since: datetime
+    conn: AsyncConnection,
+    company: str,
+    customer_id: str,
+    since: datetime,
+    letter_id: str | None = None,
 ) -> tuple[bool, list[Any], list[datetime], Any]:
-    """(do not contact, items, when messages were requested since `since`, last letter)."""
+    """(do not contact, items, when messages were requested since `since`, the date of the
+    latest letter other than `letter_id` that was not blocked)."""
     g, i = gate_customers.c, gate_items.c
     customer = (
         await conn.execute(
-            sa.select(g.do_not_contact, g.last_letter_on).where(
-                g.company == company, g.customer_id == customer_id
-            )
+            sa.select(g.do_not_contact).where(g.company == company, g.customer_id == customer_id)
         )
     ).first()
+    last_letter = (
+        await conn.execute(
+            sa.select(sa.func.max(letters.c.posting_date)).where(
+                letters.c.company == company,
+                letters.c.customer_id == customer_id,
+                letters.c.state != "blocked",
+                letters.c.letter_id != (letter_id or ""),
+            )
+        )
+    ).scalar_one_or_none()
     items = (
         await conn.execute(
             sa.select(i.transaction_id, i.status, i.promise_date, i.promise_state).where(
@@ -512,7 +506,7 @@ async def customer_facts(
         bool(customer.do_not_contact) if customer else False,
         list(items),
         list(sent),
-        customer.last_letter_on if customer else None,
+        last_letter,
     )
 
 
@@ -550,3 +544,130 @@ async def list_decisions(
         .limit(limit)
     )
     return list(rows)
+
+
+# ----------------------------------------------------------------------------- letters
+
+letter_customers = sa.Table(
+    "letter_customers",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("profile", postgresql.JSONB, nullable=False),
+)
+letter_templates = sa.Table(
+    "letter_templates",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("address", postgresql.ARRAY(sa.Text), nullable=False),
+    sa.Column("signature", sa.Text, nullable=False),
+)
+letters = sa.Table(
+    "letters",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("letter_id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("document_number", sa.Text, nullable=False),
+    sa.Column("level", sa.Integer, nullable=False),
+    sa.Column("posting_date", sa.Date, nullable=False),
+    sa.Column("data", postgresql.JSONB, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("channel", sa.Text),
+    sa.Column("language", sa.Text),
+    sa.Column("email_id", sa.Uuid),
+    sa.Column("note", sa.Text),
+    sa.Column("html", sa.Text),
+    sa.Column("pdf", sa.LargeBinary),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+lt = letters.c
+LETTER_FIELDS = [c for c in letters.c if c.name not in ("html", "pdf", "data")]
+
+
+async def merge_profiles(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """What each profile event sets, over what was known (events of a customer arrive in
+    order on the customers topic)."""
+    if not rows:
+        return
+    stmt = insert(letter_customers)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id"],
+            set_={"profile": letter_customers.c.profile.op("||")(stmt.excluded.profile)},
+        ),
+        list(rows),
+    )
+
+
+async def queue_letters(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            insert(letters)
+            .values(state="pending", created_at=NOW, updated_at=NOW)
+            .on_conflict_do_nothing(index_elements=["company", "letter_id"]),
+            list(rows),
+        )
+
+
+async def pending_letters(conn: AsyncConnection, limit: int) -> list[Any]:
+    query = sa.select(letters).where(lt.state == "pending").order_by(lt.created_at).limit(limit)
+    return list(await conn.execute(query))
+
+
+async def profile_of(conn: AsyncConnection, company: str, customer_id: str) -> dict[str, Any]:
+    c = letter_customers.c
+    found = (
+        await conn.execute(
+            sa.select(c.profile).where(c.company == company, c.customer_id == customer_id)
+        )
+    ).scalar_one_or_none()
+    return dict(found or {})
+
+
+async def letterhead_row(conn: AsyncConnection, company: str) -> Any:
+    t = letter_templates.c
+    return (await conn.execute(sa.select(letter_templates).where(t.company == company))).first()
+
+
+async def save_letterhead(conn: AsyncConnection, values: dict[str, Any]) -> None:
+    stmt = insert(letter_templates).values(**values)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company"], set_={k: v for k, v in values.items() if k != "company"}
+        )
+    )
+
+
+async def letter_done(
+    conn: AsyncConnection, company: str, letter_id: str, values: dict[str, Any]
+) -> None:
+    await conn.execute(
+        sa.update(letters)
+        .where(lt.company == company, lt.letter_id == letter_id)
+        .values(**values, updated_at=NOW)
+    )
+
+
+async def list_letters(
+    conn: AsyncConnection,
+    company: str,
+    *,
+    customer_id: str | None = None,
+    state: str | None = None,
+    limit: int = 100,
+) -> list[Any]:
+    query = sa.select(*LETTER_FIELDS).where(lt.company == company)
+    if customer_id is not None:
+        query = query.where(lt.customer_id == customer_id)
+    if state is not None:
+        query = query.where(lt.state == state)
+    return list(await conn.execute(query.order_by(lt.created_at.desc()).limit(limit)))
+
+
+async def letter(conn: AsyncConnection, company: str, letter_id: str) -> Any:
+    query = sa.select(letters).where(lt.company == company, lt.letter_id == letter_id)
+    return (await conn.execute(query)).first()

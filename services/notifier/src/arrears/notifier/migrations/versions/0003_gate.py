@@ -35,7 +35,6 @@ def upgrade() -> None:
         sa.Column("customer_id", sa.Text, primary_key=True),
         sa.Column("do_not_contact", sa.Boolean, nullable=False),
         sa.Column("profile_sequence", sa.BigInteger, nullable=False),
-        sa.Column("last_letter_on", sa.Date),
         schema=target,
     )
     op.create_table(
