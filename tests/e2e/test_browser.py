@@ -309,21 +309,22 @@ def test_the_agent_sends_a_reminder_sees_it_delivered_and_finds_it_in_the_sink(
     sign_in(browser, "anna", DEMO_PASSWORD)
     subject = f"Reminder from Anna {datetime.now(UTC):%H%M%S%f}"
     text = "Dear customer,\nplease settle the overdue invoices this week.\nAnna"
-    blocked = 0
-    for customer in overview_customers(browser, 20):
-        if not reminder_draft_of(browser, customer):
-            continue
-        browser.get_by_label("Subject").fill(subject)
-        browser.get_by_label("Text").fill(text)
-        browser.get_by_role("button", name="Send").click()
-        if browser.get_by_role("heading", name=f"Email: {subject}").count():
+    notifier = stack.url("notifier")
+
+    def contact_allowed(link: str) -> bool:
+        """The contact rules let a reminder go (demo customers with disputes or promises
+        are refused: that is shown elsewhere)."""
+        answer = httpx.post(f"{notifier}/v1{link}/gate-checks", json={}, timeout=60)
+        return bool(answer.json()["allowed"])
+
+    for customer in overview_customers(browser, 40):
+        if contact_allowed(customer) and reminder_draft_of(browser, customer):
             break
-        # the contact rules refuse customers with disputes or promises: say so, try another
-        expect(browser.get_by_role("alert")).to_contain_text("the contact rules refuse")
-        blocked += 1
-        shot(browser, "reminder-blocked")
     else:
-        raise AssertionError(f"no customer could be sent a reminder ({blocked} blocked)")
+        raise AssertionError("no customer of the pool could be sent a reminder")
+    browser.get_by_label("Subject", exact=True).fill(subject)
+    browser.get_by_label("Text", exact=True).fill(text)
+    browser.get_by_role("button", name="Send", exact=True).click()
     expect(browser.get_by_role("heading", name=f"Email: {subject}")).to_be_visible()
     expect(browser.get_by_role("status")).to_contain_text("handed to the notifier")
 

@@ -21,6 +21,7 @@ PAGES = (
     "/admin/mail-sink",
     "/admin/contact-rules",
     "/admin/webhooks",
+    "/admin/print-queue",
 )
 
 

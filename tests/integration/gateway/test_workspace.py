@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from arrears.gateway.domain.access import Role
-from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+from tests.integration.gateway.conftest import ADMIN_PASSWORD, COMPANY, Browser, Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
@@ -236,10 +236,9 @@ def test_the_agent_sends_the_edited_reminder_and_sees_it_delivered_on_the_timeli
     assert again.status_code == 303 and again.headers["location"] == email_page
     timeline = wait_for(
         lambda: section(desk.wes.http.get(page).text, "timeline"),
-        lambda t: "Email delivered: Reminder: W-3-INV &amp; more" in t,
-        timeout=120,
+        lambda t: "Email delivered: Reminder: W-3-INV &amp; more" in t and "action, closed" in t,
+        timeout=180,
     )
-    assert "action, closed" in timeline
     assert len([m for m in mailbox.newest_first() if m.rcpt_tos == ("pat@w-3.example",)]) == 1
 
 
@@ -310,6 +309,55 @@ def test_a_send_the_notifier_refuses_shows_the_draft_again_with_the_reason(
     assert "The reminder was not sent:" in refused.text and reason in refused.text
     assert 'id="draft-send"' in refused.text
     assert len(mailbox.newest_first()) == before
+
+
+def test_a_letter_by_post_is_downloadable_from_the_timeline_history_and_print_queue(
+    desk: Desk,
+) -> None:
+    desk.stack.register("W-6", "owner-w", name="Posted Letter AG", collections_contact=None)
+    invoice = desk.stack.invoice("W-6", "W6-INV", "640.00")
+    with desk.stack.client("ledger") as ledger:
+        sequence = {
+            "id": "STD",
+            "name": "Standard",
+            "levels": [{"level": 1, "days_overdue": 10, "minimum_overdue_balance": "10"}],
+        }
+        put = ledger.put(f"/v1/companies/{COMPANY}/letter-sequences/STD", json=sequence)
+        assert put.status_code == 200, put.text
+        posted = ledger.post(
+            f"/v1/companies/{COMPANY}/customers/W-6/collection-letters",
+            json={"as_of": "2026-06-15", "letter_sequence_id": "STD"},
+        )
+        assert posted.status_code == 201, posted.text
+    page_url = f"/companies/{COMPANY}/customers/W-6"
+    timeline = wait_for(
+        lambda: section(desk.wes.http.get(page_url).text, "timeline"),
+        lambda t: 'class="letter-pdf"' in t,
+        timeout=180,
+    )
+    link = html.unescape(found(r'href="([^"]+\.pdf)" class="letter-pdf"', timeline))
+    pdf = poll_until(
+        lambda: desk.wes.http.get(link),
+        lambda answer: answer.status_code == 200,
+        timeout=180,
+        what="the letter rendered",
+    )
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    history = desk.wes.http.get(f"{page_url}/transactions/{invoice}/history").text
+    assert link in html.unescape(history)
+    other = desk.wes.http.get(link.replace("/W-6/", "/X-1/"))
+    assert other.status_code == 404  # another customer's path, out of scope
+    with desk.stack.sign_in("admin", ADMIN_PASSWORD) as admin:
+        queue = poll_until(
+            lambda: admin.http.get("/admin/print-queue", params={"company": COMPANY}).text,
+            lambda text: "W-6" in text,
+            timeout=180,
+            what="the letter in the print queue",
+        )
+        letter_id = found(r'/admin/print-queue/([^/"]+)\.pdf', queue)
+        printed = admin.form(f"/admin/print-queue/{letter_id}/printed", {"company": COMPANY})
+        assert printed.status_code == 303
+        assert "printed." in admin.http.get(printed.headers["location"]).text
 
 
 def test_a_reminder_the_summary_service_refuses_is_explained(desk: Desk) -> None:

@@ -578,6 +578,51 @@ async def webhook_page(request: Request, session: SignedIn, subscription_id: str
     return await admin_page(request, session, "admin/webhook.html", context)
 
 
+# ----------------------------------------------------------------------------- print queue
+
+
+@router.get("/print-queue")
+async def print_queue_page(request: Request, session: SignedIn) -> Response:
+    """Collection letters to print and post (customers without an email address)."""
+    admin_of(session)
+    company = company_of(request, session)
+    found = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/print-queue"
+    )
+    context = {"company": company, "letters": found["items"]}
+    return await admin_page(request, session, "admin/print_queue.html", context)
+
+
+@router.get("/print-queue/{letter_id}.pdf")
+async def queued_letter_pdf(request: Request, session: SignedIn, letter_id: str) -> Response:
+    admin_of(session)
+    company = company_of(request, session)
+    response = await gateway_of(request).upstreams.call(
+        "notifier", "GET", f"/v1/companies/{part(company)}/letters/{part(letter_id)}/pdf"
+    )
+    if response.status_code >= 400:
+        raise problem_from("notifier", response)
+    return Response(response.content, media_type="application/pdf")
+
+
+@router.post("/print-queue/{letter_id}/printed", dependencies=[Depends(form_csrf)])
+async def letter_printed(request: Request, session: SignedIn, letter_id: str) -> Response:
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with("/admin/print-queue", company=company)
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        "POST",
+        f"/v1/companies/{part(company)}/letters/{part(letter_id)}/printed",
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        reason = problem_from("notifier", response).detail
+        return await done(request, session, back, "error", f"Letter {letter_id}: {reason}.")
+    return await done(request, session, back, "success", f"Letter {letter_id}: printed.")
+
+
 def sink_required(request: Request) -> None:
     if gateway_of(request).settings.mail_sink_url is None:
         raise Problem(404, "no_mail_sink", "no mail sink is configured (ARREARS_MAIL_SINK_URL)")

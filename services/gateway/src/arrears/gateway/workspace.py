@@ -314,6 +314,36 @@ async def customer_email(
     )
 
 
+@router.get(CUSTOMER + "/letters/{letter_id}.pdf")
+async def letter_pdf(
+    request: Request,
+    session: SignedIn,
+    company: CompanyId,
+    customer_id: CustomerId,
+    letter_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    """A collection letter of the customer as the notifier rendered it (PDF)."""
+    gateway = gateway_of(request)
+    path = f"/v1/companies/{part(company)}/letters/{part(letter_id)}"
+    letter = await gateway.scope.read(
+        session.principal, company, customer_id, gateway.upstreams.get_json("notifier", path)
+    )
+    if letter.get("customer_id") != customer_id:
+        raise Problem(404, "unknown_letter", f"no letter {letter_id} of {customer_id}")
+    response = await gateway.upstreams.call("notifier", "GET", path + "/pdf")
+    if response.status_code >= 400:
+        raise problem_from("notifier", response)
+    return Response(
+        response.content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{part(str(letter["document_number"]))}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
+
+
 # ----------------------------------------------------------------------------- history
 
 
