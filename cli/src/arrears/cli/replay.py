@@ -22,7 +22,10 @@ from arrears.shared.kafka import create_broker
 from arrears.shared.migrations import upgrade
 from arrears.shared.service import ServiceContext, ServiceSpec
 
-REPLAYABLE = ("aging", "timeline", "summary", "notifier")
+REPLAYABLE = ("aging", "timeline", "summary")
+"""Not the notifier: its schema holds records of its own (emails sent, webhook subscriptions
+and deliveries, the gate's decisions), and replaying the ledger into it would deliver every
+posted letter again."""
 
 
 def spec_of(service: str) -> ServiceSpec:

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from arrears.notifier import metrics, store
 from arrears.notifier import webhook_store as wstore
 from arrears.notifier.domain import backoff_seconds
-from arrears.notifier.emails import wait_for
+from arrears.notifier.emails import notification, wait_for
 from arrears.notifier.settings import NotifierSettings
 from arrears.notifier.webhooks import (
     CallResult,
@@ -39,14 +39,13 @@ from arrears.notifier.webhooks import (
 )
 from arrears.shared.clock import Clock
 from arrears.shared.consumer import Delivered
-from arrears.shared.events.envelope import Event, event_types_of
+from arrears.shared.events.envelope import Event
 from arrears.shared.events.notifications import (
     WebhookDelivered,
     WebhookDeliveredData,
     WebhookFailed,
     WebhookFailedData,
 )
-from arrears.shared.ids import uuid7
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import enqueue
 from arrears.shared.topics import ALL_TOPICS, Topic
@@ -232,20 +231,14 @@ class Dispatcher:
                 error=result.words() or "failed",
                 final=state == "failed",
             )
-        type_name, version = event_types_of(cls)
-        now = self.clock.now()
-        return cls(
-            event_id=uuid7(),
-            type=type_name,
-            schema_version=version,
-            company=company,
-            customer_id=customer_id,
+        return notification(
+            cls,
+            data,
+            stream=(company, customer_id),
             sequence=sequence,
-            occurred_at=now,
-            recorded_at=now,
+            now=self.clock.now(),
             actor="notifier",
             causation_id=str(event.event_id),
-            data=data,
         )
 
     async def run(self) -> None:

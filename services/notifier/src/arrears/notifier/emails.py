@@ -238,19 +238,43 @@ def delivery_event(row: EmailRow, attempt: Attempt, sequence: int, clock: Clock)
         data = EmailFailedData(
             **common, error=attempt.reply, final=attempt.final, reply_code=attempt.code
         )
+    return notification(
+        cls,
+        data,
+        stream=(row.company, row.customer_id),
+        sequence=sequence,
+        now=now,
+        actor=row.actor,
+        correlation_id=row.correlation_id,
+        causation_id=str(row.email_id),
+    )
+
+
+def notification(
+    cls: type[Event],
+    data: Any,
+    *,
+    stream: tuple[str, str],
+    sequence: int,
+    now: datetime,
+    actor: str,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> Event:
+    """An event of the notifications topic, numbered in the customer's notification stream."""
     type_name, version = event_types_of(cls)
     return cls(
         event_id=uuid7(),
         type=type_name,
         schema_version=version,
-        company=row.company,
-        customer_id=row.customer_id,
+        company=stream[0],
+        customer_id=stream[1],
         sequence=sequence,
         occurred_at=now,
         recorded_at=now,
-        actor=row.actor,
-        correlation_id=row.correlation_id,
-        causation_id=str(row.email_id),
+        actor=actor,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
         data=data,
     )
 

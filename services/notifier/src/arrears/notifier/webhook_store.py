@@ -78,6 +78,18 @@ attempts = sa.Table(
     sa.Column("error", sa.Text),
 )
 s, v, d = subscriptions.c, events.c, deliveries.c
+QUEUED = [
+    "delivery_id",
+    "subscription_id",
+    "position",
+    "generation",
+    "stream",
+    "state",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+]
+"""The columns of a queued delivery, as the two queries that queue them select them."""
 DELIVERY_ID = sa.func.concat(
     "msg_", sa.func.replace(sa.cast(sa.func.gen_random_uuid(), sa.Text), "-", "")
 )
@@ -158,17 +170,7 @@ async def keep_events(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> 
     await conn.execute(
         insert(deliveries)
         .from_select(
-            [
-                "delivery_id",
-                "subscription_id",
-                "position",
-                "generation",
-                "stream",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
+            QUEUED,
             wanted,
         )
         .on_conflict_do_nothing(index_elements=["subscription_id", "position", "generation"])
@@ -205,17 +207,7 @@ async def replay(conn: AsyncConnection, row: Any, since: datetime) -> int:
     )
     done = await conn.execute(
         insert(deliveries).from_select(
-            [
-                "delivery_id",
-                "subscription_id",
-                "position",
-                "generation",
-                "stream",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
+            QUEUED,
             wanted,
         )
     )
