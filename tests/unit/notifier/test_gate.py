@@ -15,9 +15,7 @@ REMINDER = Message("reminder")
 DEFAULT = Policy()
 
 
-def codes(
-    facts: CustomerFacts, message: Message = REMINDER, policy: Policy = DEFAULT
-) -> list[str]:
+def codes(facts: CustomerFacts, message: Message = REMINDER, policy: Policy = DEFAULT) -> list[str]:
     return [r.code for r in decide(policy, facts, message, NOW).refusals]
 
 
