@@ -234,7 +234,7 @@ def test_the_agent_sends_the_edited_reminder_and_sees_it_delivered_on_the_timeli
 
     again = desk.wes.form(draft_url + "/send", form)  # the same form twice: one email
     assert again.status_code == 303 and again.headers["location"] == email_page
-    timeline = wait_for(
+    wait_for(
         lambda: section(desk.wes.http.get(page).text, "timeline"),
         lambda t: "Email delivered: Reminder: W-3-INV &amp; more" in t and "action, closed" in t,
         timeout=180,

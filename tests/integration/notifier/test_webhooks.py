@@ -190,7 +190,7 @@ async def test_events_are_delivered_signed_as_cloudevents_and_logged(
     await invoices(hooks, "H-1", 2, "H1")
     events = await received(receiver, "/fast", 3)
     assert receiver.bad_signatures == []
-    assert [e["type"] for e in events] == [
+    assert sorted(e["type"] for e in events) == [
         "arrears.CustomerRegistered.v1",
         "arrears.InvoicePosted.v1",
         "arrears.InvoicePosted.v1",
@@ -198,7 +198,9 @@ async def test_events_are_delivered_signed_as_cloudevents_and_logged(
     first = events[0]
     assert first["specversion"] == "1.0" and first["subject"] == f"{COMPANY}/H-1"
     assert first["source"] == "/arrears/ledger" and first["id"] == first["data"]["event_id"]
-    assert sequences(events, "H-1") == [1, 2, 3]
+    # one topic's events of a customer in their order (topics are not ordered among themselves)
+    invoices_seen = [e for e in events if e["type"] == "arrears.InvoicePosted.v1"]
+    assert sequences(invoices_seen, "H-1") == [2, 3]
     log = await wait_until(
         lambda: deliveries(hooks, sub["subscription_id"]),
         lambda items: len(items) == 3 and all(i["state"] == "delivered" for i in items),
