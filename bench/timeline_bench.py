@@ -16,7 +16,8 @@ CloudEvents headers from `arrears.shared.codec.encode`).
     table), the real `TimelineProjection` through `BatchConsumer.handle_records` (decode,
     dedupe, one transaction a batch) on batches this script reads itself with getmany (max
     500 records, the service's default batch), and the naive projector: the same projection
-    fed one event per batch, one transaction each, on a sample.
+    fed one event per batch (decoded from its wire form as the consumer does), one
+    transaction each, on a sample.
 (b) Latency at `--query-customers` customers: the projected read model of (a) cloned
     server-side (INSERT ... SELECT over generate_series, every id suffixed per copy) up to
     that many customers, then `--agent-activities` open activities of one agent inserted
@@ -56,6 +57,7 @@ from aging_bench import (
 from aiokafka import ConsumerRecord
 
 from arrears.shared.clock import FixedClock
+from arrears.shared.codec import encode, read
 from arrears.shared.consumer import BatchConsumer, Delivered
 from arrears.shared.db import create_engine
 from arrears.shared.events import activities, customers, invoices, letters, payments
@@ -373,12 +375,18 @@ async def projected(url: str, bootstrap: str, schema: str, total: int) -> float:
 
 
 async def naive(url: str, bootstrap: str, schema: str, sample: list[Event]) -> float:
-    """Seconds to apply `sample` one event per batch (one transaction each)."""
+    """Seconds to apply `sample` one event per batch (one transaction each), each decoded
+    from its wire form as the consumer decodes a record."""
     consumer = await consumer_for(url, bootstrap, schema)
+    wires = [encode(event, "bench") for event in sample]
     try:
         started = time.perf_counter()
-        for offset, event in enumerate(sample):
-            await consumer.apply([Delivered(event, event.topic.name, 0, offset)])
+        for offset, (event, wire) in enumerate(zip(sample, wires, strict=True)):
+            message, validated = read(wire.value, wire.headers, wire.key)
+            delivered = Delivered(
+                validated, event.topic.name, 0, offset, message=message, value=wire.value
+            )
+            await consumer.apply([delivered])
         return time.perf_counter() - started
     finally:
         await consumer.engine.dispose()

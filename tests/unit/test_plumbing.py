@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from arrears.aging.settings import AgingSettings
+from arrears.cli.progress import plain_line
 from arrears.cli.stack import address_table, render_log_line
 from arrears.shared.ids import stream_key, uuid7
 from arrears.shared.money import CurrencyMismatchError, Money
@@ -98,3 +99,10 @@ def test_the_service_name_is_not_configurable(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("ARREARS_SERVICE", "ledger")
     assert AgingSettings().service == "aging"
     assert ServiceSettings().service == "arrears"
+
+
+def test_progress_lines_say_the_rate_and_what_is_left() -> None:
+    assert plain_line(1200, 5000, 3.0, "events") == "1,200/5,000 events, 400/s, 10 s left"
+    assert plain_line(100, 100_000, 1.0, "rows") == "100/100,000 rows, 100/s, 16 min 39 s left"
+    assert plain_line(5, None, 1.0, "rows") == "5 rows, 5/s"  # a streamed file: no total
+    assert plain_line(5000, 5000, 2.0, "events") == "5,000/5,000 events, 2,500/s"

@@ -171,23 +171,43 @@ async def test_aged_balances_live_and_as_of(
         records = await read_topic(h.settings.kafka_bootstrap, h.settings.topic_name(AGING), 1)
         return [decode(r.value, r.headers, r.key) for r in records]
 
-    changes = await wait_until(
+    def figures(events: list[Any]) -> list[Any]:
+        return [e for e in events if e.type == "CustomerAgingChanged"]
+
+    events = await wait_until(
         published,
         lambda events: any(
             e.data.balance.amount == Decimal("1100")
             and e.data.disputed_count == 1
             and Decimal(e.data.periods[-1].amount.amount) == 600
-            for e in events
+            for e in figures(events)
         ),
         timeout=30,
         what="CustomerAgingChanged with the final figures",
     )
+    changes = figures(events)
     last = max(changes, key=lambda e: e.sequence)
-    assert last.type == "CustomerAgingChanged" and last.customer_id == "A-1"
+    assert last.customer_id == "A-1"
     assert [e.sequence for e in sorted(changes, key=lambda e: e.sequence)] == list(
         range(1, len(changes) + 1)
     )
     assert last.data.position == len(await h.stream("A-1"))
+    # Open amounts travel beside the figures, each revision's changed transactions before its
+    # CustomerAgingChanged: the newest revision of each transaction is what aging holds.
+    newest: dict[str, Any] = {}
+    for e in sorted(events, key=lambda e: e.sequence):
+        if e.type == "OpenItemsChanged":
+            assert e.data.revision == e.sequence and e.data.position <= last.data.position
+            newest.update({i.transaction_id: i for i in e.data.items})
+    assert {tid: i.open_amount.amount for tid, i in newest.items()} == {
+        inv_old["transaction_id"]: Decimal(600),
+        payment["transaction_id"]: Decimal(0),
+        **{i["transaction_id"]: Decimal(i["open_amount_txn"]) for i in tabs["items"]},
+        **{
+            i["transaction_id"]: Decimal(i["open_amount_txn"])
+            for i in combined["transactions"]["open"]["items"]
+        },
+    }
 
     missing = await aging.get("/v1/companies/usmf/customers/NOPE/aging")
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_customer"

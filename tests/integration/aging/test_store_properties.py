@@ -130,13 +130,18 @@ class Model:
         return self.runner.run(run())
 
     def aged(self, story: Story, as_of: Any, definition: AgingDefinition) -> AgedBalance:
-        """The customer aged by the database's set-based query."""
+        """The customer aged by the database's set-based query, asked by key and by its
+        company (the scopes of a refresh and of a company's snapshot), which must agree."""
 
         async def run() -> AgedBalance:
             key = (story.company, story.customer_id)
-            async with self.engine.connect() as conn:
-                found = await store.aged_balances(conn, as_of, definition, store.Scope(keys=[key]))
-            return found[key][1]
+            async with self.engine.begin() as conn:
+                by_key = await store.aged_balances(conn, as_of, definition, store.Scope(keys=[key]))
+                company = await store.aged_balances(
+                    conn, as_of, definition, store.Scope(company=story.company)
+                )
+            assert by_key[key] == company[key]
+            return by_key[key][1]
 
         return self.runner.run(run())
 

@@ -1,10 +1,13 @@
-"""`arrears replay summary` rebuilds the summary read model from the ledger's event store
-alone, with the same facts as live consumption of the topics."""
+"""`arrears replay summary` rebuilds the summary read model from the ledger's event store and
+what aging has published (from aging's store), with the same facts as live consumption of
+the topics."""
 
 from __future__ import annotations
 
 import pytest
 
+from arrears.aging.app import SPEC as AGING_SERVICE
+from arrears.aging.settings import AgingSettings
 from arrears.cli.replay import replay
 from arrears.shared.db import create_engine
 from arrears.summary import store
@@ -50,18 +53,30 @@ async def test_replay_equals_live_consumption(ledger: LedgerHarness) -> None:
     streams = [len(await h.stream(c)) for c in customers]
 
     live: SummarySettings = service_settings(h, SummarySettings, "summary")
-    async with running_service(SUMMARY_SERVICE, live, h, "http://summary"):
+    aging: AgingSettings = service_settings(h, AgingSettings, "aging")
+    async with (
+        running_service(AGING_SERVICE, aging, h, "http://aging"),
+        running_service(SUMMARY_SERVICE, live, h, "http://summary"),
+    ):
         await wait_until(
             lambda: facts_of(live.database_url, live.schema_name, customers),
-            lambda sheets: [s.position for s in sheets] == streams,
-            timeout=60,
-            what="live consumption of every event",
+            # every ledger event, and aging's open amounts of the paid invoice
+            lambda sheets: (
+                [s.position for s in sheets] == streams
+                and sheets[1].value("history.invoices_paid") == 1
+            ),
+            timeout=120,
+            what="live consumption of every event and of aging's publications",
         )
     live_facts = await facts_of(live.database_url, live.schema_name, customers)
 
     schema = h.settings.schema_name + "_sreplay"
     read = await replay(
-        "summary", h.settings.database_url, schema=schema, ledger_schema=h.settings.schema_name
+        "summary",
+        h.settings.database_url,
+        schema=schema,
+        ledger_schema=h.settings.schema_name,
+        aging_schema=aging.schema_name,
     )
     assert read == await h.all_events()
     replayed = await facts_of(h.settings.database_url, schema, customers)

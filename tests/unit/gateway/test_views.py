@@ -110,7 +110,8 @@ def test_figures_behind_the_ledger_say_how_far_and_current_ones_say_nothing() ->
     assert views.freshness(reflected, {"sequence": 7, "recorded_at": head["recorded_at"]}) is None
     idle = views.freshness(reflected, {"sequence": 8, "recorded_at": "2026-06-17T04:30:00+00:00"})
     assert idle is not None and idle.text == (
-        "Figures as of 2026-06-15 14:02 UTC, 38 h behind the ledger (1 newer event not yet applied)."
+        "Figures as of 2026-06-15 14:02 UTC, 38 h behind the ledger "
+        "(1 newer event not yet applied)."
     )
     assert views.freshness(reflected, None) is None  # the ledger could not say
     nothing_yet = views.freshness({"sequence": 0, "recorded_at": None}, head)

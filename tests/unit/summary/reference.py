@@ -1,7 +1,8 @@
 """An in-memory read model keyed exactly like the store: the reference its SQL must agree
 with, and what the unit tests build histories with. Write-once rows keep the first row per
 key (as `INSERT ... ON CONFLICT DO NOTHING`), customers, activities and aging keep the newest
-by sequence or revision, the stream position is the highest ledger sequence applied."""
+by sequence or revision (open amounts per transaction by revision), the stream position is
+the highest ledger sequence applied."""
 
 from __future__ import annotations
 
@@ -16,11 +17,13 @@ from arrears.summary.domain.records import (
     ActivityRow,
     AgingRow,
     CustomerRow,
+    OpenAmountRow,
     UnknownCustomer,
     activity_id_of,
     aging_row_of,
     evolve_activity,
     evolve_customer,
+    open_amount_rows_of,
     rows_of,
 )
 
@@ -53,6 +56,7 @@ class MemoryReadModel:
     customers: dict[CustomerKey, CustomerRow] = field(default_factory=dict)
     activities: dict[tuple[str, str], ActivityRow] = field(default_factory=dict)
     aging: dict[CustomerKey, AgingRow] = field(default_factory=dict)
+    open_amounts: dict[tuple[str, str], OpenAmountRow] = field(default_factory=dict)
     positions: dict[CustomerKey, int] = field(default_factory=dict)
     applied: set[str] = field(default_factory=set)
 
@@ -79,6 +83,10 @@ class MemoryReadModel:
             known = self.aging.get(key)
             if known is None or aging.revision > known.revision:
                 self.aging[key] = aging
+        for amount in open_amount_rows_of(event):
+            held = self.open_amounts.get((amount.company, amount.transaction_id))
+            if held is None or amount.revision > held.revision:
+                self.open_amounts[(amount.company, amount.transaction_id)] = amount
         produced = rows_of(event)
         for kind in WRITE_ONCE_ALL:
             for row in getattr(produced, kind):
@@ -114,5 +122,10 @@ class MemoryReadModel:
                 if (a.company, a.customer_id) == (company, customer_id)
             ],
             aging=self.aging.get((company, customer_id)),
+            open_amounts=[
+                o
+                for o in self.open_amounts.values()
+                if (o.company, o.customer_id) == (company, customer_id)
+            ],
             position=self.positions.get((company, customer_id), 0),
         )

@@ -24,14 +24,18 @@ Report = Callable[[int, int | None], None]
 def progress_bar(description: str, unit: str = "events") -> Iterator[Report]:
     """Yields report(done, total); total may be None when unknown (e.g. a streamed file)."""
     if not sys.stderr.isatty():
+        started = time.monotonic()
         last = [0.0]
 
         def plain(done: int, total: int | None) -> None:
             now = time.monotonic()
             if now - last[0] >= 2.0 or (total is not None and done >= total):
                 last[0] = now
-                of = f"/{total}" if total is not None else ""
-                print(f"{description}: {done}{of} {unit}", file=sys.stderr, flush=True)
+                print(
+                    f"{description}: {plain_line(done, total, now - started, unit)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
 
         yield plain
         return
@@ -50,3 +54,13 @@ def progress_bar(description: str, unit: str = "events") -> Iterator[Report]:
             bar.update(task, completed=done, total=total)
 
         yield rich_report
+
+
+def plain_line(done: int, total: int | None, elapsed: float, unit: str) -> str:
+    """`1,200/5,000 events, 400/s, 9 s left` (without a total: done and rate only)."""
+    rate = done / elapsed if elapsed > 0 else 0.0
+    text = f"{done:,}" + (f"/{total:,}" if total is not None else "") + f" {unit}, {rate:,.0f}/s"
+    if total is not None and rate > 0 and done < total:
+        left = round((total - done) / rate)
+        text += f", {left // 60} min {left % 60} s left" if left >= 60 else f", {left} s left"
+    return text

@@ -2,8 +2,11 @@
 
 No Kafka history is needed: the events are read from the store in global order and applied
 through the same batch consumer the live service runs, so the result equals live
-consumption. The target schema is dropped and migrated afresh first; stop the service (or
-replay into another schema with --schema and point the service at it) while it runs.
+consumption. A service that also reads aging's topic (summary) is then given what aging has
+published as it stands (each customer's last `CustomerAgingChanged` and its open amounts,
+from aging's own store), not the topic's whole history. The target schema is dropped and
+migrated afresh first; stop the service (or replay into another schema with --schema and
+point the service at it) while it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import importlib
 from collections.abc import Callable
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from arrears.ledger import store as ledger_store
 from arrears.shared.clock import SystemClock
@@ -19,9 +23,13 @@ from arrears.shared.consumer import BatchConsumer, Delivered
 from arrears.shared.db import create_engine, quoted
 from arrears.shared.events.registry import parse_event
 from arrears.shared.kafka import create_broker
+from arrears.shared.logging import get_logger
 from arrears.shared.migrations import upgrade
 from arrears.shared.service import ServiceContext, ServiceSpec
+from arrears.shared.settings import ServiceSettings
+from arrears.shared.topics import AGING
 
+log = get_logger(__name__)
 REPLAYABLE = ("aging", "timeline", "summary")
 """Not the notifier: its schema holds records of its own (emails sent, webhook subscriptions
 and deliveries, the gate's decisions), and replaying the ledger into it would deliver every
@@ -39,6 +47,7 @@ async def replay(
     *,
     schema: str | None = None,
     ledger_schema: str = "ledger",
+    aging_schema: str = "aging",
     batch_size: int = 5000,
     on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> int:
@@ -70,6 +79,9 @@ async def replay(
                 await consumer.apply([d for d in delivered if d.event.topic in topics])
             done += len(rows)
             on_progress(done, total)
+        derived = [c for c in consumers if AGING in c.projection.topics]
+        if derived:
+            await _apply_published_aging(derived, database_url, aging_schema, settings)
         for consumer in consumers:
             settle = getattr(consumer.projection, "settle", None)
             if settle is not None:  # figures derived off the event path (e.g. today's aging)
@@ -77,4 +89,26 @@ async def replay(
         return done
     finally:
         await engine.dispose()
+        await source.dispose()
+
+
+async def _apply_published_aging(
+    consumers: list[BatchConsumer], database_url: str, aging_schema: str, settings: ServiceSettings
+) -> None:
+    from arrears.aging.handlers import published_state
+
+    source = create_engine(database_url, aging_schema)
+    topic = settings.topic_name(AGING)
+    try:
+        async for events in published_state(source):
+            for consumer in consumers:
+                await consumer.apply([Delivered(e, topic, -1, -1) for e in events])
+    except DBAPIError as exc:
+        log.warning(
+            "aging's store could not be read; its figures and open amounts return with what "
+            "aging publishes next",
+            schema=aging_schema,
+            reason=str(exc.orig),
+        )
+    finally:
         await source.dispose()

@@ -1,14 +1,29 @@
-"""Events on the wire: Kafka key, JSON value and CloudEvents binary-mode headers."""
+"""Events on the wire: Kafka key, JSON value and CloudEvents binary-mode headers.
+
+Two ways in. `decode` validates a record into its pydantic event (everything that needs the
+model: tests, tools). `read` is the consumers' hot path: the CloudEvents headers name the
+type and version, the value is decoded straight into that event's msgspec Struct (the
+contract's constraints and cross-field rules included, see `events.messages`); a value the
+Struct refuses, or a record without those headers, is decided by the models, so a message
+that violates the contract is refused with the models' reason either way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+import msgspec
 from pydantic import ValidationError
 
 from arrears.shared.events.envelope import Event
-from arrears.shared.events.registry import ContractViolation, event_class, parse_event
+from arrears.shared.events.messages import Message, decode_message, message_of
+from arrears.shared.events.registry import (
+    EVENT_CLASSES,
+    ContractViolation,
+    event_class,
+    parse_event,
+)
 
 CE_SPECVERSION = "1.0"
 CONTENT_TYPE = "application/json"
@@ -72,22 +87,58 @@ def _parse(value: bytes, headers: dict[str, str]) -> Event:
         raise ContractViolation(f"{type_name} v{version} invalid: {exc}") from exc
 
 
-def decode(
-    value: bytes | None,
-    headers: Mapping[str, str | bytes] | Iterable[tuple[str, bytes]] = (),
-    key: bytes | None = None,
-) -> Event:
+Headers = Mapping[str, str | bytes] | Iterable[tuple[str, bytes]]
+
+
+def decode(value: bytes | None, headers: Headers = (), key: bytes | None = None) -> Event:
     """Rebuild and validate the envelope; headers and key must agree with it when present."""
     if value is None:
         raise ContractViolation("empty message value")
     found = _header_map(headers)
     event = _parse(value, found)
-    ce_id = found.get("ce_id")
+    _agree(event, found.get("ce_id"), found.get("ce_type"), key)
+    return event
+
+
+def _agree(
+    event: Event | Message, ce_id: str | None, ce_type: str | None, key: bytes | None
+) -> None:
+    """Raise unless the headers and the key say what the envelope says."""
     if ce_id is not None and ce_id != str(event.event_id):
         raise ContractViolation(f"ce_id {ce_id} does not match event_id {event.event_id}")
-    ce_type = found.get("ce_type")
     if ce_type is not None and ce_type != event.type:
         raise ContractViolation(f"ce_type {ce_type} does not match type {event.type}")
     if key is not None and key.decode(errors="replace") != event.stream:
         raise ContractViolation(f"key {key!r} does not match stream {event.stream}")
-    return event
+
+
+_CLASS_BY_HEADERS: dict[tuple[bytes, bytes], type[Event]] = {
+    (type_name.encode(), str(version).encode()): cls
+    for (type_name, version), cls in EVENT_CLASSES.items()
+}
+_NAMED = {"ce_id", "ce_type", "ce_schemaversion"}
+
+
+def read(
+    value: bytes | None, headers: Headers = (), key: bytes | None = None
+) -> tuple[Message, Event | None]:
+    """A record as its event's Struct, for a consumer: (the Struct, the pydantic event when the
+    models had to decide). Raises `ContractViolation` with the reason, as `decode` does."""
+    if value is None:
+        raise ContractViolation("empty message value")
+    named: dict[str, bytes] = {}
+    for name, raw in headers.items() if isinstance(headers, Mapping) else headers:
+        if name in _NAMED:
+            named[name] = raw.encode() if isinstance(raw, str) else raw
+    cls = _CLASS_BY_HEADERS.get((named.get("ce_type", b""), named.get("ce_schemaversion", b"")))
+    if cls is not None:
+        try:
+            message = decode_message(cls, value)
+        except (msgspec.MsgspecError, ValueError, TypeError, AttributeError):
+            pass  # the models decide below, and give the reason when they refuse too
+        else:
+            ce_id = named.get("ce_id")
+            _agree(message, None if ce_id is None else ce_id.decode(errors="replace"), None, key)
+            return message, None
+    event = decode(value, headers, key)
+    return message_of(event), event

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
+import msgspec
 import sqlalchemy as sa
 import structlog
 from aiokafka import ConsumerRecord, TopicPartition
@@ -25,8 +27,10 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.shared import metrics
-from arrears.shared.codec import decode
+from arrears.shared.codec import read
+from arrears.shared.db import json_rows, recordset
 from arrears.shared.events.envelope import Event
+from arrears.shared.events.messages import Message, message_of
 from arrears.shared.events.registry import ContractViolation
 from arrears.shared.logging import get_logger
 from arrears.shared.settings import ServiceSettings
@@ -57,14 +61,52 @@ stream_positions = sa.Table(
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Delivered:
-    """An event together with where it was read from."""
+    """An event together with where it was read from, in two forms: `message`, the event's
+    msgspec Struct (what the consumer decoded; cheap to read), and `event`, the pydantic
+    model (validated from the same bytes the first time it is asked for). A projection reads
+    whichever it needs; each is built once."""
 
-    event: Event
-    topic: str
-    partition: int
-    offset: int
+    __slots__ = ("_event", "_message", "_value", "offset", "partition", "topic")
+
+    def __init__(
+        self,
+        event: Event | None,
+        topic: str,
+        partition: int,
+        offset: int,
+        *,
+        message: Message | None = None,
+        value: bytes | None = None,
+    ) -> None:
+        if event is None and message is None:
+            raise ValueError("a delivery needs its event or its message")
+        self._event = event
+        self._message = message
+        self._value = value
+        self.topic = topic
+        self.partition = partition
+        self.offset = offset
+
+    @property
+    def message(self) -> Message:
+        if self._message is None:
+            assert self._event is not None
+            self._message = message_of(self._event)
+        return self._message
+
+    @property
+    def event(self) -> Event:
+        if self._event is None:
+            message = self.message
+            value = msgspec.json.encode(message) if self._value is None else self._value
+            self._event = message.model.model_validate_json(value)  # type: ignore[assignment]
+        assert self._event is not None
+        return self._event
+
+    def __repr__(self) -> str:
+        m = self.message
+        return f"Delivered({m.type} {m.event_id} from {self.topic}/{self.partition}@{self.offset})"
 
 
 class Projection(Protocol):
@@ -80,6 +122,68 @@ class Projection(Protocol):
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
         """Apply first deliveries, in order, inside the open transaction. Never commit."""
+
+
+def _record_statement() -> sa.Select[Any]:
+    """Insert the batch's ids into `applied_events` (those there already are redeliveries)
+    and, for the newly applied ones, advance `stream_positions` per stream, in stream order
+    (one lock order for concurrent consumers); select the newly applied ids."""
+    consumer = sa.bindparam("consumer", type_=sa.Text)
+    a, p = applied_events.c, stream_positions.c
+    batch = sa.select(
+        recordset(
+            [
+                ("event_id", a.event_id.type),
+                ("topic", a.topic.type),
+                ("partition", a.partition.type),
+                ("offset", a.offset.type),
+                ("company", p.company.type),
+                ("customer_id", p.customer_id.type),
+                ("sequence", p.max_sequence.type),
+                ("recorded_at", p.last_recorded_at.type),
+            ],
+            name="given",
+        )
+    ).cte("batch")
+    b = batch.c
+    fresh = (
+        insert(applied_events)
+        .from_select(
+            ["consumer", "event_id", "topic", "partition", "offset", "applied_at"],
+            sa.select(consumer, b.event_id, b.topic, b.partition, b.offset, sa.func.now()),
+        )
+        .on_conflict_do_nothing()
+        .returning(a.event_id)
+        .cte("fresh")
+    )
+    per_stream = (
+        sa.select(
+            consumer,
+            b.company,
+            b.customer_id,
+            sa.func.max(b.sequence),
+            sa.func.count(),
+            sa.func.max(b.recorded_at),
+        )
+        .select_from(batch.join(fresh, fresh.c.event_id == b.event_id))
+        .group_by(b.company, b.customer_id)
+        .order_by(b.company, b.customer_id)
+    )
+    upsert = insert(stream_positions).from_select([c.name for c in stream_positions.c], per_stream)
+    positions = upsert.on_conflict_do_update(
+        index_elements=["consumer", "company", "customer_id"],
+        set_={
+            "max_sequence": sa.func.greatest(p.max_sequence, upsert.excluded.max_sequence),
+            "events_applied": p.events_applied + upsert.excluded.events_applied,
+            "last_recorded_at": sa.func.greatest(
+                p.last_recorded_at, upsert.excluded.last_recorded_at
+            ),
+        },
+    ).cte("positions")
+    return sa.select(fresh.c.event_id).add_cte(positions)
+
+
+_RECORD = _record_statement()
 
 
 @dataclass(slots=True)
@@ -162,11 +266,20 @@ class BatchConsumer:
         poison: list[_Poison] = []
         for record in records:
             try:
-                event = decode(record.value, record.headers or (), record.key)
+                message, event = read(record.value, record.headers or (), record.key)
             except ContractViolation as exc:
                 poison.append(_Poison(record, str(exc)))
                 continue
-            good.append(Delivered(event, record.topic, record.partition, record.offset))
+            good.append(
+                Delivered(
+                    event,
+                    record.topic,
+                    record.partition,
+                    record.offset,
+                    message=message,
+                    value=record.value,
+                )
+            )
         try:
             for item in poison:
                 await self._dead_letter(item)
@@ -193,71 +306,41 @@ class BatchConsumer:
         """Apply decoded events in one transaction, skipping ids already applied."""
         unique: dict[Any, Delivered] = {}
         for item in good:
-            unique.setdefault(item.event.event_id, item)
+            unique.setdefault(item.message.event_id, item)
         result = BatchResult()
+        fresh: list[Delivered] = []
         async with self.engine.begin() as conn:
-            fresh_ids: set[Any] = set()
             if unique:
-                now = datetime.now(UTC)
-                # One cached statement executed for many rows: compiling a multi-row VALUES
-                # per batch would cost more than the database work.
-                inserted = await conn.execute(
-                    insert(applied_events)
-                    .on_conflict_do_nothing()
-                    .returning(applied_events.c.event_id),
-                    [
-                        {
-                            "consumer": self.consumer_name,
-                            "event_id": d.event.event_id,
-                            "topic": d.topic,
-                            "partition": d.partition,
-                            "offset": d.offset,
-                            "applied_at": now,
-                        }
-                        for d in unique.values()
-                    ],
-                )
-                fresh_ids = set(inserted.scalars())
-            fresh = [d for d in unique.values() if d.event.event_id in fresh_ids]
+                fresh_ids = await self._record(conn, list(unique.values()))
+                fresh = [d for d in unique.values() if d.message.event_id in fresh_ids]
             if fresh:
-                await self._advance_positions(conn, fresh)
                 await self.projection.apply(conn, fresh)
         result.applied = fresh
         result.duplicates = len(good) - len(fresh)
         return result
 
-    async def _advance_positions(self, conn: AsyncConnection, fresh: Sequence[Delivered]) -> None:
-        per_stream: dict[tuple[str, str], list[Event]] = {}
-        for d in fresh:
-            per_stream.setdefault((d.event.company, d.event.customer_id), []).append(d.event)
-        rows = [
-            {
-                "consumer": self.consumer_name,
-                "company": company,
-                "customer_id": customer,
-                "max_sequence": max(e.sequence for e in events),
-                "events_applied": len(events),
-                "last_recorded_at": max(e.recorded_at for e in events),
-            }
-            for (company, customer), events in sorted(per_stream.items())
-        ]
-        stmt = insert(stream_positions)
-        excluded = stmt.excluded
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["consumer", "company", "customer_id"],
-                set_={
-                    "max_sequence": sa.func.greatest(
-                        stream_positions.c.max_sequence, excluded.max_sequence
-                    ),
-                    "events_applied": stream_positions.c.events_applied + excluded.events_applied,
-                    "last_recorded_at": sa.func.greatest(
-                        stream_positions.c.last_recorded_at, excluded.last_recorded_at
-                    ),
-                },
-            ),
-            rows,
+    async def _record(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> set[Any]:
+        """Record the batch's event ids and advance its streams' positions, in one statement;
+        returns the ids not applied before (the others are redeliveries)."""
+        rows = []
+        for d in batch:
+            m = d.message
+            rows.append(
+                {
+                    "event_id": m.event_id,
+                    "topic": d.topic,
+                    "partition": d.partition,
+                    "offset": d.offset,
+                    "company": m.company,
+                    "customer_id": m.customer_id,
+                    "sequence": m.sequence,
+                    "recorded_at": m.recorded_at,
+                }
+            )
+        inserted = await conn.execute(
+            _RECORD, {"consumer": self.consumer_name, "rows": json_rows(rows)}
         )
+        return set(inserted.scalars())
 
     async def _dead_letter(self, poison: _Poison) -> None:
         record = poison.record
@@ -292,11 +375,11 @@ class BatchConsumer:
         metrics.BATCH_SIZE.labels(name).observe(size)
         metrics.BATCH_SECONDS.labels(name).observe(seconds)
         now = datetime.now(UTC)
+        delay = metrics.PROJECTION_DELAY.labels(name)
         for d in result.applied:
-            metrics.EVENTS_APPLIED.labels(name, d.topic).inc()
-            metrics.PROJECTION_DELAY.labels(name).observe(
-                max(0.0, (now - d.event.recorded_at).total_seconds())
-            )
+            delay.observe(max(0.0, (now - d.message.recorded_at).total_seconds()))
+        for topic, applied in Counter(d.topic for d in result.applied).items():
+            metrics.EVENTS_APPLIED.labels(name, topic).inc(applied)
         if result.duplicates:
             metrics.EVENTS_DUPLICATE.labels(name, "all").inc(result.duplicates)
         log.debug(

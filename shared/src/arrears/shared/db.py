@@ -7,10 +7,14 @@ schema the service owns (`ServiceSettings.schema_name`), so tests can give every
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Iterable, Sequence
+from functools import cache
+from typing import Any, Literal, TypeVar
 
+import msgspec
+import sqlalchemy as sa
 from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -46,6 +50,56 @@ async def insert_new(conn: AsyncConnection, table: Table, rows: Sequence[dict[st
     compiled per batch."""
     if rows:
         await conn.execute(insert(table).on_conflict_do_nothing(), list(rows))
+
+
+def recordset(columns: Iterable[tuple[str, Any]], name: str = "batch") -> sa.TableValuedAlias:
+    """Rows bound as one JSON array of objects, as a relation:
+    `json_to_recordset(:rows) AS name(a type, b type, ...)` (members the columns do not name
+    are ignored, absent ones are NULL). Bind `rows` to `json_rows(...)`. One parameter
+    carries the whole batch, encoded in one call, and the statement is the same for any
+    batch size, so it is compiled and prepared once."""
+    rows = sa.cast(sa.bindparam("rows", type_=sa.Text), postgresql.JSON)
+    typed = [sa.column(column, kind) for column, kind in columns]
+    return (
+        sa.func.json_to_recordset(rows)
+        .table_valued(*typed)
+        .render_derived(name=name, with_types=True)
+    )
+
+
+_encode = msgspec.json.Encoder().encode
+
+
+def json_rows(rows: Iterable[Any]) -> str:
+    """Rows for `recordset`: objects msgspec encodes with a member per column (dataclasses,
+    Structs, dicts; decimals as strings, timestamps in ISO 8601)."""
+    return _encode(rows if isinstance(rows, list) else list(rows)).decode()
+
+
+Conflict = Literal["nothing", "replace"]
+
+
+@cache
+def _insert_rows(table: Table, conflict: Conflict) -> Any:
+    batch = recordset((c.name, c.type) for c in table.c)
+    stmt = insert(table).from_select([c.name for c in table.c], sa.select(*batch.c))
+    if conflict == "nothing":
+        return stmt.on_conflict_do_nothing()
+    key = [c.name for c in table.primary_key.columns]
+    return stmt.on_conflict_do_update(
+        index_elements=key,
+        set_={c.name: stmt.excluded[c.name] for c in table.c if c.name not in key},
+    )
+
+
+async def insert_rows(
+    conn: AsyncConnection, table: Table, rows: Sequence[Any], *, conflict: Conflict = "nothing"
+) -> None:
+    """Insert rows (objects with a member per column of `table`, see `json_rows`) in one
+    statement: rows whose key is there already are left as they are (`nothing`, so a
+    redelivered fact inserts nothing) or take the new values (`replace`)."""
+    if rows:
+        await conn.execute(_insert_rows(table, conflict), {"rows": json_rows(rows)})
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}

@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from typing import cast
 
+import msgspec
 import sqlalchemy as sa
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
@@ -16,9 +18,10 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from arrears.shared.codec import encode
+from arrears.shared.codec import cloudevents_headers, read
 from arrears.shared.events.envelope import Event
-from arrears.shared.events.registry import parse_event
+from arrears.shared.events.messages import Message
+from arrears.shared.events.registry import ContractViolation
 from arrears.shared.logging import get_logger
 from arrears.shared.settings import ServiceSettings
 
@@ -33,16 +36,33 @@ outbox = sa.Table(
 )
 
 
-async def enqueue(conn: AsyncConnection, events: Sequence[Event]) -> None:
-    """Queue events for publishing inside the caller's transaction."""
+async def enqueue(conn: AsyncConnection, events: Sequence[Event | bytes]) -> None:
+    """Queue events for publishing inside the caller's transaction: validated events, or
+    envelopes already written as JSON (checked against the contract when published)."""
     if events:
-        # the JSON text pydantic writes, cast by the server: no Python round trip through dicts
+        # JSON text, cast by the server: no Python round trip through dicts
         await conn.execute(
             sa.insert(outbox).values(
                 envelope=sa.cast(sa.bindparam("text", type_=sa.Text), postgresql.JSONB)
             ),
-            [{"text": e.model_dump_json()} for e in events],
+            [{"text": e.decode() if isinstance(e, bytes) else e.model_dump_json()} for e in events],
         )
+
+
+class _Kind(msgspec.Struct):
+    type: str
+    schema_version: int
+
+
+def _checked(text: bytes) -> Message:
+    """A queued envelope as its event's Struct, checked against the contract (raises
+    `ContractViolation` with the reason)."""
+    try:
+        kind = msgspec.json.decode(text, type=_Kind)
+    except msgspec.MsgspecError as exc:
+        raise ContractViolation(f"not an event envelope: {exc}") from exc
+    message, _ = read(text, {"ce_type": kind.type, "ce_schemaversion": str(kind.schema_version)})
+    return message
 
 
 class OutboxPublisher:
@@ -67,7 +87,7 @@ class OutboxPublisher:
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
-                    sa.select(outbox.c.position, outbox.c.envelope)
+                    sa.select(outbox.c.position, sa.cast(outbox.c.envelope, sa.Text))
                     .order_by(outbox.c.position)
                     .limit(self.batch_size)
                 )
@@ -75,14 +95,14 @@ class OutboxPublisher:
         if not rows:
             return 0
         source = f"/arrears/{self.settings.service}"
-        for _, envelope in rows:
-            event = parse_event(envelope)
-            wire = encode(event, source)
+        for _, text in rows:
+            value = text.encode()
+            message = _checked(value)  # the stored text goes out as it is, once checked
             await self.broker.publish(
-                wire.value,
-                topic=self.settings.topic_name(event.topic),
-                key=wire.key,
-                headers=wire.headers,
+                value,
+                topic=self.settings.topic_name(message.topic),
+                key=message.stream.encode(),
+                headers=cloudevents_headers(cast(Event, message), source),
             )
         async with self.engine.begin() as conn:
             await conn.execute(

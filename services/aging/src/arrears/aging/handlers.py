@@ -11,12 +11,13 @@ publishes what changed) off the event path, many batches at a time, in the datab
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.aging import store
@@ -39,8 +40,8 @@ from arrears.aging.domain import (
 )
 from arrears.shared.clock import Clock
 from arrears.shared.consumer import Delivered
-from arrears.shared.events.aging import CustomerAgingChanged
-from arrears.shared.events.envelope import Event
+from arrears.shared.events.aging import CustomerAgingChanged, OpenItemsChanged
+from arrears.shared.events.envelope import Event, event_types_of
 from arrears.shared.ids import uuid7
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import enqueue
@@ -57,15 +58,17 @@ class AgingProjection:
     topics: Sequence[Topic] = (CUSTOMERS, INVOICES, PAYMENTS, LETTERS)
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
-        events = [d.event for d in batch]
+        # The decoded Structs read like the models (same fields); the rules take either form
+        # (`is_a`), so the models are never built here.
+        events = [cast(Event, d.message) for d in batch]
         touched: set[CustomerKey] = {(e.company, e.customer_id) for e in events}
         await self._customers(conn, events)
         transactions = [store.row_of(f) for e in events for f in transactions_of(e)]
         await store.insert_new(conn, store.transactions, transactions)
         moved = await self._movements_and_settlements(conn, events)
-        await store.recompute_open_amounts(
-            conn, {(r["company"], r["transaction_id"]) for r in transactions} | moved
-        )
+        changed = {(r["company"], r["transaction_id"]) for r in transactions} | moved
+        await store.recompute_open_amounts(conn, changed)
+        await store.recompute_spans(conn, changed)
         statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
         await store.insert_new(conn, store.statuses, statuses)
         await store.mark_dirty(conn, touched)
@@ -169,27 +172,120 @@ async def refresh_aging(
         conn, today, definition, store.Scope(keys=keys), consumer="aging"
     )
     occurred_at = datetime.combine(today, time(), UTC)
-    await enqueue(
-        conn,
-        [
+
+    def envelope(row: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "event_id": uuid7(),
+            "company": row["company"],
+            "customer_id": row["customer_id"],
+            "sequence": row["revision"],
+            "occurred_at": occurred_at,
+            "recorded_at": now,
+            "actor": "aging",
+            "data": data,
+        }
+
+    events: list[Event | bytes] = []
+    figures: list[CustomerAgingChanged] = []
+    for row in changed:
+        events += open_items_changed(
+            row["open_items"] or (), row["revision"], row["position"], envelope(row, {})
+        )
+        figures.append(
             CustomerAgingChanged.model_validate(
-                {
-                    "event_id": uuid7(),
-                    "company": row["company"],
-                    "customer_id": row["customer_id"],
-                    "sequence": row["revision"],
-                    "occurred_at": occurred_at,
-                    "recorded_at": now,
-                    "actor": "aging",
-                    "data": changed_payload(
+                envelope(
+                    row,
+                    changed_payload(
                         figures_of(row, definition), row["accounting_currency"], row["position"]
                     ),
-                }
+                )
             )
-            for row in changed
-        ],
-    )
+        )
+        events.append(figures[-1])
+    await enqueue(conn, events)
+    await store.remember_published(conn, figures)
     return len(changed)
+
+
+def open_items_changed(
+    items: Sequence[Sequence[str]], revision: int, position: int, envelope: dict[str, Any]
+) -> list[bytes]:
+    """`OpenItemsChanged` envelopes as JSON (`OPEN_ITEMS_PER_EVENT` items each, a fresh id
+    each) of one customer's revision, from rows in `store.store_aging`'s `open_items` shape.
+    Written straight from the stored amounts and checked against the contract when the
+    outbox publishes them: a customer's first revision names every transaction it has, and
+    building the models for that many items would cost more than the aging itself."""
+    return [
+        _JSON.encode(
+            envelope
+            | OPEN_ITEMS_TYPE
+            | {
+                "event_id": str(uuid7()),
+                "correlation_id": None,
+                "causation_id": None,
+                "data": open_items_payload(
+                    items[start : start + OPEN_ITEMS_PER_EVENT], revision, position
+                ),
+            }
+        )
+        for start in range(0, len(items), OPEN_ITEMS_PER_EVENT)
+    ]
+
+
+_JSON = msgspec.json.Encoder()
+OPEN_ITEMS_TYPE = dict(
+    zip(("type", "schema_version"), event_types_of(OpenItemsChanged), strict=True)
+)
+
+
+async def published_state(engine: AsyncEngine, *, chunk: int = 1000) -> AsyncIterator[list[Event]]:
+    """What aging has published, as it stands, customer by customer: each customer's last
+    `CustomerAgingChanged` as it was published, preceded by `OpenItemsChanged` of the same
+    revision holding every published open amount. A reader rebuilding its read model (a
+    replay) takes these instead of the whole topic's history."""
+    after: CustomerKey | None = None
+    while True:
+        async with engine.connect() as conn:
+            page = await store.published_pages(conn, after, chunk)
+        if not page:
+            return
+        events: list[Event] = []
+        for raw, items in page:
+            last = CustomerAgingChanged.model_validate(raw)
+            events += [
+                OpenItemsChanged.model_validate_json(text)
+                for text in open_items_changed(
+                    items,
+                    last.sequence,
+                    last.data.position,
+                    last.model_dump(mode="json", exclude={"data", "type", "schema_version"}),
+                )
+            ]
+            events.append(last)
+            after = (last.company, last.customer_id)
+        yield events
+
+
+OPEN_ITEMS_PER_EVENT = 1000
+"""Most transactions one `OpenItemsChanged` carries (the contract's limit)."""
+
+
+def open_items_payload(
+    items: Sequence[Sequence[str]], revision: int, position: int
+) -> dict[str, Any]:
+    """`OpenItemsChanged` data from the rows `store.store_aging` returns as `open_items`."""
+    return {
+        "revision": revision,
+        "position": position,
+        "items": [
+            {
+                "transaction_id": transaction_id,
+                "open_amount": {"amount": txn, "currency": currency},
+                "accounting_open_amount": {"amount": accounting, "currency": accounting_currency},
+            }
+            for transaction_id, txn, currency, accounting, accounting_currency in items
+        ],
+    }
 
 
 def figures_of(row: dict[str, Any], definition: AgingDefinition) -> StoredFigures:
@@ -221,9 +317,11 @@ async def roll_over(
 ) -> int:
     """Bring every stored aging to `today` when the day changed: recompute (and publish) the
     customers whose figures may have changed since their stored date, date the others as of
-    today, and store the day's snapshot of every customer. Returns how many customers were
-    recomputed; nothing happens when every stored aging is already today's."""
+    today, and store the day's snapshot of every customer; customers with open amounts not
+    yet published are marked for the refresher. Returns how many customers were recomputed;
+    nothing else happens when every stored aging is already today's."""
     async with engine.begin() as conn:
+        unpublished = await store.mark_unpublished(conn)
         since = await store.stale_since(conn, today)
         keys = await store.rollover_candidates(conn, since, today, definition)
     if since is None and not keys:
@@ -239,6 +337,7 @@ async def roll_over(
         as_of=str(today),
         since=str(since),
         recomputed=len(keys),
+        unpublished=unpublished,
         dated=dated,
         snapshots=snapped,
     )

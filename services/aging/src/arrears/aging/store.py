@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.aging.domain import (
@@ -90,7 +90,36 @@ transactions = sa.Table(
     # the sum of all the transaction's movements (kept by `recompute_open_amounts`)
     sa.Column("open_amount", Money, nullable=False, server_default="0"),
     sa.Column("open_amount_txn", Money, nullable=False, server_default="0"),
+    # whether `OpenItemsChanged` has published the open amounts above (`store_aging`)
+    sa.Column("open_published", sa.Boolean, nullable=False, server_default=sa.false()),
 )
+published_aging = sa.Table(
+    "published_aging",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, primary_key=True),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("envelope", postgresql.JSONB, nullable=False),
+)
+"""Each customer's last published `CustomerAgingChanged`, as published."""
+open_spans = sa.Table(
+    "open_spans",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("valid", postgresql.DATERANGE, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("receivable", sa.Boolean, nullable=False),
+    sa.Column("due_date", sa.Date),
+    sa.Column("document_date", sa.Date, nullable=False),
+    sa.Column("posting_date", sa.Date, nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("open_amount_txn", Money, nullable=False),
+)
+"""Each transaction's open amount over time: over `valid` (from a movement's date to the
+next one's) this much was open; only spans with something open. Kept by `recompute_spans`
+with the transaction's attributes, so aging as of a date reads only this table."""
 movements = sa.Table(
     "movements",
     metadata,
@@ -332,7 +361,8 @@ async def recompute_open_amounts(
     conn: AsyncConnection, transaction_keys: Iterable[tuple[str, str]]
 ) -> None:
     """Set each of these transactions' open amounts to the sum of all its movements (exact
-    whatever order transactions and movements arrived in; a redelivery changes nothing)."""
+    whatever order transactions and movements arrived in; a redelivery changes nothing); a
+    transaction whose amounts changed is published again with its customer's next aging."""
     keys = set(transaction_keys)
     if not keys:
         return
@@ -362,7 +392,74 @@ async def recompute_open_amounts(
             t.transaction_id == sums.c.transaction_id,
             sa.or_(t.open_amount != sums.c.delta, t.open_amount_txn != sums.c.delta_txn),
         )
-        .values(open_amount=sums.c.delta, open_amount_txn=sums.c.delta_txn)
+        .values(open_amount=sums.c.delta, open_amount_txn=sums.c.delta_txn, open_published=False)
+    )
+
+
+async def recompute_spans(
+    conn: AsyncConnection, transaction_keys: Iterable[tuple[str, str]]
+) -> None:
+    """Rebuild the open spans of these transactions from all their movements (exact whatever
+    order transactions and movements arrived in; a transaction not stored yet gets its spans
+    when it arrives, as it is then among the batch's transactions)."""
+    keys = set(transaction_keys)
+    if not keys:
+        return
+    m, t, o = movements.c, transactions.c, open_spans.c
+    await conn.execute(
+        sa.delete(open_spans).where(
+            sa.tuple_(o.company, o.transaction_id).in_(
+                sa.select(*_pairs(keys, "company", "transaction_id").c)
+            )
+        )
+    )
+    k = _pairs(keys, "company", "transaction_id")
+    daily = (
+        sa.select(
+            m.company,
+            m.transaction_id,
+            m.effective_date.label("day"),
+            sa.func.sum(m.delta).label("delta"),
+            sa.func.sum(m.delta_txn).label("delta_txn"),
+        )
+        .where(sa.tuple_(m.company, m.transaction_id).in_(sa.select(*k.c)))
+        .group_by(m.company, m.transaction_id, m.effective_date)
+        .subquery("daily")
+    )
+    d = daily.c
+
+    def running(f: sa.FunctionElement[Any]) -> sa.Over[Any]:
+        return f.over(partition_by=(d.company, d.transaction_id), order_by=d.day)
+
+    spans = (
+        sa.select(
+            d.company,
+            d.transaction_id,
+            sa.func.daterange(d.day, running(sa.func.lead(d.day))).label("valid"),
+            t.customer_id,
+            t.kind,
+            t.receivable,
+            t.due_date,
+            t.document_date,
+            t.posting_date,
+            running(sa.func.sum(d.delta)).label("open_amount"),
+            running(sa.func.sum(d.delta_txn)).label("open_amount_txn"),
+        )
+        .select_from(
+            daily.join(
+                transactions, sa.and_(t.company == d.company, t.transaction_id == d.transaction_id)
+            )
+        )
+        .subquery("spans")
+    )
+    columns = [c.name for c in open_spans.c]
+    await conn.execute(
+        insert(open_spans).from_select(
+            columns,
+            sa.select(*(spans.c[n] for n in columns)).where(
+                sa.or_(spans.c.open_amount != 0, spans.c.open_amount_txn != 0)
+            ),
+        )
     )
 
 
@@ -405,71 +502,55 @@ OPEN_NOW = sa.or_(
 constants so that the planner can use that index)."""
 
 
-def open_items_query(as_of: date, scope: Scope) -> sa.CTE:
-    """Every transaction of the scope posted by `as_of` with something open on that date:
-    its open amounts (open now, less what moved after the date: only recent movements are
-    read for a recent date) and its collection status as of the date."""
-    t, m, s = transactions.c, movements.c, statuses.c
-    later = (
-        sa.select(
-            m.company,
-            m.transaction_id,
-            sa.func.sum(m.delta).label("delta"),
-            sa.func.sum(m.delta_txn).label("delta_txn"),
-        )
-        .where(m.effective_date > as_of, *scope.where(m.company, m.customer_id))
-        .group_by(m.company, m.transaction_id)
-        .cte("later")
-    )
+def open_items_query(as_of: date, scope: Scope) -> sa.Subquery:
+    """Every transaction of the scope with something open on `as_of`: its open amounts on
+    that date (its open span covering the date, through the range index: nothing closed by
+    then and no movement is read) and its collection status as of the date."""
+    o, s = open_spans.c, statuses.c
     status = (
         sa.select(s.company, s.transaction_id, s.status)
         .where(s.effective_date <= as_of, *scope.where(s.company, s.customer_id))
         .ext(postgresql.distinct_on(s.company, s.transaction_id))
         .order_by(s.company, s.transaction_id, s.sequence.desc())
-        .cte("status")
+        .subquery("status")
     )
-    zero = sa.literal(Decimal(0), Money)
-    open_amount = t.open_amount - sa.func.coalesce(later.c.delta, zero)
-    open_txn = t.open_amount_txn - sa.func.coalesce(later.c.delta_txn, zero)
-    moved_later = sa.and_(later.c.company == t.company, later.c.transaction_id == t.transaction_id)
-
-    def part(moved: sa.FromClause, *where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-        return (
-            sa.select(
-                t.company,
-                t.customer_id,
-                t.transaction_id,
-                t.kind,
-                t.receivable,
-                t.due_date,
-                t.document_date,
-                t.posting_date,
-                open_amount.label("open_amount"),
-                open_txn.label("open_amount_txn"),
-                sa.func.coalesce(status.c.status, "not_disputed").label("status"),
-            )
-            .select_from(
-                moved.outerjoin(
-                    status,
-                    sa.and_(
-                        status.c.company == t.company, status.c.transaction_id == t.transaction_id
-                    ),
-                )
-            )
-            .where(
-                t.posting_date <= as_of,
-                sa.or_(open_amount != 0, open_txn != 0),
-                *scope.where(t.company, t.customer_id),
-                *where,
+    return (
+        sa.select(
+            o.company,
+            o.customer_id,
+            o.transaction_id,
+            o.kind,
+            o.receivable,
+            o.due_date,
+            o.document_date,
+            o.posting_date,
+            o.open_amount,
+            o.open_amount_txn,
+            sa.func.coalesce(status.c.status, "not_disputed").label("status"),
+        )
+        .select_from(
+            open_spans.outerjoin(
+                status,
+                sa.and_(status.c.company == o.company, status.c.transaction_id == o.transaction_id),
             )
         )
+        .where(
+            o.valid.contains(sa.cast(sa.literal(as_of), sa.Date)),
+            *scope.where(o.company, o.customer_id),
+        )
+        .subquery("open_items")
+    )
 
-    # open now (the partial index of open transactions), or closed now but moved after the
-    # date: a transaction closed since before the date is never read
-    return sa.union_all(
-        part(transactions.outerjoin(later, moved_later), OPEN_NOW),
-        part(transactions.join(later, moved_later), sa.not_(OPEN_NOW)),
-    ).cte("open_items")
+
+SET_WORK_MEM = "256MB"
+"""Memory a set-based aging statement may use per sort or hash (`SET LOCAL work_mem`): with
+PostgreSQL's default of 4 MB, aging a company as of a past date spills its hash joins and
+aggregates to disk many times over."""
+
+
+async def sized_for_sets(conn: AsyncConnection) -> None:
+    """Give the set-based statements of the current transaction room (`SET_WORK_MEM`)."""
+    await conn.exec_driver_sql(f"SET LOCAL work_mem = '{SET_WORK_MEM}'")
 
 
 def aging_sums(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Subquery:
@@ -552,10 +633,14 @@ def _customers_with(sums: sa.Subquery, scope: Scope) -> sa.Select[Any]:
 
 
 async def aged_balances(
-    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope
+    conn: AsyncConnection,
+    as_of: date,
+    definition: AgingDefinition,
+    scope: Scope,
 ) -> dict[CustomerKey, tuple[CustomerFacts, AgedBalance]]:
     """Every customer of the scope with its aged balance as of `as_of` by `definition`, as
     domain objects (`aging_sums` read into `AgingSums`)."""
+    await sized_for_sets(conn)
     sums = aging_sums(as_of, definition, scope)
     n = len(definition.periods)
     per_period = [sums.c[f"{kind}{i}"] for kind in "rcn" for i in range(n)]
@@ -635,7 +720,8 @@ def _aging_row_columns(
 
 def aging_figures(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.Select[Any]:
     """Every customer of the scope aged as of `as_of` by `definition`, as rows shaped like
-    `customer_aging` (without the revision): the set-based aging of many customers."""
+    `customer_aging` (without the revision): the set-based aging of many customers (run it
+    after `sized_for_sets`)."""
     c = customers.c
     sums = aging_sums(as_of, definition, scope)
     return (
@@ -653,26 +739,66 @@ async def store_aging(
     conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope, consumer: str
 ) -> list[dict[str, Any]]:
     """Age every customer of the scope as of `as_of` and store it in `customer_aging`, all in
-    the database (one statement); a customer's revision grows when its figures changed.
-    Returns the customers whose figures changed (or that had no stored aging), each with its
-    new figures, revision and the ledger position (`consumer`'s) they reflect."""
-    a, p = customer_aging.c, stream_positions.c
+    the database (one statement); a customer's revision grows when its figures changed or a
+    transaction's open amount changed since it was last published.
+    Returns those customers, each with its new figures, revision, the ledger position
+    (`consumer`'s) they reflect and `open_items`: the transactions whose open amounts are still to
+    be published, as `[transaction_id, open (own currency), currency, open (accounting),
+    accounting currency]` (None when there are none); they count as published from now on."""
+    a, p, t = customer_aging.c, stream_positions.c, transactions.c
+    await sized_for_sets(conn)
     fresh = aging_figures(as_of, definition, scope).cte("fresh")
     f = fresh.c
+    unpublished = (
+        sa.select(
+            t.company,
+            t.customer_id,
+            t.transaction_id,
+            t.open_amount,
+            t.open_amount_txn,
+            t.currency,
+            t.accounting_currency,
+        )
+        .where(sa.not_(t.open_published), *scope.where(t.company, t.customer_id))
+        .cte("unpublished")
+    )
+    u = unpublished.c
+    item = sa.func.jsonb_build_array(
+        u.transaction_id,
+        money_text(u.open_amount_txn),
+        u.currency,
+        money_text(u.open_amount),
+        u.accounting_currency,
+    )
+    pending = (
+        sa.select(
+            u.company,
+            u.customer_id,
+            sa.func.jsonb_agg(aggregate_order_by(item, u.transaction_id)).label("open_items"),
+        )
+        .group_by(u.company, u.customer_id)
+        .cte("pending")
+    )
     watched = [f[name] for name in CHANGE_FIELDS]
     stored = [a[name] for name in CHANGE_FIELDS]
     changed = sa.or_(
-        a.customer_id.is_(None), sa.tuple_(*watched).is_distinct_from(sa.tuple_(*stored))
+        a.customer_id.is_(None),
+        sa.tuple_(*watched).is_distinct_from(sa.tuple_(*stored)),
+        pending.c.open_items.is_not(None),
     )
     marked = (
         sa.select(
             *f,
             (sa.func.coalesce(a.revision, 0) + sa.case((changed, 1), else_=0)).label("revision"),
             changed.label("changed"),
+            pending.c.open_items,
         )
         .select_from(
             fresh.outerjoin(
                 customer_aging, sa.and_(a.company == f.company, a.customer_id == f.customer_id)
+            ).outerjoin(
+                pending,
+                sa.and_(pending.c.company == f.company, pending.c.customer_id == f.customer_id),
             )
         )
         .cte("marked")
@@ -684,8 +810,25 @@ async def store_aging(
         index_elements=["company", "customer_id"],
         set_={n: upsert.excluded[n] for n in columns if n not in ("company", "customer_id")},
     ).cte("stored")
+    # Published only while still the amounts read: one that a concurrent batch changes in
+    # the meantime stays unpublished (that batch marks its customer for the next refresh).
+    published_cte = (
+        sa.update(transactions)
+        .where(
+            t.company == u.company,
+            t.transaction_id == u.transaction_id,
+            t.open_amount == u.open_amount,
+            t.open_amount_txn == u.open_amount_txn,
+        )
+        .values(open_published=True)
+        .cte("published")
+    )
     rows = await conn.execute(
-        sa.select(*(m[n] for n in columns), sa.func.coalesce(p.max_sequence, 0).label("position"))
+        sa.select(
+            *(m[n] for n in columns),
+            m.open_items,
+            sa.func.coalesce(p.max_sequence, 0).label("position"),
+        )
         .select_from(
             marked.outerjoin(
                 stream_positions,
@@ -696,8 +839,81 @@ async def store_aging(
         )
         .where(m.changed)
         .add_cte(stored_cte)
+        .add_cte(published_cte)
     )
     return [dict(r._mapping) for r in rows]
+
+
+async def remember_published(conn: AsyncConnection, events: Sequence[Any]) -> None:
+    """Keep these `CustomerAgingChanged` as each customer's last published one."""
+    if not events:
+        return
+    stmt = insert(published_aging)
+    await conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id"],
+            set_={"revision": stmt.excluded.revision, "envelope": stmt.excluded.envelope},
+            where=published_aging.c.revision < stmt.excluded.revision,
+        ),
+        [
+            {
+                "company": e.company,
+                "customer_id": e.customer_id,
+                "revision": e.sequence,
+                "envelope": e.model_dump(mode="json"),
+            }
+            for e in events
+        ],
+    )
+
+
+async def published_pages(
+    conn: AsyncConnection, after: CustomerKey | None, limit: int
+) -> list[tuple[dict[str, Any], list[list[str]]]]:
+    """Customers after `after` (in key order), each with its last published
+    `CustomerAgingChanged` envelope and its published open amounts (`store_aging`'s item
+    shape)."""
+    pa, t = published_aging.c, transactions.c
+    where = [] if after is None else [sa.tuple_(pa.company, pa.customer_id) > sa.tuple_(*after)]
+    page = (
+        sa.select(pa.company, pa.customer_id, pa.envelope)
+        .where(*where)
+        .order_by(pa.company, pa.customer_id)
+        .limit(limit)
+        .cte("page")
+    )
+    item = sa.func.jsonb_build_array(
+        t.transaction_id,
+        money_text(t.open_amount_txn),
+        t.currency,
+        money_text(t.open_amount),
+        t.accounting_currency,
+    )
+    items = (
+        sa.select(sa.func.jsonb_agg(aggregate_order_by(item, t.transaction_id)))
+        .where(t.company == page.c.company, t.customer_id == page.c.customer_id, t.open_published)
+        .scalar_subquery()
+    )
+    rows = await conn.execute(
+        sa.select(page.c.envelope, items).order_by(page.c.company, page.c.customer_id)
+    )
+    return [(r[0], r[1] or []) for r in rows]
+
+
+async def mark_unpublished(conn: AsyncConnection) -> int:
+    """Mark for refresh every customer with open amounts not yet published (after an
+    upgrade, or a refresh that a concurrent change outran); returns how many."""
+    t = transactions.c
+    rows = await conn.execute(
+        insert(dirty_customers)
+        .from_select(
+            ["company", "customer_id"],
+            sa.select(t.company, t.customer_id).where(sa.not_(t.open_published)).distinct(),
+        )
+        .on_conflict_do_nothing()
+        .returning(dirty_customers.c.company)
+    )
+    return len(rows.all())
 
 
 CHANGE_FIELDS = (
@@ -923,6 +1139,7 @@ async def take_snapshots(
     """Store the aging as of a date (header and one row per period) of every customer of the
     scope, aged and written in one statement; a snapshot already taken for that customer,
     definition and date is kept as it was. Returns how many were stored."""
+    await sized_for_sets(conn)
     aged = aging_figures(as_of, definition, scope).subquery("aged")
     return await _insert_snapshots(conn, aged, definition, taken_at)
 

@@ -433,7 +433,8 @@ class Freshness:
         waiting = f"{self.newer_events} newer event{'s' if self.newer_events != 1 else ''}"
         if self.as_of is None or self.behind is None:
             return f"Figures do not include this customer's events yet ({waiting} pending)."
-        shown = f"{self.as_of:%H:%M:%S}" if self.behind < timedelta(days=1) else f"{self.as_of:%Y-%m-%d %H:%M}"
+        recent = self.behind < timedelta(days=1)
+        shown = f"{self.as_of:%H:%M:%S}" if recent else f"{self.as_of:%Y-%m-%d %H:%M}"
         return (
             f"Figures as of {shown} UTC, {_duration(self.behind)} behind the ledger "
             f"({waiting} not yet applied)."

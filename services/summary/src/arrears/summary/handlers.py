@@ -5,8 +5,9 @@
   their current row in sequence order and saved only over an older sequence. The batch
   consumer's stream positions of this consumer are the customers' ledger positions.
 - `AgingFacts` (consumer `summary-aging`) keeps each customer's latest `CustomerAgingChanged`
-  (highest revision wins). It is a consumer of its own so that aging revisions never mix with
-  ledger sequences in the stream positions.
+  and each transaction's latest open amount from `OpenItemsChanged` (highest revision wins).
+  It is a consumer of its own so that aging revisions never mix with ledger sequences in the
+  stream positions.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from arrears.shared.topics import AGING, CUSTOMERS, LEDGER_TOPICS, Topic
 from arrears.summary import store
 from arrears.summary.domain import (
     ActivityRow,
-    AgingRow,
     CustomerRow,
     Rows,
     UnknownCustomer,
@@ -31,6 +31,8 @@ from arrears.summary.domain import (
     aging_row_of,
     evolve_activity,
     evolve_customer,
+    newest,
+    open_amount_rows_of,
     rows_of,
 )
 
@@ -88,12 +90,16 @@ class AgingFacts:
     topics: Sequence[Topic] = (AGING,)
 
     async def apply(self, conn: AsyncConnection, batch: Sequence[Delivered]) -> None:
-        latest: dict[tuple[str, str], AgingRow] = {}
-        for delivered in batch:
-            row = aging_row_of(delivered.event)
-            if row is None:
-                continue
-            key = (row.company, row.customer_id)
-            if key not in latest or row.revision > latest[key].revision:
-                latest[key] = row
-        await store.save_aging(conn, latest.values())
+        events = [d.event for d in batch]
+        figures = newest(
+            (row for e in events if (row := aging_row_of(e)) is not None),
+            lambda r: (r.company, r.customer_id),
+            lambda r: r.revision,
+        )
+        amounts = newest(
+            (row for e in events for row in open_amount_rows_of(e)),
+            lambda r: (r.company, r.transaction_id),
+            lambda r: r.revision,
+        )
+        await store.save_aging(conn, figures.values())
+        await store.save_open_amounts(conn, amounts.values())

@@ -28,6 +28,7 @@ from arrears.summary.domain import (
     CustomerRow,
     History,
     LetterRow,
+    OpenAmountRow,
     ReturnRow,
     ReversalRow,
     Rows,
@@ -187,6 +188,17 @@ aging = sa.Table(
     sa.Column("disputed_amount", Money, nullable=False),
     sa.Column("position", sa.BigInteger, nullable=False),
 )
+open_amounts = sa.Table(
+    "open_amounts",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("revision", sa.BigInteger, nullable=False),
+    sa.Column("open_amount", Money, nullable=False),
+    sa.Column("accounting_open_amount", Money, nullable=False),
+    sa.Column("event_id", sa.Text, nullable=False),
+)
 summaries = sa.Table(
     "summaries",
     metadata,
@@ -310,6 +322,12 @@ async def save_aging(conn: AsyncConnection, rows: Iterable[AgingRow]) -> None:
     await _upsert_newer(conn, aging, ["company", "customer_id"], "revision", values)
 
 
+async def save_open_amounts(conn: AsyncConnection, rows: Iterable[OpenAmountRow]) -> None:
+    """Each transaction's open amount, never over one of a higher aging revision."""
+    values = [row_of(r) for r in rows]
+    await _upsert_newer(conn, open_amounts, ["company", "transaction_id"], "revision", values)
+
+
 async def _upsert_newer(
     conn: AsyncConnection,
     table: sa.Table,
@@ -366,6 +384,7 @@ async def load_history(conn: AsyncConnection, company: str, customer_id: str) ->
         letters=[fact_of(LetterRow, r) for r in await rows(letters)],
         activities=[_activity(r) for r in await rows(activities)],
         aging=_aging(aging_rows[0]) if aging_rows else None,
+        open_amounts=[fact_of(OpenAmountRow, r) for r in await rows(open_amounts)],
         position=position,
     )
 

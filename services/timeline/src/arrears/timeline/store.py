@@ -25,7 +25,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arrears.shared.db import insert_new, row_of
+from arrears.shared.db import insert_rows, json_rows, recordset, row_of
 from arrears.timeline.domain import (
     ActivityKey,
     ActivityPatch,
@@ -128,6 +128,33 @@ READ_MODEL = (customers, entries, links, activity_changes, activities)
 
 
 # ----------------------------------------------------------------------------- writing
+#
+# A batch is written as a few statements, each carrying all its rows as one JSON document
+# (`recordset`): customers, entries, links; for activity events the patches (returning every
+# patch of the activities touched) and then the folded activities and their entries.
+
+
+def _save_customers() -> Any:
+    """Insert the customers not known yet; a customer the batch names takes the name unless
+    the stored one is newer (`ON CONFLICT DO UPDATE … WHERE`, right under concurrent
+    consumers too). A known customer the batch does not name is not written at all."""
+    given = sa.select(*recordset((c.name, c.type) for c in customers.c).c).cte("given")
+    names = [c.name for c in customers.c]
+    unnamed = (
+        insert(customers)
+        .from_select(names, sa.select(given).where(given.c.name_sequence == 0))
+        .on_conflict_do_nothing()
+        .cte("unnamed")
+    )
+    named = insert(customers).from_select(names, sa.select(given).where(given.c.name_sequence > 0))
+    return named.on_conflict_do_update(
+        index_elements=["company", "customer_id"],
+        set_={"name": named.excluded.name, "name_sequence": named.excluded.name_sequence},
+        where=customers.c.name_sequence < named.excluded.name_sequence,
+    ).add_cte(unnamed)
+
+
+_SAVE_CUSTOMERS = _save_customers()
 
 
 async def save_customers(
@@ -137,7 +164,7 @@ async def save_customers(
 ) -> None:
     """Record every touched customer; keep the name of the latest naming event (`names`:
     the newest name and its sequence per customer, from this batch)."""
-    rows: list[dict[str, Any]] = []
+    rows = []
     for company, customer_id in sorted(set(touched)):
         name, sequence = names.get((company, customer_id), (None, 0))
         rows.append(
@@ -148,56 +175,54 @@ async def save_customers(
                 "name_sequence": sequence,
             }
         )
-    await insert_new(conn, customers, rows)
-    named = [row for row in rows if row["name_sequence"] > 0]
-    if named:
-        stmt = insert(customers)
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["company", "customer_id"],
-                set_={"name": stmt.excluded.name, "name_sequence": stmt.excluded.name_sequence},
-                where=customers.c.name_sequence < stmt.excluded.name_sequence,
-            ),
-            named,
-        )
-
-
-def entry_row(entry: Entry) -> dict[str, Any]:
-    row = row_of(entry)
-    row["type"] = entry.type.value
-    row["details"] = dict(entry.details)
-    return row
+    if rows:
+        await conn.execute(_SAVE_CUSTOMERS, {"rows": json_rows(rows)})
 
 
 async def save_entries(conn: AsyncConnection, new: Sequence[Entry]) -> None:
-    await insert_new(conn, entries, [entry_row(e) for e in new])
+    await insert_rows(conn, entries, new)
 
 
 async def save_links(conn: AsyncConnection, new: Sequence[Link]) -> None:
-    await insert_new(conn, links, [row_of(link) for link in new])
+    await insert_rows(conn, links, new)
+
+
+def _save_patches() -> Any:
+    """Insert the patches (a redelivered one inserts nothing) and select every patch of the
+    activities they belong to: those stored before, and the ones just inserted (which the
+    statement's own snapshot does not see in the table)."""
+    given = sa.select(*recordset((c.name, c.type) for c in activity_changes.c).c).cte("given")
+    inserted = (
+        insert(activity_changes)
+        .from_select([c.name for c in activity_changes.c], sa.select(given))
+        .on_conflict_do_nothing()
+        .returning(*activity_changes.c)
+        .cte("inserted")
+    )
+    c = activity_changes.c
+    touched = sa.select(given.c.company, given.c.activity_id)
+    stored = sa.select(activity_changes).where(sa.tuple_(c.company, c.activity_id).in_(touched))
+    return sa.union_all(stored, sa.select(inserted))
+
+
+_SAVE_PATCHES = _save_patches()
 
 
 def patch_row(patch: ActivityPatch) -> dict[str, Any]:
     row = row_of(patch)
-    row["patch"] = dict(row.pop("values"))
+    row["patch"] = row.pop("values")
     return row
 
 
-async def save_patches(conn: AsyncConnection, patches: Sequence[ActivityPatch]) -> None:
-    await insert_new(conn, activity_changes, [patch_row(p) for p in patches])
-
-
-async def load_patches(
-    conn: AsyncConnection, keys: Iterable[ActivityRef]
+async def save_patches(
+    conn: AsyncConnection, patches: Sequence[ActivityPatch]
 ) -> dict[ActivityRef, list[ActivityPatch]]:
-    """Every stored patch of these activities."""
-    wanted = sorted(set(keys))
-    if not wanted:
-        return {}
-    c = activity_changes.c
-    rows = await conn.execute(
-        sa.select(activity_changes).where(sa.tuple_(c.company, c.activity_id).in_(wanted))
-    )
+    """Store the patches; returns every stored patch of the activities they belong to."""
+    rows = await conn.execute(_SAVE_PATCHES, {"rows": json_rows(map(patch_row, patches))})
+    return _patches(rows)
+
+
+def _patches(rows: Iterable[Any]) -> dict[ActivityRef, list[ActivityPatch]]:
     found: dict[ActivityRef, list[ActivityPatch]] = defaultdict(list)
     for r in rows:
         found[(r.company, r.activity_id)].append(
@@ -216,11 +241,18 @@ async def load_patches(
     return found
 
 
-def activity_row(state: ActivityState) -> dict[str, Any]:
-    row = row_of(state)
-    row["start_at"], row["end_at"], row["due_at"] = row.pop("start"), row.pop("end"), state.due
-    row["related_transaction_ids"] = list(state.related_transaction_ids)
-    return row
+async def load_patches(
+    conn: AsyncConnection, keys: Iterable[ActivityRef]
+) -> dict[ActivityRef, list[ActivityPatch]]:
+    """Every stored patch of these activities."""
+    wanted = sorted(set(keys))
+    if not wanted:
+        return {}
+    c = activity_changes.c
+    rows = await conn.execute(
+        sa.select(activity_changes).where(sa.tuple_(c.company, c.activity_id).in_(wanted))
+    )
+    return _patches(rows)
 
 
 STORED_AS_IS = tuple(
@@ -241,30 +273,16 @@ def state_of(row: Any) -> ActivityState:
     )
 
 
+def activity_row(state: ActivityState) -> dict[str, Any]:
+    row = row_of(state)
+    row["start_at"], row["end_at"], row["due_at"] = row.pop("start"), row.pop("end"), state.due
+    return row
+
+
 async def save_activities(conn: AsyncConnection, states: Sequence[ActivityState]) -> None:
     """Store each activity's state and rewrite its timeline entry."""
-    if not states:
-        return
-    await _replace(conn, activities, ["company", "activity_id"], [activity_row(s) for s in states])
-    await _replace(
-        conn,
-        entries,
-        ["company", "customer_id", "sequence"],
-        [entry_row(activity_entry(s)) for s in states],
-    )
-
-
-async def _replace(
-    conn: AsyncConnection, table: sa.Table, key: list[str], rows: list[dict[str, Any]]
-) -> None:
-    stmt = insert(table)
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=key,
-            set_={c.name: stmt.excluded[c.name] for c in table.c if not c.primary_key},
-        ),
-        rows,
-    )
+    await insert_rows(conn, activities, [activity_row(s) for s in states], conflict="replace")
+    await insert_rows(conn, entries, [activity_entry(s) for s in states], conflict="replace")
 
 
 # ----------------------------------------------------------------------------- customers

@@ -87,6 +87,37 @@ class CustomerAgingChangedData(Payload):
         return self
 
 
+class OpenItem(Payload):
+    """One transaction's open amount as aging holds it."""
+
+    transaction_id: str = Field(min_length=1, max_length=100, description="Transaction id.")
+    open_amount: Money = Field(
+        description="Open amount in the transaction's own currency; zero when closed. Positive "
+        "for credits too (a payment's unapplied part, a credit note's unused part)."
+    )
+    accounting_open_amount: Money = Field(
+        description="The open amount in the company's accounting currency, at the "
+        "transaction's own rate."
+    )
+
+
+class OpenItemsChangedData(Payload):
+    revision: int = Field(
+        ge=1,
+        description="Revision of the customer's aging these amounts belong to: for each "
+        "transaction, the amount of the highest revision is current.",
+    )
+    position: int = Field(
+        ge=0, description="Ledger stream sequence of the customer these amounts reflect."
+    )
+    items: tuple[OpenItem, ...] = Field(
+        min_length=1,
+        max_length=1000,
+        description="Transactions whose open amount changed since the previous revision "
+        "(every transaction of the customer in its first revision), at most 1,000 an event.",
+    )
+
+
 class CustomerAgingChanged(Event):
     """A customer's aged balance changed (new posting, settlement, or a period rollover)."""
 
@@ -96,4 +127,16 @@ class CustomerAgingChanged(Event):
     data: CustomerAgingChangedData
 
 
-EVENTS: tuple[type[Event], ...] = (CustomerAgingChanged,)
+class OpenItemsChanged(Event):
+    """Open amounts of a customer's transactions changed (a posting, settlement, reversal,
+    return, write-off or fee change). Published with the `CustomerAgingChanged` of the same
+    revision, which follows it; a customer with many changed transactions has several. Readers
+    that need open items take them from here instead of re-deriving them from ledger events."""
+
+    topic = AGING
+    type: Literal["OpenItemsChanged"] = "OpenItemsChanged"
+    schema_version: Literal[1] = 1
+    data: OpenItemsChangedData
+
+
+EVENTS: tuple[type[Event], ...] = (OpenItemsChanged, CustomerAgingChanged)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any, ClassVar
+from functools import cache
+from typing import Annotated, Any, ClassVar, TypeGuard, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -100,7 +101,20 @@ class Event(BaseModel):
         return f"{self.company}/{self.customer_id}"
 
 
+@cache
 def event_types_of(cls: type[Event]) -> tuple[str, int]:
     """(type, schema_version) declared by an event class."""
     fields = cls.model_fields
     return str(fields["type"].default), int(fields["schema_version"].default)
+
+
+E = TypeVar("E", bound=Event)
+
+
+def is_a(event: object, cls: type[E]) -> TypeGuard[E]:
+    """Whether `event` is an event of `cls`'s type and version: its validated model, or any
+    other decoded form of the same event that carries `type` and `schema_version` (the
+    consumers' msgspec Structs). Rules written with it read either form."""
+    return (getattr(event, "type", None), getattr(event, "schema_version", None)) == (
+        event_types_of(cls)
+    )

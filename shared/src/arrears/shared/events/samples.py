@@ -509,6 +509,30 @@ def _payloads(customer_id: str, day: date, position: int) -> list[tuple[int, typ
         ),
         (
             90,
+            aging.OpenItemsChanged,
+            aging.OpenItemsChangedData(
+                revision=1,
+                position=position,
+                items=tuple(
+                    aging.OpenItem(
+                        transaction_id=transaction_id,
+                        open_amount=_eur(txn),
+                        accounting_open_amount=_usd(accounting),
+                    )
+                    for transaction_id, txn, accounting in (
+                        ("ct-000101", "1228.50", "1326.78"),
+                        ("ct-000102", "100.00", "108.00"),
+                        ("ct-000103", "0.00", "0.00"),
+                        ("ct-000104", "0.00", "0.00"),
+                        ("ct-000105", "0.00", "0.00"),
+                        ("ct-000107", "15.00", "16.20"),
+                        ("ct-000108", "10.00", "10.80"),
+                    )
+                ),
+            ),
+        ),
+        (
+            90,
             aging.CustomerAgingChanged,
             aging.CustomerAgingChangedData(
                 as_of=d(90),

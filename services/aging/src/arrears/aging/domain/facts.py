@@ -29,12 +29,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
+from arrears.shared.receivables import RECEIVABLE_KINDS as RECEIVABLE_KINDS
+
 ZERO = Decimal(0)
 
 TransactionKind = Literal["invoice", "credit_note", "interest_note", "fee", "payment"]
 TRANSACTION_KINDS: tuple[str, ...] = get_args(TransactionKind)
-RECEIVABLE_KINDS: frozenset[str] = frozenset({"invoice", "interest_note", "fee"})
-"""Kinds that raise what the customer owes (debits); the others are credits."""
 
 MovementCause = Literal[
     "posted",

@@ -30,14 +30,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import cast
 
 from arrears.shared.events import customers as cu
 from arrears.shared.events import invoices as iv
-from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
-from arrears.shared.events.envelope import Event
-from arrears.shared.receivables import profile_updates, status_change
+from arrears.shared.events.envelope import Event, event_types_of, is_a
+from arrears.shared.receivables import posted_documents, profile_updates, status_change
 
 from .errors import MissingFact
 from .facts import (
@@ -62,191 +61,32 @@ ONE = Decimal(1)
 # ---------------------------------------------------------------------------- transactions
 
 
-def _facts(
-    event: Event,
-    kind: TransactionKind,
-    *,
-    transaction_id: str,
-    document_number: str | None,
-    posting_date: date,
-    document_date: date,
-    due_date: date | None,
-    amount: Any,
-    accounting_amount: Any,
-    exchange_rate: Decimal,
-    fee_kind: str | None = None,
-    related: str | None = None,
-) -> OpenItemFacts:
-    return OpenItemFacts(
-        company=event.company,
-        customer_id=event.customer_id,
-        transaction_id=transaction_id,
-        kind=kind,
-        receivable=kind in ("invoice", "interest_note", "fee"),
-        document_number=document_number,
-        posting_date=posting_date,
-        document_date=document_date,
-        due_date=due_date,
-        currency=amount.currency,
-        amount=amount.amount,
-        accounting_currency=accounting_amount.currency,
-        accounting_amount=accounting_amount.amount,
-        exchange_rate=exchange_rate,
-        fee_kind=fee_kind,
-        related_transaction_id=related,
-        event_id=str(event.event_id),
-        sequence=event.sequence,
-    )
-
-
-def _posted_fee(
-    event: Event,
-    fee: iv.PostedFee,
-    *,
-    fee_kind: str,
-    document_number: str | None,
-    posting_date: date,
-    due_date: date,
-    related: str | None,
-) -> OpenItemFacts:
-    same = fee.amount.currency == fee.accounting_amount.currency
-    return _facts(
-        event,
-        "fee",
-        transaction_id=fee.transaction_id,
-        document_number=document_number,
-        posting_date=posting_date,
-        document_date=posting_date,
-        due_date=due_date,
-        amount=fee.amount,
-        accounting_amount=fee.accounting_amount,
-        exchange_rate=ONE if same else fee.accounting_amount.amount / fee.amount.amount,
-        fee_kind=fee_kind,
-        related=related,
-    )
-
-
 def transactions_of(event: Event) -> list[OpenItemFacts]:
-    """The transactions an event creates (none for most events)."""
-    data = event.data
-    if isinstance(event, iv.InvoicePosted):
-        return [
-            _facts(
-                event,
-                "invoice",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.document_date,
-                due_date=data.due_date,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-            )
-        ]
-    if isinstance(event, iv.CreditNotePosted):
-        return [
-            _facts(
-                event,
-                "credit_note",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.document_date,
-                due_date=None,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-                related=data.original_transaction_id,
-            )
-        ]
-    if isinstance(event, iv.InterestNotePosted):
-        created = [
-            _facts(
-                event,
-                "interest_note",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.document_date,
-                due_date=data.due_date,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-            )
-        ]
-        if data.fee is not None:
-            created.append(
-                _posted_fee(
-                    event,
-                    data.fee,
-                    fee_kind="interest_note",
-                    document_number=data.document_number,
-                    posting_date=data.posting_date,
-                    due_date=data.due_date,
-                    related=data.transaction_id,
-                )
-            )
-        return created
-    if isinstance(event, iv.FeeCharged):
-        return [
-            _facts(
-                event,
-                "fee",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.posting_date,
-                due_date=data.due_date,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-                fee_kind=data.kind,
-                related=data.related_transaction_id,
-            )
-        ]
-    if isinstance(event, pm.PaymentReceived):
-        return [
-            _facts(
-                event,
-                "payment",
-                transaction_id=data.transaction_id,
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                document_date=data.payment_date,
-                due_date=None,
-                amount=data.amount,
-                accounting_amount=data.accounting_amount,
-                exchange_rate=data.exchange_rate,
-            )
-        ]
-    if isinstance(event, pm.PaymentReturnedNsf) and data.nsf_fee is not None:
-        # The event does not carry the payment's document number (the ledger prints the fee
-        # with it); the store can show it through `related_transaction_id`.
-        return [
-            _posted_fee(
-                event,
-                data.nsf_fee,
-                fee_kind="nsf",
-                document_number=None,
-                posting_date=data.posting_date,
-                due_date=data.posting_date,
-                related=data.payment_transaction_id,
-            )
-        ]
-    if isinstance(event, lt.CollectionLetterPosted) and data.fee is not None:
-        return [
-            _posted_fee(
-                event,
-                data.fee,
-                fee_kind="collection_letter",
-                document_number=data.document_number,
-                posting_date=data.posting_date,
-                due_date=data.posting_date,
-                related=None,
-            )
-        ]
-    return []
+    """The transactions an event creates (none for most events): the receivables core's
+    `posted_documents`, as the read model's facts."""
+    return [
+        OpenItemFacts(
+            company=event.company,
+            customer_id=event.customer_id,
+            transaction_id=doc.transaction_id,
+            kind=cast(TransactionKind, doc.kind),
+            receivable=doc.receivable,
+            document_number=doc.document_number,
+            posting_date=doc.posting_date,
+            document_date=doc.document_date,
+            due_date=doc.due_date,
+            currency=doc.currency,
+            amount=doc.amount,
+            accounting_currency=doc.accounting_currency,
+            accounting_amount=doc.accounting_amount,
+            exchange_rate=doc.exchange_rate,
+            fee_kind=doc.fee_kind,
+            related_transaction_id=doc.related_transaction_id,
+            event_id=str(event.event_id),
+            sequence=event.sequence,
+        )
+        for doc in posted_documents(event)
+    ]
 
 
 # ---------------------------------------------------------------------------- settlements
@@ -254,7 +94,7 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
 
 def settlement_of(event: Event) -> SettlementFacts | None:
     """The settlement a `PaymentSettled` records (keep it for its reversal), else None."""
-    if not isinstance(event, pm.PaymentSettled):
+    if not is_a(event, pm.PaymentSettled):
         return None
     data = event.data
     parts = []
@@ -335,9 +175,9 @@ def _settlement(lookups: Lookups, settlement_id: str, event: Event) -> Settlemen
 
 def needs(event: Event) -> Needs:
     """What `movements_of(event, lookups)` needs in `lookups` (nothing for most events)."""
-    if isinstance(event, pm.SettlementReversed):
+    if is_a(event, pm.SettlementReversed):
         return Needs(settlement_ids=(event.data.settlement_id,))
-    if isinstance(event, pm.PaymentReturnedNsf):
+    if is_a(event, pm.PaymentReturnedNsf):
         return Needs(
             settlement_ids=tuple(event.data.reopened_settlement_ids),
             written_off_transaction_ids=(event.data.payment_transaction_id,),
@@ -389,7 +229,7 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
     """
     data = event.data
     lines = _Lines(event)
-    if isinstance(event, pm.PaymentSettled):
+    if is_a(event, pm.PaymentSettled):
         on = data.settlement_date
         settlement = settlement_of(event)
         assert settlement is not None
@@ -403,9 +243,9 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
                 settlement.settlement_id,
             )
         return lines.movements
-    if isinstance(event, pm.SettlementReversed):
+    if is_a(event, pm.SettlementReversed):
         return _reopened(event, _settlement(lookups, data.settlement_id, event), data.posting_date)
-    if isinstance(event, pm.PaymentReturnedNsf):
+    if is_a(event, pm.PaymentReturnedNsf):
         reopened: list[Movement] = []
         for settlement_id in data.reopened_settlement_ids:
             settlement = _settlement(lookups, settlement_id, event)
@@ -426,7 +266,7 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
         )
         lines.posted(transactions_of(event))
         return reopened + lines.movements
-    if isinstance(event, pm.TransactionsWrittenOff):
+    if is_a(event, pm.TransactionsWrittenOff):
         for item in data.transactions:
             lines.add(
                 item.transaction_id,
@@ -436,7 +276,7 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
                 "written_off",
             )
         return lines.movements
-    adjustment = _FEE_ADJUSTMENTS.get(type(event))
+    adjustment = _FEE_ADJUSTMENTS.get((event.type, event.schema_version))
     if adjustment is not None:
         sign, cause = adjustment
         lines.add(
@@ -451,10 +291,10 @@ def movements_of(event: Event, lookups: Lookups = NO_LOOKUPS) -> list[Movement]:
     return lines.movements
 
 
-_FEE_ADJUSTMENTS: dict[type[Event], tuple[int, MovementCause]] = {
-    iv.FeeWaived: (-1, "fee_waived"),
-    iv.FeeReinstated: (1, "fee_reinstated"),
-    iv.FeeReversed: (-1, "fee_reversed"),
+_FEE_ADJUSTMENTS: dict[tuple[str, int], tuple[int, MovementCause]] = {
+    event_types_of(iv.FeeWaived): (-1, "fee_waived"),
+    event_types_of(iv.FeeReinstated): (1, "fee_reinstated"),
+    event_types_of(iv.FeeReversed): (-1, "fee_reversed"),
 }
 
 
@@ -530,10 +370,10 @@ def evolve_customer(current: CustomerFacts | None, event: Event) -> CustomerFact
     Other events, and events at or before the sequence already applied (redelivery), leave
     `current` unchanged. Raises `MissingFact` for a change of a customer never registered.
     """
-    handler = _CUSTOMER_EVENTS.get(type(event))
+    handler = _CUSTOMER_EVENTS.get((event.type, event.schema_version))
     if handler is None or (current is not None and event.sequence <= current.sequence):
         return current
-    if current is None and not isinstance(event, cu.CustomerRegistered):
+    if current is None and not is_a(event, cu.CustomerRegistered):
         raise MissingFact(
             "unknown_customer",
             f"{event.type} {event.event_id} for {event.stream}, which is not registered",
@@ -566,8 +406,8 @@ def _credit_limit_changed(current: CustomerFacts | None, event: Event) -> Custom
     return replace(current, credit_limit=limit.amount if limit else None)
 
 
-_CUSTOMER_EVENTS: dict[type[Event], Callable[[CustomerFacts | None, Event], CustomerFacts]] = {
-    cu.CustomerRegistered: _registered,
-    cu.CustomerProfileChanged: _profile_changed,
-    cu.CreditLimitChanged: _credit_limit_changed,
+_CUSTOMER_EVENTS: dict[tuple[str, int], Callable[[CustomerFacts | None, Event], CustomerFacts]] = {
+    event_types_of(cu.CustomerRegistered): _registered,
+    event_types_of(cu.CustomerProfileChanged): _profile_changed,
+    event_types_of(cu.CreditLimitChanged): _credit_limit_changed,
 }

@@ -25,14 +25,13 @@ from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event
-from arrears.shared.receivables import profile_updates
+from arrears.shared.receivables import RECEIVABLE_KINDS, profile_updates
 
 from .amounts import ZERO
 
 TransactionKind = Literal["invoice", "credit_note", "interest_note", "fee", "payment"]
 FeeState = Literal["charged", "waived", "reversed"]
 
-RECEIVABLE_KINDS: frozenset[str] = frozenset({"invoice", "interest_note", "fee"})
 """Transactions that raise what the customer owes (debits)."""
 CREDIT_KINDS: frozenset[str] = frozenset({"payment", "credit_note"})
 """Transactions that lower it (credits): they settle receivables."""

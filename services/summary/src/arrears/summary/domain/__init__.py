@@ -4,13 +4,14 @@ deterministic writers, the grounding check and reminder drafts. No I/O, no clock
 from .facts import Fact, FactKind, FactSheet, compute_facts, sources_of
 from .formatting import SUPPORTED_LANGUAGES, language_of
 from .grounding import Grounding, check
-from .history import History, Item, items
+from .history import History, Item, items, newest
 from .records import (
     ActivityRow,
     AdjustmentRow,
     AgingRow,
     CustomerRow,
     LetterRow,
+    OpenAmountRow,
     PeriodAmount,
     ReturnRow,
     ReversalRow,
@@ -24,6 +25,7 @@ from .records import (
     aging_row_of,
     evolve_activity,
     evolve_customer,
+    open_amount_rows_of,
     rows_of,
 )
 from .reminder import REMINDER_VERSION, Draft, ReminderRefused, Tone, draft_reminder, tone_for
@@ -45,6 +47,7 @@ __all__ = [
     "History",
     "Item",
     "LetterRow",
+    "OpenAmountRow",
     "PeriodAmount",
     "ReminderRefused",
     "ReturnRow",
@@ -65,6 +68,8 @@ __all__ = [
     "evolve_customer",
     "items",
     "language_of",
+    "newest",
+    "open_amount_rows_of",
     "rows_of",
     "sources_of",
     "tone_for",

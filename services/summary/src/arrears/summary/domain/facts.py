@@ -272,7 +272,7 @@ def compute_facts(history: History, today: date) -> FactSheet:
         customer_id=history.customer_id,
         as_of=today,
         position=history.position,
-        aging_revision=history.aging.revision if history.aging else 0,
+        aging_revision=history.aging_revision,
         language=language,
         facts=tuple(out.facts),
     )

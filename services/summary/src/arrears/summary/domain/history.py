@@ -3,18 +3,21 @@
 `History` is everything the read model holds about one customer; `items` folds it into the
 current state of every transaction (open amount, settlements that still stand, collection
 status, when an invoice was paid). The fold only looks at rows, never at the order in which
-they arrived: a settlement counts unless a reversal row names it, a payment is cancelled if a
-return row names it, the current status is the one with the highest sequence.
+they arrived: a settlement counts unless a reversal row names it, the current status is the
+one with the highest sequence, the open amount is the one aging published last (highest
+revision). Open amounts are aging's rule (`OpenItemsChanged`), not re-derived here: a
+transaction aging has not reported yet counts as open with its posted amount until it does.
 """
 
 from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from .records import (
     ActivityRow,
@@ -22,6 +25,7 @@ from .records import (
     AgingRow,
     CustomerRow,
     LetterRow,
+    OpenAmountRow,
     ReturnRow,
     ReversalRow,
     SettlementRow,
@@ -29,7 +33,8 @@ from .records import (
     TransactionRow,
 )
 
-ZERO = Decimal(0)
+R = TypeVar("R")
+K = TypeVar("K")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,8 +53,16 @@ class History:
     letters: Sequence[LetterRow] = ()
     activities: Sequence[ActivityRow] = ()
     aging: AgingRow | None = None
+    open_amounts: Sequence[OpenAmountRow] = ()
+    """Open amounts as aging published them (the highest revision of a transaction counts)."""
     position: int = 0
     """Highest ledger sequence of the customer applied to the read model."""
+
+    @property
+    def aging_revision(self) -> int:
+        """The newest aging revision the rows hold: of its figures or of its open amounts."""
+        revisions = [o.revision for o in self.open_amounts]
+        return max([self.aging.revision if self.aging else 0, *revisions])
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +127,16 @@ def items(history: History) -> list[Item]:
     reversed_ids = {r.settlement_id for r in history.reversals}
     reversal_events = {r.settlement_id: r.event_id for r in history.reversals}
     returned = {r.payment_transaction_id: r for r in history.returns}
+    reported = latest_open_amounts(history.open_amounts)
     applied: dict[str, list[Applied]] = defaultdict(list)
-    paid_out: dict[str, list[tuple[Decimal, str]]] = defaultdict(list)
+    paid_out: dict[str, list[str]] = defaultdict(list)
     undone: dict[str, list[str]] = defaultdict(list)
     for s in sorted(history.settlements, key=lambda s: (s.settlement_date, s.settlement_id)):
         if s.settlement_id in reversed_ids:
             for part in s.parts:
                 undone[part.transaction_id] += [s.event_id, reversal_events[s.settlement_id]]
             continue
-        paid_out[s.paying_transaction_id].append((s.amount, s.event_id))
+        paid_out[s.paying_transaction_id].append(s.event_id)
         for part in s.parts:
             applied[part.transaction_id].append(
                 Applied(
@@ -142,25 +156,16 @@ def items(history: History) -> list[Item]:
     for row in sorted(history.transactions, key=lambda t: (t.posting_date, t.transaction_id)):
         tid = row.transaction_id
         standing = sorted(applied.get(tid, ()), key=lambda a: (a.settled_on, a.settlement_id))
-        adjustments = adjusted.get(tid, [])
-        open_amount = (
-            row.amount
-            - sum((a.amount for a in standing), ZERO)
-            - sum((amount for amount, _ in paid_out.get(tid, ())), ZERO)
-            + sum((a.amount for a in adjustments), ZERO)
-        )
         back = returned.get(tid) if row.kind == "payment" else None
-        if back is not None:
-            open_amount = ZERO
-        sources = [row.event_id, *(a.event_id for a in standing)]
-        sources += [event_id for _, event_id in paid_out.get(tid, ())]
-        sources += [a.event_id for a in adjustments] + undone.get(tid, [])
+        sources = [row.event_id, *(a.event_id for a in standing), *paid_out.get(tid, ())]
+        sources += [a.event_id for a in adjusted.get(tid, ())] + undone.get(tid, [])
         if back is not None:
             sources.append(back.event_id)
+        aged = reported.get(tid)  # the ledger events above are the ones behind it
         result.append(
             Item(
                 row=row,
-                open_amount=max(open_amount, ZERO),
+                open_amount=row.amount if aged is None else aged.open_amount,
                 applied=tuple(standing),
                 status=current.get(tid),
                 returned=back,
@@ -170,14 +175,25 @@ def items(history: History) -> list[Item]:
     return result
 
 
-def current_statuses(statuses: Sequence[StatusRow]) -> dict[str, StatusRow]:
+def latest_open_amounts(rows: Iterable[OpenAmountRow]) -> dict[str, OpenAmountRow]:
+    """Each transaction's open amount of the highest aging revision."""
+    return newest(rows, lambda r: r.transaction_id, lambda r: r.revision)
+
+
+def current_statuses(statuses: Iterable[StatusRow]) -> dict[str, StatusRow]:
     """The current status of every transaction: its status row with the highest sequence."""
-    current: dict[str, StatusRow] = {}
-    for s in statuses:
-        known = current.get(s.transaction_id)
-        if known is None or s.sequence > known.sequence:
-            current[s.transaction_id] = s
-    return current
+    return newest(statuses, lambda s: s.transaction_id, lambda s: s.sequence)
+
+
+def newest(rows: Iterable[R], key: Callable[[R], K], version: Callable[[R], int]) -> dict[K, R]:
+    """Of the rows with the same key, the one of the highest version (the first one seen of
+    equal versions)."""
+    found: dict[K, R] = {}
+    for row in rows:
+        held = found.get(key(row))
+        if held is None or version(row) > version(held):
+            found[key(row)] = row
+    return found
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,9 @@ different topics in any order, ends with the same rows:
 - `CustomerRow`, `ActivityRow`: current state, the newest `sequence` wins (both come from one
   topic each, where a customer's events keep their order).
 - `AgingRow`: the latest `CustomerAgingChanged` of the customer; the highest revision wins.
+- `OpenAmountRow`: a transaction's open amount as aging published it (`OpenItemsChanged`);
+  key (company, transaction_id); the highest revision wins. Open amounts are aging's: the
+  summary never derives them from settlements and adjustments itself.
 
 Amounts are `Decimal`; a row's `amount` is in the transaction's own currency, its
 `accounting_amount` in the company's accounting currency. Everything here is pure.
@@ -28,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from arrears.shared.events import activities as ac
 from arrears.shared.events import aging as ag
@@ -37,10 +40,14 @@ from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event
-from arrears.shared.receivables import profile_updates, status_change
+from arrears.shared.receivables import (
+    RECEIVABLE_KINDS,
+    posted_documents,
+    profile_updates,
+    status_change,
+)
 
 TransactionKind = Literal["invoice", "credit_note", "interest_note", "fee", "payment"]
-RECEIVABLE_KINDS = frozenset({"invoice", "interest_note", "fee"})
 AdjustmentCause = Literal["written_off", "fee_waived", "fee_reinstated", "fee_reversed"]
 
 
@@ -286,87 +293,27 @@ class Rows:
 # ---------------------------------------------------------------------------- write-once rows
 
 
-def _transaction(
-    event: Event,
-    kind: TransactionKind,
-    *,
-    transaction_id: str,
-    document_number: str | None,
-    posting_date: date,
-    document_date: date,
-    due_date: date | None,
-    amount: Any,
-    accounting_amount: Any,
-    fee_kind: str | None = None,
-) -> TransactionRow:
-    return TransactionRow(
-        company=event.company,
-        customer_id=event.customer_id,
-        transaction_id=transaction_id,
-        kind=kind,
-        document_number=document_number,
-        posting_date=posting_date,
-        document_date=document_date,
-        due_date=due_date,
-        currency=amount.currency,
-        amount=amount.amount,
-        accounting_currency=accounting_amount.currency,
-        accounting_amount=accounting_amount.amount,
-        fee_kind=fee_kind,
-        event_id=str(event.event_id),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class _Document:
-    """How a posting event names its document: the kind, and which field holds the document
-    date and the due date (None: the kind has none)."""
-
-    kind: TransactionKind
-    document_date: str
-    due_date: str | None
-
-
-_DOCUMENTS: dict[type[Event], _Document] = {
-    iv.InvoicePosted: _Document("invoice", "document_date", "due_date"),
-    iv.CreditNotePosted: _Document("credit_note", "document_date", None),
-    iv.InterestNotePosted: _Document("interest_note", "document_date", "due_date"),
-    iv.FeeCharged: _Document("fee", "posting_date", "due_date"),
-    pm.PaymentReceived: _Document("payment", "payment_date", None),
-}
-
-
-def _document(event: Event, spec: _Document) -> TransactionRow:
-    data = event.data
-    return _transaction(
-        event,
-        spec.kind,
-        transaction_id=data.transaction_id,
-        document_number=data.document_number,
-        posting_date=data.posting_date,
-        document_date=getattr(data, spec.document_date),
-        due_date=getattr(data, spec.due_date) if spec.due_date else None,
-        amount=data.amount,
-        accounting_amount=data.accounting_amount,
-        fee_kind=data.kind if isinstance(event, iv.FeeCharged) else None,
-    )
-
-
-def _fee(
-    event: Event, fee: iv.PostedFee, fee_kind: str, document: str | None, on: date
-) -> TransactionRow:
-    return _transaction(
-        event,
-        "fee",
-        transaction_id=fee.transaction_id,
-        document_number=document,
-        posting_date=on,
-        document_date=on,
-        due_date=on,
-        amount=fee.amount,
-        accounting_amount=fee.accounting_amount,
-        fee_kind=fee_kind,
-    )
+def _transactions(event: Event) -> list[TransactionRow]:
+    """The transactions an event creates: the receivables core's `posted_documents`."""
+    return [
+        TransactionRow(
+            company=event.company,
+            customer_id=event.customer_id,
+            transaction_id=doc.transaction_id,
+            kind=cast(TransactionKind, doc.kind),
+            document_number=doc.document_number,
+            posting_date=doc.posting_date,
+            document_date=doc.document_date,
+            due_date=doc.due_date,
+            currency=doc.currency,
+            amount=doc.amount,
+            accounting_currency=doc.accounting_currency,
+            accounting_amount=doc.accounting_amount,
+            fee_kind=doc.fee_kind,
+            event_id=str(event.event_id),
+        )
+        for doc in posted_documents(event)
+    ]
 
 
 def rows_of(event: Event) -> Rows:
@@ -374,14 +321,8 @@ def rows_of(event: Event) -> Rows:
     state is evolved by `evolve_customer` and `evolve_activity`)."""
     rows = Rows()
     data = event.data
-    document = _DOCUMENTS.get(type(event))
-    if document is not None:
-        rows.transactions.append(_document(event, document))
-        if isinstance(event, iv.InterestNotePosted) and data.fee is not None:
-            rows.transactions.append(
-                _fee(event, data.fee, "interest_note", data.document_number, data.posting_date)
-            )
-    elif isinstance(event, pm.PaymentSettled):
+    rows.transactions += _transactions(event)
+    if isinstance(event, pm.PaymentSettled):
         rows.settlements.append(_settlement(event, data))
     elif isinstance(event, pm.SettlementReversed):
         rows.reversals.append(
@@ -420,10 +361,6 @@ def rows_of(event: Event) -> Rows:
                 str(event.event_id),
             )
         )
-        if data.fee is not None:
-            rows.transactions.append(
-                _fee(event, data.fee, "collection_letter", data.document_number, data.posting_date)
-            )
     status = status_of(event)
     if status is not None:
         rows.statuses.append(status)
@@ -504,8 +441,6 @@ def _nsf(event: Event, data: pm.PaymentReturnedNsfData, rows: Rows) -> None:
         )
         for settlement_id in data.reopened_settlement_ids
     )
-    if data.nsf_fee is not None:
-        rows.transactions.append(_fee(event, data.nsf_fee, "nsf", None, data.posting_date))
 
 
 def status_of(event: Event) -> StatusRow | None:
@@ -666,3 +601,33 @@ def aging_row_of(event: Event) -> AgingRow | None:
         disputed_amount=data.disputed_amount.amount,
         position=data.position,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class OpenAmountRow:
+    company: str
+    customer_id: str
+    transaction_id: str
+    revision: int
+    open_amount: Decimal
+    """Transaction currency; positive for credits too."""
+    accounting_open_amount: Decimal
+    event_id: str
+
+
+def open_amount_rows_of(event: Event) -> list[OpenAmountRow]:
+    """The open amounts an `OpenItemsChanged` carries."""
+    if not isinstance(event, ag.OpenItemsChanged):
+        return []
+    return [
+        OpenAmountRow(
+            company=event.company,
+            customer_id=event.customer_id,
+            transaction_id=item.transaction_id,
+            revision=event.data.revision,
+            open_amount=item.open_amount.amount,
+            accounting_open_amount=item.accounting_open_amount.amount,
+            event_id=str(event.event_id),
+        )
+        for item in event.data.items
+    ]

@@ -18,11 +18,12 @@ from typing import Any
 from uuid import UUID
 
 from arrears.shared.events.activities import ActivityChanged, ActivityClosed, ActivityCreated
-from arrears.shared.events.envelope import Event
+from arrears.shared.events.envelope import Event, event_types_of
+from arrears.shared.events.messages import Message, as_json, as_message
 
-CREATED = ActivityCreated.model_fields["type"].default
-CHANGED = ActivityChanged.model_fields["type"].default
-CLOSED = ActivityClosed.model_fields["type"].default
+CREATED = event_types_of(ActivityCreated)[0]
+CHANGED = event_types_of(ActivityChanged)[0]
+CLOSED = event_types_of(ActivityClosed)[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,18 +41,20 @@ class ActivityPatch:
     values: Mapping[str, Any]
 
 
-def patch_of(event: Event) -> ActivityPatch | None:
+def patch_of(given: Message | Event) -> ActivityPatch | None:
     """The attributes an activity event sets; None for any other event."""
-    if isinstance(event, ActivityCreated):
-        values = event.data.model_dump(mode="json", exclude={"activity_id"})
+    event = as_message(given)
+    kind = event.type
+    if kind == CREATED:
+        values = as_json(event.data, keep_none=True)
+        activity_id = values.pop("activity_id")
+    elif kind == CHANGED:
+        values = as_json(event.data.changes)
         activity_id = event.data.activity_id
-    elif isinstance(event, ActivityChanged):
-        values = event.data.changes.model_dump(mode="json", exclude_none=True)
-        activity_id = event.data.activity_id
-    elif isinstance(event, ActivityClosed):
+    elif kind == CLOSED:
         data = event.data
         values = {
-            "closed_at": data.model_dump(mode="json")["closed_at"],
+            "closed_at": as_json(data.closed_at),
             "outcome": data.outcome.value,
             "closing_memo": data.memo,
         }

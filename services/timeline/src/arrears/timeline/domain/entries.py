@@ -1,6 +1,10 @@
 """Events -> timeline entries, the transactions and settlements each entry touches, activity
 patches and customer names.
 
+The rules read an event's msgspec Struct (`Message`, what the consumer decodes); `project`
+takes a pydantic event too and reads its Struct. Live consumption and replay both call
+`project`, so the read model is the same whichever way an event came in.
+
 Every event of the five ledger topics has a rule here (`RULES`); a rule may make no entry
 (profile changes, credit limits: they belong to the customer header, not the history). An
 event makes at most one entry, keyed by the customer and the event's `sequence`; an
@@ -23,14 +27,12 @@ from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
-
 from arrears.shared.events import customers as cu
 from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as lt
 from arrears.shared.events import payments as pm
-from arrears.shared.events.envelope import Event
-from arrears.shared.money import Money
+from arrears.shared.events.envelope import Event, event_types_of
+from arrears.shared.events.messages import Message, Record, as_json, as_message
 
 from .activities import ActivityPatch, ActivityState, patch_of
 
@@ -106,17 +108,16 @@ def start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def fields(payload: BaseModel, names: Collection[str] | Mapping[str, Any]) -> dict[str, Any]:
+def fields(payload: Record, names: Collection[str] | Mapping[str, Any]) -> dict[str, Any]:
     """The named attributes of a payload as JSON values, absent ones left out."""
-    include: Any = names if isinstance(names, Mapping) else set(names)
-    dumped: dict[str, Any] = payload.model_dump(mode="json", include=include, exclude_none=True)
+    dumped: dict[str, Any] = as_json(payload, names)
     return dumped
 
 
 class _Builder:
     """Entry and links of one event."""
 
-    def __init__(self, event: Event) -> None:
+    def __init__(self, event: Message) -> None:
         self.event = event
         self.links: list[Link] = []
 
@@ -127,7 +128,7 @@ class _Builder:
         *,
         transaction_id: str | None = None,
         document_number: str | None = None,
-        amount: Money | None = None,
+        amount: Any = None,
         due_date: date | None = None,
         details: dict[str, Any],
     ) -> Projected:
@@ -168,37 +169,38 @@ RULES: dict[str, Rule] = {}
 
 def _rule(cls: type[Event]) -> Callable[[Rule], Rule]:
     def register(function: Rule) -> Rule:
-        RULES[str(cls.model_fields["type"].default)] = function
+        RULES[event_types_of(cls)[0]] = function
         return function
 
     return register
 
 
-def project(event: Event) -> Projected:
+def project(event: Message | Event) -> Projected:
     """What `event` contributes to the timeline read model (nothing for a type without a
     rule: every type of the contract has one, a type added later waits for its rule)."""
-    patch = patch_of(event)
+    message = as_message(event)
+    patch = patch_of(message)
     if patch is not None:
         return Projected(patch=patch)
-    rule = RULES.get(event.type)
-    return Projected() if rule is None else rule(event)
+    rule = RULES.get(message.type)
+    return Projected() if rule is None else rule(message)
 
 
 # ----------------------------------------------------------------------------- customers
 
 
 @_rule(cu.CustomerRegistered)
-def _registered(event: cu.CustomerRegistered) -> Projected:
+def _registered(event: Message) -> Projected:
     return Projected(customer_name=event.data.profile.name)
 
 
 @_rule(cu.CustomerProfileChanged)
-def _profile_changed(event: cu.CustomerProfileChanged) -> Projected:
+def _profile_changed(event: Message) -> Projected:
     return Projected(customer_name=event.data.changes.name)
 
 
 @_rule(cu.CreditLimitChanged)
-def _credit_limit_changed(event: cu.CreditLimitChanged) -> Projected:
+def _credit_limit_changed(event: Message) -> Projected:
     return Projected()
 
 
@@ -208,7 +210,7 @@ POSTING = ("posting_date", "document_date", "amount", "accounting_amount")
 
 
 @_rule(iv.InvoicePosted)
-def _invoice(event: iv.InvoicePosted) -> Projected:
+def _invoice(event: Message) -> Projected:
     d = event.data
     names = (*POSTING, "due_date", "origin", "payment_terms", "description")
     return (
@@ -227,7 +229,7 @@ def _invoice(event: iv.InvoicePosted) -> Projected:
 
 
 @_rule(iv.CreditNotePosted)
-def _credit_note(event: iv.CreditNotePosted) -> Projected:
+def _credit_note(event: Message) -> Projected:
     d = event.data
     names = ("original_transaction_id", "original_document_number", "reason_code", "description")
     return (
@@ -246,7 +248,7 @@ def _credit_note(event: iv.CreditNotePosted) -> Projected:
 
 
 @_rule(iv.InterestNotePosted)
-def _interest_note(event: iv.InterestNotePosted) -> Projected:
+def _interest_note(event: Message) -> Projected:
     d = event.data
     return (
         _Builder(event)
@@ -265,7 +267,7 @@ def _interest_note(event: iv.InterestNotePosted) -> Projected:
 
 
 @_rule(iv.FeeCharged)
-def _fee_charged(event: iv.FeeCharged) -> Projected:
+def _fee_charged(event: Message) -> Projected:
     d = event.data
     names = (*POSTING, "due_date", "kind", "related_transaction_id", "description")
     return (
@@ -287,12 +289,12 @@ def _fee_charged(event: iv.FeeCharged) -> Projected:
 FEE_ACTIONS: dict[str, str] = {"FeeWaived": "waived", "FeeReinstated": "reinstated"}
 
 
-def _fee_adjusted(event: iv.FeeWaived | iv.FeeReinstated | iv.FeeReversed) -> Projected:
+def _fee_adjusted(event: Message) -> Projected:
     d = event.data
     action = FEE_ACTIONS.get(event.type, "reversed")
     names: tuple[str, ...] = ("posting_date", "amount", "accounting_amount", "reason_code", "note")
     build = _Builder(event).touches(action, d.transaction_id)
-    if isinstance(d, iv.FeeReversedData):
+    if action == "reversed":
         build.touches("posted", d.reversal_transaction_id)
         names = (*names, "reversal_transaction_id")
     return build.entry(
@@ -309,7 +311,7 @@ for _cls in (iv.FeeWaived, iv.FeeReinstated, iv.FeeReversed):
 
 
 @_rule(iv.CollectionStatusChanged)
-def _status_changed(event: iv.CollectionStatusChanged) -> Projected:
+def _status_changed(event: Message) -> Projected:
     d = event.data
     promise = d.status is iv.CollectionStatus.PROMISED_TO_PAY
     names = ("status", "previous_status", "promise_date", "promise_amount", "reason_code", "note")
@@ -328,7 +330,7 @@ def _status_changed(event: iv.CollectionStatusChanged) -> Projected:
 
 
 @_rule(iv.InvoiceReprintRequested)
-def _reprint(event: iv.InvoiceReprintRequested) -> Projected:
+def _reprint(event: Message) -> Projected:
     d = event.data
     return (
         _Builder(event)
@@ -347,7 +349,7 @@ PROMISE_TERMS = ("promise_date", "tolerance_days", "promised_amount", "paid_amou
 
 
 @_rule(iv.PromiseToPayKept)
-def _promise_kept(event: iv.PromiseToPayKept) -> Projected:
+def _promise_kept(event: Message) -> Projected:
     d = event.data
     return (
         _Builder(event)
@@ -364,7 +366,7 @@ def _promise_kept(event: iv.PromiseToPayKept) -> Projected:
 
 
 @_rule(iv.PromiseToPayBroken)
-def _promise_broken(event: iv.PromiseToPayBroken) -> Projected:
+def _promise_broken(event: Message) -> Projected:
     d = event.data
     names = (*PROMISE_TERMS, "outcome", "judged_on", "broken_promise_count")
     return (
@@ -385,7 +387,7 @@ def _promise_broken(event: iv.PromiseToPayBroken) -> Projected:
 
 
 @_rule(pm.PaymentReceived)
-def _payment(event: pm.PaymentReceived) -> Projected:
+def _payment(event: Message) -> Projected:
     d = event.data
     names = ("payment_date", "posting_date", "amount", "accounting_amount", "method_of_payment")
     return (
@@ -406,7 +408,7 @@ ALLOCATION = {"transaction_id", "document_number", "amount", "accounting_amount"
 
 
 @_rule(pm.PaymentSettled)
-def _settled(event: pm.PaymentSettled) -> Projected:
+def _settled(event: Message) -> Projected:
     d = event.data
     names: dict[str, Any] = {
         "settlement_id": True,
@@ -433,7 +435,7 @@ def _settled(event: pm.PaymentSettled) -> Projected:
 
 
 @_rule(pm.SettlementReversed)
-def _settlement_reversed(event: pm.SettlementReversed) -> Projected:
+def _settlement_reversed(event: Message) -> Projected:
     d = event.data
     return (
         _Builder(event)
@@ -447,7 +449,7 @@ def _settlement_reversed(event: pm.SettlementReversed) -> Projected:
 
 
 @_rule(pm.PaymentReturnedNsf)
-def _nsf(event: pm.PaymentReturnedNsf) -> Projected:
+def _nsf(event: Message) -> Projected:
     d = event.data
     names = ("payment_transaction_id", "reversal_transaction_id", "posting_date", "amount")
     more = ("accounting_amount", "reopened_settlement_ids", "nsf_fee", "bank_reason_code", "note")
@@ -469,7 +471,7 @@ def _nsf(event: pm.PaymentReturnedNsf) -> Projected:
 
 
 @_rule(pm.TransactionsWrittenOff)
-def _written_off(event: pm.TransactionsWrittenOff) -> Projected:
+def _written_off(event: Message) -> Projected:
     d = event.data
     names: dict[str, Any] = {
         "write_off_id": True,
@@ -496,7 +498,7 @@ def _written_off(event: pm.TransactionsWrittenOff) -> Projected:
 
 
 @_rule(lt.CollectionLetterPosted)
-def _letter(event: lt.CollectionLetterPosted) -> Projected:
+def _letter(event: Message) -> Projected:
     d = event.data
     names: dict[str, Any] = {
         "letter_id": True,
@@ -583,7 +585,7 @@ def promise_outcomes(facts: Iterable[PromiseFact]) -> dict[int, dict[str, Any]]:
 
 
 def latest_names(
-    projected: Iterable[tuple[Event, Projected]],
+    projected: Iterable[tuple[Message | Event, Projected]],
 ) -> dict[tuple[str, str], tuple[str, int]]:
     """The newest name (and the sequence that set it) of each customer named in a batch."""
     names: dict[tuple[str, str], tuple[str, int]] = {}
