@@ -149,6 +149,19 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str, work: Path) 
             await ensure_topics(bootstrap, topic_names(settings), partitions=12)
             engine = create_engine(url, settings.schema_name)
             await upgrade(engine, SPEC.migrations, settings.schema_name)
+            async with engine.begin() as conn:  # many emails per customer: no frequency cap
+                await store.save_policy(
+                    conn,
+                    {
+                        "company": "usmf",
+                        "max_messages_per_week": 100_000,
+                        "min_days_between_letters": 0,
+                        "block_disputed": True,
+                        "block_promised": True,
+                        "changed_by": "bench",
+                        "changed_at": SystemClock().now(),
+                    },
+                )
             if run == "delivery":
                 harness.say("(b) notifier: recording the requests first")
                 emails = Emails(engine, SystemClock(), settings)
