@@ -217,3 +217,20 @@ def test_the_smtp_server_of_the_tests_is_real(smtp: SmtpServer) -> None:
     with smtplib.SMTP("127.0.0.1", smtp.port, timeout=60) as client:
         client.sendmail("a@b.example", ["c@d.example"], b"Subject: hi\r\n\r\nbody\r\n")
     assert smtp.accepted[0]["Subject"] == "hi"
+
+
+async def test_many_emails_are_delivered_once_each(desk: Desk) -> None:
+    ids = []
+    for number in range(30):
+        answer = await desk.send(f"M-{number}", f"many-{number}", subject=f"Batch {number}")
+        assert answer.status_code == 202, answer.text
+        ids.append(answer.json()["email_id"])
+
+    async def states() -> list[str]:
+        return [(await desk.email(email_id))["status"] for email_id in ids]
+
+    await wait_until(
+        states, lambda found: set(found) == {"delivered"}, timeout=240, what="every email sent"
+    )
+    subjects = sorted(str(m["Subject"]) for m in desk.smtp.accepted)
+    assert subjects == sorted(f"Batch {n}" for n in range(30))

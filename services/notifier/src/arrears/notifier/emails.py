@@ -292,7 +292,7 @@ async def record_outcomes(
         key = (row.company, row.customer_id)
         counts[key] = counts.get(key, 0) + 1
     sequences = await store.next_sequences(conn, counts)
-    events, finished = [], []
+    events = []
     for row, attempt in outcomes:
         key = (row.company, row.customer_id)
         sequence, sequences[key] = sequences[key], sequences[key] + 1
@@ -304,20 +304,18 @@ async def record_outcomes(
                 cap=settings.email_backoff_max_s,
                 fraction=rng.random(),
             )
-        finished.append(
-            {
-                "email_id": row.email_id,
-                "status": {"delivered": "delivered", "failed": "failed", "retry": "queued"}[
-                    attempt.outcome
-                ],
-                "reply": attempt.reply,
-                "reply_code": attempt.code,
-                "finished_at": clock.now() if attempt.final else None,
-                "retry_in_s": retry_in,
-            }
+        await store.finish(
+            conn,
+            row.email_id,
+            status={"delivered": "delivered", "failed": "failed", "retry": "queued"}[
+                attempt.outcome
+            ],
+            reply=attempt.reply,
+            reply_code=attempt.code,
+            finished_at=clock.now() if attempt.final else None,
+            retry_in_s=retry_in,
         )
         events.append(delivery_event(row, attempt, sequence, clock))
-    await store.finish(conn, finished)
     await enqueue(conn, events)
 
 

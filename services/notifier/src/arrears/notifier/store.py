@@ -79,7 +79,7 @@ NOW = sa.func.clock_timestamp()
 e = emails.c
 
 
-def seconds(value: Any) -> Any:
+def seconds(value: float) -> Any:
     return sa.func.make_interval(0, 0, 0, 0, 0, 0, sa.cast(value, sa.Float))
 
 
@@ -269,55 +269,57 @@ async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> lis
     return sorted(rows, key=lambda r: r.next_attempt_at)
 
 
-FINISH = (
-    sa.update(emails)
-    .where(e.email_id == sa.bindparam("b_email_id"), e.status == "sending")
-    .values(
-        status=sa.bindparam("b_status"),
-        reply=sa.bindparam("b_reply"),
-        reply_code=sa.bindparam("b_reply_code"),
-        lease_until=None,
-        finished_at=sa.bindparam("b_finished_at"),
-        # no retry (null): the time stays as it was
-        next_attempt_at=sa.func.coalesce(
-            NOW + seconds(sa.bindparam("b_retry_in_s", type_=sa.Float)), e.next_attempt_at
-        ),
+async def finish(
+    conn: AsyncConnection,
+    email_id: UUID,
+    *,
+    status: str,
+    reply: str,
+    reply_code: int | None,
+    finished_at: datetime | None,
+    retry_in_s: float | None,
+) -> None:
+    """The outcome of one attempt: delivered, failed, or queued again after `retry_in_s`."""
+    values: dict[str, Any] = {
+        "status": status,
+        "reply": reply,
+        "reply_code": reply_code,
+        "lease_until": None,
+        "finished_at": finished_at,
+    }
+    if retry_in_s is not None:
+        values["next_attempt_at"] = NOW + seconds(retry_in_s)
+    await conn.execute(
+        sa.update(emails).where(e.email_id == email_id, e.status == "sending").values(**values)
     )
-)
 
 
-async def finish(conn: AsyncConnection, outcomes: Sequence[dict[str, Any]]) -> None:
-    """The outcome of each attempt (`email_id`, `status`, `reply`, `reply_code`,
-    `finished_at`, `retry_in_s`): delivered, failed, or queued again after `retry_in_s`; one
-    statement executed for all of them."""
-    if outcomes:
-        await conn.execute(FINISH, [{f"b_{k}": v for k, v in o.items()} for o in outcomes])
+async def release(conn: AsyncConnection, email_ids: Sequence[UUID]) -> None:
+    """Give back leased emails that were not attempted (the attempt is not counted)."""
+    if email_ids:
+        await conn.execute(
+            sa.update(emails)
+            .where(e.email_id.in_(list(email_ids)), e.status == "sending")
+            .values(status="queued", attempts=e.attempts - 1, lease_until=None)
+        )
 
 
 async def next_sequences(
     conn: AsyncConnection, counts: dict[tuple[str, str], int]
 ) -> dict[tuple[str, str], int]:
-    """Reserve `n` numbers in each customer's notification stream; the first of each (one
-    statement for every customer)."""
-    if not counts:
-        return {}
-    stmt = insert(publications).values(
-        [
-            {"company": company, "customer_id": customer_id, "last_sequence": count}
-            for (company, customer_id), count in sorted(counts.items())
-        ]
-    )
-    upsert = stmt.on_conflict_do_update(
-        index_elements=["company", "customer_id"],
-        set_={"last_sequence": publications.c.last_sequence + stmt.excluded.last_sequence},
-    ).returning(publications.c.company, publications.c.customer_id, publications.c.last_sequence)
-    rows = await conn.execute(upsert)
-    return {
-        (row.company, row.customer_id): int(row.last_sequence)
-        - counts[(row.company, row.customer_id)]
-        + 1
-        for row in rows
-    }
+    """Reserve `n` numbers in each customer's notification stream; the first of each."""
+    result: dict[tuple[str, str], int] = {}
+    for (company, customer_id), count in sorted(counts.items()):
+        stmt = insert(publications).values(
+            company=company, customer_id=customer_id, last_sequence=count
+        )
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["company", "customer_id"],
+            set_={"last_sequence": publications.c.last_sequence + count},
+        ).returning(publications.c.last_sequence)
+        last = int((await conn.execute(upsert)).scalar_one())
+        result[(company, customer_id)] = last - count + 1
+    return result
 
 
 # ----------------------------------------------------------------------------- activities
