@@ -316,6 +316,7 @@ def test_a_letter_by_post_is_downloadable_from_the_timeline_history_and_print_qu
 ) -> None:
     desk.stack.register("W-6", "owner-w", name="Posted Letter AG", collections_contact=None)
     invoice = desk.stack.invoice("W-6", "W6-INV", "640.00")
+    desk.stack.wait_for_aging("W-6")  # in the pool: the page answers
     with desk.stack.client("ledger") as ledger:
         sequence = {
             "id": "STD",
