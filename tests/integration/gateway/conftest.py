@@ -1,4 +1,5 @@
-"""The gateway over real loopback HTTP, next to a real ledger, aging, timeline and summary.
+"""The gateway over real loopback HTTP, next to a real ledger, aging, timeline, summary and
+notifier, the notifier sending to the local stack's SMTP sink (a real aiosmtpd server).
 
 Each of them is a uvicorn server on 127.0.0.1 in one background event loop, on the real
 PostgreSQL server and broker (schemas and topics of their own per test module); the gateway
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import threading
 import time
 from collections.abc import Coroutine, Iterator
@@ -20,6 +22,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 import uvicorn
+from aiosmtpd.controller import Controller
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +35,9 @@ from arrears.gateway.domain.access import Account, PoolRef, Role
 from arrears.gateway.settings import GatewaySettings
 from arrears.ledger.app import SPEC as LEDGER
 from arrears.ledger.settings import LedgerSettings
+from arrears.notifier.app import SPEC as NOTIFIER
+from arrears.notifier.settings import NotifierSettings
+from arrears.notifier.sink import Handler, Mailbox, http_app
 from arrears.shared.clock import FixedClock
 from arrears.shared.db import create_engine
 from arrears.shared.kafka import ensure_topics, topic_names
@@ -77,6 +83,8 @@ class Stack:
     """The gateway's schema, for setting accounts up."""
     gateway_settings: GatewaySettings | None = None
     gateway_app: FastAPI | None = None
+    mailbox: Mailbox | None = None
+    """What the SMTP sink received."""
 
     def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 60) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout)
@@ -284,6 +292,13 @@ def start_stack(
     thread.start()
     stack = Stack(loop, FixedClock(NOW))
     servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = int(probe.getsockname()[1])
+    stack.mailbox = Mailbox()
+    sink = Controller(
+        Handler(stack.mailbox), hostname="127.0.0.1", port=smtp_port, ready_timeout=120
+    )
 
     async def start() -> None:
         ledger = LedgerSettings(
@@ -310,10 +325,23 @@ def start_stack(
                     SummarySettings(**base, db_schema=f"{name}_summary"), clock=stack.clock
                 ),
             ),
+            ("mailsink", http_app(stack.mailbox, sink)),
         ):
             server, task, url = await serve(app)
             servers.append((server, task))
             stack.urls[service] = url
+        notifier = NotifierSettings(
+            **base,
+            db_schema=f"{name}_notifier",
+            smtp_port=smtp_port,
+            ledger_url=stack.urls["ledger"],
+            email_backoff_s=0.2,
+            email_poll_s=0.2,
+            webhook_allow_private_targets=True,
+        )
+        server, task, url = await serve(NOTIFIER.create_app(notifier, clock=stack.clock))
+        servers.append((server, task))
+        stack.urls["notifier"] = url
         settings = GatewaySettings(
             **base,
             db_schema=f"{name}_gateway",
@@ -321,6 +349,8 @@ def start_stack(
             aging_url=stack.urls["aging"],
             timeline_url=stack.urls["timeline"],
             summary_url=stack.urls["summary"],
+            notifier_url=stack.urls["notifier"],
+            mail_sink_url=stack.urls["mailsink"],
             initial_admin_password=ADMIN_PASSWORD,
             **gateway_overrides,
         )

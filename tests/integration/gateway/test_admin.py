@@ -12,7 +12,17 @@ from arrears.gateway.domain.access import Role
 from tests.integration.gateway.conftest import ADMIN_PASSWORD, COMPANY, Browser, Stack
 
 pytestmark = pytest.mark.integration
-PAGES = ("/admin", "/admin/pools", "/admin/aging-definitions", "/admin/letter-sequences")
+PAGES = (
+    "/admin",
+    "/admin/pools",
+    "/admin/aging-definitions",
+    "/admin/letter-sequences",
+    "/admin/emails",
+    "/admin/mail-sink",
+    "/admin/contact-rules",
+    "/admin/webhooks",
+    "/admin/print-queue",
+)
 
 
 @pytest.fixture(scope="module")
@@ -133,3 +143,93 @@ def test_accounts_are_made_and_changed_on_the_agents_page(stack: Stack, admin: B
     assert "at least 12 characters" in message(admin, weak)
     self_demote = admin.form("/admin/agents", {"login": "admin", "roles": ["agent"]})
     assert "cannot take the admin role from yourself" in message(admin, self_demote)
+
+
+def test_the_contact_rules_are_saved_through_the_notifier(stack: Stack, admin: Browser) -> None:
+    page = admin.http.get("/admin/contact-rules", params={"company": COMPANY}).text
+    assert 'name="max_messages_per_week"' in page and 'value="3"' in page
+    saved = admin.form(
+        "/admin/contact-rules",
+        {
+            "company": COMPANY,
+            "max_messages_per_week": "5",
+            "min_days_between_letters": "21",
+            "block_disputed": "on",
+        },
+    )
+    assert saved.status_code == 303
+    shown = message(admin, saved)
+    assert "Contact rules of usmf: saved." in shown
+    assert 'value="5"' in shown and 'value="21"' in shown
+    with stack.client("notifier") as notifier:
+        policy = notifier.get(f"/v1/companies/{COMPANY}/contact-policy").json()
+    assert policy == {
+        "max_messages_per_week": 5,
+        "min_days_between_letters": 21,
+        "block_disputed": True,
+        "block_promised": False,
+    }
+    restored = admin.form(
+        "/admin/contact-rules",
+        {
+            "company": COMPANY,
+            "max_messages_per_week": "3",
+            "min_days_between_letters": "14",
+            "block_disputed": "on",
+            "block_promised": "on",
+        },
+    )
+    assert restored.status_code == 303
+    wrong = admin.form(
+        "/admin/contact-rules",
+        {"company": COMPANY, "max_messages_per_week": "many", "min_days_between_letters": "1"},
+    )
+    assert "the numbers are whole numbers" in message(admin, wrong)
+
+
+def test_webhooks_are_managed_by_integration_tokens_and_in_the_admin_pages(
+    stack: Stack, admin: Browser
+) -> None:
+    _id, token = stack.token("erp-hooks", {Role.INTEGRATION})
+    _id, agent_token = stack.token("agent-hooks", {Role.AGENT})
+    target = "http://127.0.0.1:9/arrears-hook"
+    with stack.client() as api:
+        refused = api.post(
+            "/v1/webhooks", json={"url": target}, headers={"Authorization": f"Bearer {agent_token}"}
+        )
+        assert refused.status_code == 403
+        created = api.post(
+            "/v1/webhooks",
+            json={"url": target, "event_types": ["InvoicePosted"], "description": "<b>ERP</b>"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201, created.text
+        hook = created.json()
+        assert hook["secret"].startswith("whsec_") and hook["created_by"].endswith("erp-hooks")
+        listed = api.get("/v1/webhooks", headers={"Authorization": f"Bearer {token}"}).json()
+        assert hook["subscription_id"] in {h["subscription_id"] for h in listed["items"]}
+        assert all("secret" not in h for h in listed["items"])
+        wrong = api.post(
+            "/v1/webhooks",
+            json={"url": "ftp://example.com/x"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert wrong.status_code == 422 and wrong.json()["code"] == "invalid_webhook_target"
+    page = admin.http.get("/admin/webhooks").text
+    assert target in page and "&lt;b&gt;ERP&lt;/b&gt;" in page and "<b>ERP" not in page
+    sub = hook["subscription_id"]
+    paused = admin.form(f"/admin/webhooks/{sub}/pause", {})
+    assert "pause done" in message(admin, paused)
+    rotated = message(admin, admin.form(f"/admin/webhooks/{sub}/rotate", {}))
+    assert "New secret of" in rotated and "whsec_" in rotated
+    log = admin.http.get(f"/admin/webhooks/{sub}")
+    assert log.status_code == 200 and 'id="deliveries"' in log.text
+    replayed = admin.form(f"/admin/webhooks/{sub}/replay", {"since": "2026-01-01T00:00"})
+    assert "events queued" in message(admin, replayed)
+    created_in_page = admin.form(
+        "/admin/webhooks", {"url": "http://127.0.0.1:9/second", "event_types": "NoSuchType"}
+    )
+    assert "Not subscribed: unknown event types: NoSuchType." in message(admin, created_in_page)
+    deleted = admin.form(f"/admin/webhooks/{sub}/delete", {})
+    assert "delete done" in message(admin, deleted)
+    assert target not in admin.http.get("/admin/webhooks").text

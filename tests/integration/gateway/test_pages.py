@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pytest
 
 from arrears.gateway.domain.access import Role
-from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+from tests.integration.gateway.conftest import ADMIN_PASSWORD, COMPANY, Browser, Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
@@ -86,6 +86,43 @@ def test_untrusted_names_render_as_text_on_every_page(desk: Desk) -> None:
     for text in pages:
         assert "<script>alert(" not in text
     assert all(escaped in text for text in pages[:3])
+
+
+def test_untrusted_email_text_renders_as_text_on_the_email_pages(desk: Desk) -> None:
+    with desk.stack.client("notifier") as notifier:
+        sent = notifier.post(
+            f"/v1/companies/{COMPANY}/customers/P-3/emails",
+            json={
+                "to": {"address": "pat@p-3.example", "name": XSS},
+                "subject": f"Reminder {XSS}",
+                "text": f"Dear {XSS}",
+                "related_transaction_ids": [desk.invoices["P3-A"]],
+            },
+            headers={"X-Arrears-Actor": "pia", "Idempotency-Key": "xss-email"},
+        )
+        assert sent.status_code in (200, 202), sent.text
+        email_id = sent.json()["email_id"]
+        poll_until(
+            lambda: notifier.get(f"/v1/companies/{COMPANY}/emails/{email_id}").json(),
+            lambda e: e["status"] == "delivered",
+            timeout=180,
+            what="the email to be delivered",
+        )
+    mailbox = desk.stack.mailbox
+    assert mailbox is not None
+    [number] = [m.number for m in mailbox.newest_first() if m.rcpt_tos == ("pat@p-3.example",)]
+    with desk.stack.sign_in("admin", ADMIN_PASSWORD) as admin:
+        pages = [
+            desk.pia.http.get(f"/companies/{COMPANY}/customers/P-3/emails/{email_id}").text,
+            admin.http.get("/admin/emails", params={"company": COMPANY}).text,
+            admin.http.get(f"/admin/emails/{email_id}", params={"company": COMPANY}).text,
+            admin.http.get("/admin/mail-sink").text,
+            admin.http.get(f"/admin/mail-sink/{number}").text,
+        ]
+    escaped = html.escape(XSS, quote=False)
+    for text in pages:
+        assert "<script>alert(" not in text
+        assert escaped in text
 
 
 def test_the_customer_page_shows_facts_chart_tabs_and_contacts(desk: Desk) -> None:

@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 
 from arrears.gateway.domain.access import Role
-from tests.integration.gateway.conftest import COMPANY, Browser, Stack
+from tests.integration.gateway.conftest import ADMIN_PASSWORD, COMPANY, Browser, Stack
 from tests.support import poll_until
 
 pytestmark = pytest.mark.integration
@@ -174,6 +174,191 @@ def test_the_reminder_email_needs_a_confirmation_then_opens_as_a_mailto_link(des
     assert link["subject"] == "Our invoice & you" and link["body"] == "Dear Pat,\r\nplease pay."
     raw = found(MAILTO, edited.text)
     assert "Our%20invoice%20%26%20you" in raw and "%0D%0A" in raw
+
+
+def new_customer(desk: Desk, customer_id: str) -> str:
+    """A customer of the pool with an overdue invoice; its page's address."""
+    desk.stack.register(customer_id, "owner-w", name=f"Customer {customer_id}")
+    desk.stack.invoice(customer_id, f"{customer_id}-INV", "300.00")
+    desk.stack.wait_for_aging(customer_id)
+    return f"/companies/{COMPANY}/customers/{customer_id}"
+
+
+def new_draft(browser: Browser, page: str = CUSTOMER_PAGE) -> str:
+    """A reminder draft of the customer, once the summary service has its invoices."""
+    created = poll_until(
+        lambda: browser.form(page + "/reminder", {"confirm": "yes"}),
+        lambda answer: answer.status_code == 303,
+        timeout=180,
+        what="a reminder draft",
+    )
+    return str(created.headers["location"])
+
+
+def test_the_agent_sends_the_edited_reminder_and_sees_it_delivered_on_the_timeline(
+    desk: Desk,
+) -> None:
+    page = new_customer(desk, "W-3")
+    draft_url = new_draft(desk.wes, page)
+    draft = desk.wes.http.get(draft_url).text
+    assert 'id="draft-send"' in draft and 'id="draft-mailto"' in draft
+    assert 'id="draft-override"' not in draft
+    key = found(r'name="send_key" value="([^"]+)"', draft)
+    assert found(r'id="draft-to" name="to" type="email" value="([^"]*)"', draft) == (
+        "pat@w-3.example"
+    )
+    form = {
+        "to": "pat@w-3.example",
+        "subject": "Reminder: W-3-INV & more",
+        "body": "Dear Pat,\nplease pay W-3-INV this week.\nWes",
+        "send_key": key,
+    }
+    sent = desk.wes.form(draft_url + "/send", form)
+    assert sent.status_code == 303, sent.text
+    email_page = sent.headers["location"]
+    assert email_page.startswith(page + "/emails/")
+    shown = wait_for(
+        lambda: desk.wes.http.get(email_page).text, lambda p: 'data-status="delivered"' in p
+    )
+    assert "please pay W-3-INV this week." in shown and "pat@w-3.example" in shown
+    assert 'Contact rules</dt><dd id="email-gate">allowed' in shown
+
+    mailbox = desk.stack.mailbox
+    assert mailbox is not None
+    [message] = [m for m in mailbox.newest_first() if m.rcpt_tos == ("pat@w-3.example",)]
+    parsed = message.parsed()
+    assert parsed["Subject"] == "Reminder: W-3-INV & more"
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == (
+        "Dear Pat,\nplease pay W-3-INV this week.\nWes\n"
+    )
+
+    again = desk.wes.form(draft_url + "/send", form)  # the same form twice: one email
+    assert again.status_code == 303 and again.headers["location"] == email_page
+    wait_for(
+        lambda: section(desk.wes.http.get(page).text, "timeline"),
+        lambda t: "Email delivered: Reminder: W-3-INV &amp; more" in t and "action, closed" in t,
+        timeout=180,
+    )
+    assert len([m for m in mailbox.newest_first() if m.rcpt_tos == ("pat@w-3.example",)]) == 1
+
+
+def test_a_reminder_the_contact_rules_refuse_says_why_and_a_supervisor_may_send_it(
+    desk: Desk,
+) -> None:
+    page = new_customer(desk, "W-4")
+    with desk.stack.client("ledger") as ledger:
+        invoice = desk.stack.post(
+            "W-4",
+            "/invoices",
+            {
+                "document_number": "W-4-DISPUTED",
+                "posting_date": "2026-03-01",
+                "due_date": "2026-03-31",
+                "amount": "90.00",
+            },
+        )["transaction_id"]
+        changed = ledger.put(
+            f"/v1/companies/{COMPANY}/customers/W-4/transactions/{invoice}/collection-status",
+            json={"status": "disputed", "reason_code": "PRICE"},
+        )
+        assert changed.status_code == 201, changed.text
+    form = {"to": "pat@w-4.example", "subject": "Reminder", "body": "Dear Pat, please pay."}
+    draft_url = new_draft(desk.wes, page)
+    refused = poll_until(
+        lambda: desk.wes.form(draft_url + "/send", form),
+        lambda answer: answer.status_code == 422,
+        timeout=180,
+        what="the contact rules to know of the dispute",
+    )
+    assert f"the contact rules refuse this message: disputed: {invoice}" in refused.text
+    assert 'id="draft-override"' not in refused.text  # an agent may not override
+
+    desk.stack.account("sue", {Role.SUPERVISOR}, ("pool-w",))
+    with desk.stack.sign_in("sue") as sue:
+        draft_url = new_draft(sue, page)
+        blocked = sue.form(draft_url + "/send", form)
+        assert blocked.status_code == 422 and 'id="draft-override"' in blocked.text
+        reason = "Customer asked for the statement in writing"
+        sent = sue.form(draft_url + "/send", form | {"override_reason": reason})
+        assert sent.status_code == 303, sent.text
+        shown = sue.http.get(sent.headers["location"]).text
+        assert f"sent anyway by sue: {reason}" in shown
+        assert f"refused (disputed: {invoice})" in shown
+    override = desk.wes.form(draft_url + "/send", form | {"override_reason": reason})
+    assert override.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("changes", "reason"),
+    [
+        ({"subject": "Reminder\r\nBcc: all@example.com"}, "line break"),
+        ({"to": "pat@w-1.example, boss@w-1.example"}, "exactly one address"),
+        ({"to": "not an address"}, "not an email address"),
+    ],
+)
+def test_a_send_the_notifier_refuses_shows_the_draft_again_with_the_reason(
+    desk: Desk, changes: dict[str, str], reason: str
+) -> None:
+    draft_url = new_draft(desk.wes)  # refused before the contact rules are asked
+    mailbox = desk.stack.mailbox
+    assert mailbox is not None
+    before = len(mailbox.newest_first())
+    form = {"to": "pat@w-1.example", "subject": "Reminder", "body": "Dear Pat"} | changes
+    refused = desk.wes.form(draft_url + "/send", form)
+    assert refused.status_code == 422
+    assert "The reminder was not sent:" in refused.text and reason in refused.text
+    assert 'id="draft-send"' in refused.text
+    assert len(mailbox.newest_first()) == before
+
+
+def test_a_letter_by_post_is_downloadable_from_the_timeline_history_and_print_queue(
+    desk: Desk,
+) -> None:
+    desk.stack.register("W-6", "owner-w", name="Posted Letter AG", collections_contact=None)
+    invoice = desk.stack.invoice("W-6", "W6-INV", "640.00")
+    desk.stack.wait_for_aging("W-6")  # in the pool: the page answers
+    with desk.stack.client("ledger") as ledger:
+        sequence = {
+            "id": "STD",
+            "name": "Standard",
+            "levels": [{"level": 1, "days_overdue": 10, "minimum_overdue_balance": "10"}],
+        }
+        put = ledger.put(f"/v1/companies/{COMPANY}/letter-sequences/STD", json=sequence)
+        assert put.status_code == 200, put.text
+        posted = ledger.post(
+            f"/v1/companies/{COMPANY}/customers/W-6/collection-letters",
+            json={"as_of": "2026-06-15", "letter_sequence_id": "STD"},
+        )
+        assert posted.status_code == 201, posted.text
+    page_url = f"/companies/{COMPANY}/customers/W-6"
+    timeline = wait_for(
+        lambda: section(desk.wes.http.get(page_url).text, "timeline"),
+        lambda t: 'class="letter-pdf"' in t,
+        timeout=180,
+    )
+    link = html.unescape(found(r'href="([^"]+\.pdf)" class="letter-pdf"', timeline))
+    pdf = poll_until(
+        lambda: desk.wes.http.get(link),
+        lambda answer: answer.status_code == 200,
+        timeout=180,
+        what="the letter rendered",
+    )
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    history = desk.wes.http.get(f"{page_url}/transactions/{invoice}/history").text
+    assert link in html.unescape(history)
+    other = desk.wes.http.get(link.replace("/W-6/", "/X-1/"))
+    assert other.status_code == 404  # another customer's path, out of scope
+    with desk.stack.sign_in("admin", ADMIN_PASSWORD) as admin:
+        queue = poll_until(
+            lambda: admin.http.get("/admin/print-queue", params={"company": COMPANY}).text,
+            lambda text: "W-6" in text,
+            timeout=180,
+            what="the letter in the print queue",
+        )
+        letter_id = found(r'/admin/print-queue/([^/"]+)\.pdf', queue)
+        printed = admin.form(f"/admin/print-queue/{letter_id}/printed", {"company": COMPANY})
+        assert printed.status_code == 303
+        assert "printed." in admin.http.get(printed.headers["location"]).text
 
 
 def test_a_reminder_the_summary_service_refuses_is_explained(desk: Desk) -> None:

@@ -32,7 +32,10 @@ from arrears.shared.settings import ServiceSettings
 from arrears.shared.topics import AGING
 
 log = get_logger(__name__)
-REPLAYABLE = ("aging", "timeline", "summary", "notifier")
+REPLAYABLE = ("aging", "timeline", "summary")
+"""Not the notifier: its schema holds records of its own (emails sent, webhook subscriptions
+and deliveries, the gate's decisions), and replaying the ledger into it would deliver every
+posted letter again."""
 
 
 def spec_of(service: str) -> ServiceSpec:

@@ -38,6 +38,11 @@ SERVICES: tuple[tuple[str, int], ...] = (
     ("summary", 8004),
     ("notifier", 8005),
 )
+MAIL_SINK = ("mailsink", 8025)
+"""The SMTP sink the notifier sends to (an aiosmtpd server keeping what it receives, with an
+HTTP list the gateway's admin page "Mail sink" reads): its HTTP port; SMTP is SMTP_PORT."""
+SMTP_PORT = 2525
+MODULES = {"mailsink": "arrears.notifier.sink"}
 DEMO_CUSTOMERS = 40
 DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
@@ -78,6 +83,7 @@ class Stack:
         self.database_url = ""
         self.kafka_bootstrap = ""
         self.services: list[ServiceProcess] = []
+        self.smtp_port = 0
         self.stopping = threading.Event()
         self._print_lock = threading.Lock()
 
@@ -115,7 +121,8 @@ class Stack:
         )
         _say(f"topics ready ({len(created)} created, {settings.topic_partitions} partitions each)")
         asyncio.run(migrate_all(self.database_url, report=_say))
-        for index, (name, preferred) in enumerate(SERVICES):
+        self.smtp_port = pick_port(SMTP_PORT)
+        for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
             service = ServiceProcess(name, pick_port(preferred), COLORS[index % len(COLORS)])
             self.services.append(service)
         for service in self.services:
@@ -182,8 +189,14 @@ class Stack:
             PYTHONUNBUFFERED="1",
         )
         env.update({f"ARREARS_{s.name.upper()}_URL": s.url for s in self.services})
+        sink = next(s for s in self.services if s.name == MAIL_SINK[0])
+        env.update(ARREARS_MAIL_SINK_URL=sink.url, ARREARS_SINK_SMTP_PORT=str(self.smtp_port))
+        env.setdefault("ARREARS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # receivers on this host
+        if "ARREARS_SMTP_HOST" not in os.environ:  # else: the SMTP server the user named
+            env.update(ARREARS_SMTP_HOST="127.0.0.1", ARREARS_SMTP_PORT=str(self.smtp_port))
+        module = MODULES.get(service.name, f"arrears.{service.name}")
         service.process = subprocess.Popen(
-            [sys.executable, "-m", f"arrears.{service.name}"],
+            [sys.executable, "-m", module],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -269,7 +282,11 @@ class Stack:
             "pid": os.getpid(),
             "database_url": self.database_url,
             "kafka_bootstrap": self.kafka_bootstrap,
-            "services": {s.name: s.url for s in self.services},
+            "services": {s.name: s.url for s in self.services if s.name != MAIL_SINK[0]},
+            "mail_sink": {
+                "smtp": f"127.0.0.1:{self.smtp_port}",
+                "http": next(s.url for s in self.services if s.name == MAIL_SINK[0]),
+            },
         }
 
 
@@ -301,6 +318,9 @@ def address_table(addresses: dict[str, Any]) -> str:
         rows.append((f"{name} API", url + "/docs", f"metrics {url}/metrics, ready {url}/readyz"))
     rows.append(("PostgreSQL", addresses["database_url"].replace("+asyncpg", ""), ""))
     rows.append(("Kafka", addresses["kafka_bootstrap"], "Kafka protocol"))
+    if "mail_sink" in addresses:
+        sink = addresses["mail_sink"]
+        rows.append(("SMTP sink", sink["smtp"], "what was sent: Web UI, Administration, Mail sink"))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [
         " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)).rstrip() for row in rows

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +65,11 @@ class ServiceSpec:
     on_committed: OnCommitted | None = None
     background: Callable[[ServiceContext], AbstractAsyncContextManager[None]] | None = None
     """Service-specific resources and tasks, entered after the broker starts."""
+    optional_checks: Callable[[ServiceContext], Mapping[str, Callable[[], Awaitable[Any]]]] = (
+        lambda _ctx: {}
+    )
+    """Probes of what the service can work without for a while (an SMTP server): a failing
+    one makes `/readyz` answer 200 with the status `degraded`, not 503."""
 
     def create_app(
         self, settings: ServiceSettings | None = None, *, clock: Clock | None = None
@@ -202,8 +207,13 @@ def _operations_router(spec: ServiceSpec, settings: ServiceSettings) -> APIRoute
             checks["broker"] = await _check(lambda: ctx.broker.ping(timeout=2.0))
         ready = all(value == "ok" for value in checks.values())
         body: dict[str, Any] = {"service": spec.name, "checks": checks}
-        if ready:
-            return JSONResponse({"status": "ready", **body})
+        if ready and ctx is not None:
+            optional = spec.optional_checks(ctx)
+            degraded = {name: await _check(probe) for name, probe in optional.items()}
+            if degraded:
+                body["optional_checks"] = degraded
+            status = "ready" if all(v == "ok" for v in degraded.values()) else "degraded"
+            return JSONResponse({"status": status, **body})
         body.update(
             type="https://arrears.dev/problems/not_ready",
             title="Not ready",

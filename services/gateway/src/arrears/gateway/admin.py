@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -38,6 +38,7 @@ from arrears.gateway.web import (
     render,
     require,
 )
+from arrears.shared.errors import Problem
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, prefix="/admin")
 SignedIn = Annotated[Session, Depends(page_session)]
@@ -80,7 +81,8 @@ async def admin_page(
 @router.get("")
 async def index(request: Request, session: SignedIn) -> Response:
     admin_of(session)
-    return await admin_page(request, session, "admin/index.html", {})
+    sink = gateway_of(request).settings.mail_sink_url is not None
+    return await admin_page(request, session, "admin/index.html", {"sink": sink})
 
 
 # ----------------------------------------------------------------------------- aging service
@@ -375,3 +377,271 @@ async def save_agent(request: Request, session: SignedIn) -> Response:
             await store.delete_sessions_of(conn, account.login)
     what = "created" if existing is None else "saved"
     return await done(request, session, back, "success", f"Account {account.login} {what}.")
+
+
+# ----------------------------------------------------------------------------- notifier
+
+
+@router.get("/emails")
+async def emails_page(request: Request, session: SignedIn) -> Response:
+    """Every email of the company the notifier sent or tries to send, newest first."""
+    admin_of(session)
+    gateway = gateway_of(request)
+    company = company_of(request, session)
+    status = request.query_params.get("status") or None
+    params = {"limit": 50, "status": status, "before": request.query_params.get("before")}
+    found = await gateway.upstreams.get_json(
+        "notifier",
+        f"/v1/companies/{part(company)}/emails",
+        params={k: v for k, v in params.items() if v},
+    )
+    after = found.get("next")
+    more = url_with("/admin/emails", company=company, status=status, before=after)
+    context = {
+        "company": company,
+        "emails": found["items"],
+        "status": status,
+        "next": more if after else None,
+        "sink": gateway.settings.mail_sink_url is not None,
+    }
+    return await admin_page(request, session, "admin/emails.html", context)
+
+
+@router.get("/emails/{email_id}")
+async def email_page(request: Request, session: SignedIn, email_id: str) -> Response:
+    admin_of(session)
+    company = company_of(request, session)
+    email = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/emails/{part(email_id)}"
+    )
+    context = {
+        "company": company,
+        "customer_id": email["customer_id"],
+        "base": "",
+        "email": email,
+        "admin": True,
+    }
+    return await admin_page(request, session, "email.html", context)
+
+
+@router.get("/contact-rules")
+async def contact_rules_page(request: Request, session: SignedIn) -> Response:
+    """The company's contact rules, applied by the notifier's outbound gate."""
+    admin_of(session)
+    company = company_of(request, session)
+    policy = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/contact-policy"
+    )
+    context = {"company": company, "policy": policy}
+    return await admin_page(request, session, "admin/contact_rules.html", context)
+
+
+@router.post("/contact-rules", dependencies=[Depends(form_csrf)])
+async def save_contact_rules(request: Request, session: SignedIn) -> Response:
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with("/admin/contact-rules", company=company)
+    try:
+        if not COMPANY_PATTERN.match(company):
+            raise Invalid("unknown company")
+        body = {
+            "max_messages_per_week": int(field(form, "max_messages_per_week")),
+            "min_days_between_letters": int(field(form, "min_days_between_letters")),
+            "block_disputed": field(form, "block_disputed") == "on",
+            "block_promised": field(form, "block_promised") == "on",
+        }
+    except ValueError:
+        return await done(
+            request,
+            session,
+            back,
+            "error",
+            "Contact rules not saved: the numbers are whole numbers.",
+        )
+    except Invalid as invalid:
+        return await done(request, session, back, "error", f"Contact rules not saved: {invalid}.")
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        "PUT",
+        f"/v1/companies/{part(company)}/contact-policy",
+        json=body,
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        reason = problem_from("notifier", response).detail
+        return await done(request, session, back, "error", f"Contact rules not saved: {reason}.")
+    return await done(request, session, back, "success", f"Contact rules of {company}: saved.")
+
+
+# ----------------------------------------------------------------------------- webhooks
+
+
+async def webhook_call(
+    request: Request, session: Session, method: str, path: str, body: Any = None
+) -> tuple[bool, Any]:
+    """(ok, the notifier's answer or its refusal in words)."""
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        method,
+        f"/v1/webhooks{path}",
+        json=body,
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        return False, problem_from("notifier", response).detail
+    return True, response.json() if response.content else None
+
+
+@router.get("/webhooks")
+async def webhooks_page(request: Request, session: SignedIn) -> Response:
+    """Webhook subscriptions of downstream systems; a new one."""
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    found = await gateway_of(request).upstreams.get_json("notifier", "/v1/webhooks")
+    return await admin_page(request, session, "admin/webhooks.html", {"hooks": found["items"]})
+
+
+def names(text: str) -> list[str]:
+    return [n for n in re.split(r"[\s,]+", text) if n]
+
+
+@router.post("/webhooks", dependencies=[Depends(form_csrf)])
+async def create_webhook(request: Request, session: SignedIn) -> Response:
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    form = await request.form()
+    body = {
+        "url": field(form, "url"),
+        "event_types": names(field(form, "event_types")),
+        "companies": names(field(form, "companies")),
+        "description": field(form, "description") or None,
+    }
+    ok, answer = await webhook_call(request, session, "POST", "", body)
+    if not ok:
+        return await done(
+            request, session, "/admin/webhooks", "error", f"Not subscribed: {answer}."
+        )
+    text = (
+        f"Subscribed {answer['url']} as {answer['subscription_id']}. Its secret, shown this "
+        f"once: {answer['secret']}"
+    )
+    return await done(request, session, "/admin/webhooks", "success", text)
+
+
+@router.post("/webhooks/{subscription_id}/{action}", dependencies=[Depends(form_csrf)])
+async def change_webhook(
+    request: Request, session: SignedIn, subscription_id: str, action: str
+) -> Response:
+    """pause, resume, rotate, delete, replay (from a time) or redeliver (one delivery)."""
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    form = await request.form()
+    sub = part(subscription_id)
+    back = "/admin/webhooks"
+    calls: dict[str, tuple[str, str, Any]] = {
+        "pause": ("PATCH", f"/{sub}", {"state": "paused"}),
+        "resume": ("PATCH", f"/{sub}", {"state": "active"}),
+        "rotate": ("POST", f"/{sub}/rotate", None),
+        "delete": ("DELETE", f"/{sub}", None),
+    }
+    if action == "replay":
+        back = f"/admin/webhooks/{sub}"
+        since = field(form, "since")
+        moment = f"{since}:00+00:00" if len(since) == 16 else since
+        calls["replay"] = ("POST", f"/{sub}/replay", {"since": moment})
+    if action == "redeliver":
+        back = f"/admin/webhooks/{sub}"
+        delivery = part(field(form, "delivery_id"))
+        calls["redeliver"] = ("POST", f"/{sub}/deliveries/{delivery}/redeliver", None)
+    if action not in calls:
+        raise Problem(404, "not_found", f"no action {action}")
+    method, path, body = calls[action]
+    ok, answer = await webhook_call(request, session, method, path, body)
+    if not ok:
+        return await done(request, session, back, "error", f"Webhook {action}: {answer}.")
+    text = {
+        "rotate": f"New secret of {subscription_id}, shown this once: "
+        f"{(answer or {}).get('secret')} (the old one signs on for a while).",
+        "replay": f"Replay of {subscription_id}: {(answer or {}).get('queued')} events queued.",
+    }.get(action, f"Webhook {subscription_id}: {action} done.")
+    return await done(request, session, back, "success", text)
+
+
+@router.get("/webhooks/{subscription_id}")
+async def webhook_page(request: Request, session: SignedIn, subscription_id: str) -> Response:
+    """One subscription's delivery log, with redelivery and replay."""
+    admin_of(session, Permission.MANAGE_WEBHOOKS)
+    upstreams = gateway_of(request).upstreams
+    hook, log = await asyncio.gather(
+        upstreams.get_json("notifier", f"/v1/webhooks/{part(subscription_id)}"),
+        upstreams.get_json("notifier", f"/v1/webhooks/{part(subscription_id)}/deliveries"),
+    )
+    context = {"hook": hook, "deliveries": log["items"]}
+    return await admin_page(request, session, "admin/webhook.html", context)
+
+
+# ----------------------------------------------------------------------------- print queue
+
+
+@router.get("/print-queue")
+async def print_queue_page(request: Request, session: SignedIn) -> Response:
+    """Collection letters to print and post (customers without an email address)."""
+    admin_of(session)
+    company = company_of(request, session)
+    found = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/print-queue"
+    )
+    context = {"company": company, "letters": found["items"]}
+    return await admin_page(request, session, "admin/print_queue.html", context)
+
+
+@router.get("/print-queue/{letter_id}.pdf")
+async def queued_letter_pdf(request: Request, session: SignedIn, letter_id: str) -> Response:
+    admin_of(session)
+    company = company_of(request, session)
+    response = await gateway_of(request).upstreams.call(
+        "notifier", "GET", f"/v1/companies/{part(company)}/letters/{part(letter_id)}/pdf"
+    )
+    if response.status_code >= 400:
+        raise problem_from("notifier", response)
+    return Response(response.content, media_type="application/pdf")
+
+
+@router.post("/print-queue/{letter_id}/printed", dependencies=[Depends(form_csrf)])
+async def letter_printed(request: Request, session: SignedIn, letter_id: str) -> Response:
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with("/admin/print-queue", company=company)
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        "POST",
+        f"/v1/companies/{part(company)}/letters/{part(letter_id)}/printed",
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        reason = problem_from("notifier", response).detail
+        return await done(request, session, back, "error", f"Letter {letter_id}: {reason}.")
+    return await done(request, session, back, "success", f"Letter {letter_id}: printed.")
+
+
+def sink_required(request: Request) -> None:
+    if gateway_of(request).settings.mail_sink_url is None:
+        raise Problem(404, "no_mail_sink", "no mail sink is configured (ARREARS_MAIL_SINK_URL)")
+
+
+@router.get("/mail-sink")
+async def sink_page(request: Request, session: SignedIn) -> Response:
+    """What the local stack's SMTP sink received."""
+    admin_of(session)
+    sink_required(request)
+    found = await gateway_of(request).upstreams.get_json("mailsink", "/v1/messages")
+    return await admin_page(request, session, "admin/sink.html", {"messages": found["items"]})
+
+
+@router.get("/mail-sink/{number}")
+async def sink_message_page(
+    request: Request, session: SignedIn, number: Annotated[int, Path(ge=1)]
+) -> Response:
+    admin_of(session)
+    sink_required(request)
+    message = await gateway_of(request).upstreams.get_json("mailsink", f"/v1/messages/{number}")
+    return await admin_page(request, session, "admin/sink_message.html", {"message": message})

@@ -19,6 +19,11 @@ class GatewaySettings(ServiceSettings):
     timeline_url: str = Field(default="http://127.0.0.1:8003", description="The timeline.")
     summary_url: str = Field(default="http://127.0.0.1:8004", description="The summary service.")
     notifier_url: str = Field(default="http://127.0.0.1:8005", description="The notifier.")
+    mail_sink_url: str | None = Field(
+        default=None,
+        description="HTTP address of the local stack's SMTP sink; when set, the admin page "
+        "'Mail sink' lists what it received.",
+    )
     upstream_timeout_s: float = Field(
         default=10.0, gt=0, description="Longest wait for an answer of another service."
     )

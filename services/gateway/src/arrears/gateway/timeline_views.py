@@ -187,6 +187,7 @@ def entry_view(entry: Mapping[str, Any]) -> dict[str, Any]:
         "description": ", ".join(w for w in words if w and w != "None"),
         "texts": texts,
         "roles": list(entry.get("roles") or ()),
+        "letter_id": details.get("letter_id") if kind == "letter" else None,
     }
 
 

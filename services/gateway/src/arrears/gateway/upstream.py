@@ -100,6 +100,12 @@ class Upstreams:
             )
             for name in SERVICES
         }
+        if settings.mail_sink_url:
+            self.clients["mailsink"] = httpx.AsyncClient(
+                base_url=settings.mail_sink_url,
+                timeout=settings.upstream_timeout_s,
+                transport=transports.get("mailsink"),
+            )
         self.kept = TtlCache(settings.upstream_cache_s)
         self.members = TtlCache(settings.upstream_cache_s)
 

@@ -35,6 +35,7 @@ from arrears.gateway.web import (
 )
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.ids import uuid7
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SignedIn = Annotated[Session, Depends(page_session)]
@@ -147,6 +148,10 @@ async def draft_page(
     customer_id: str,
     draft_id: str,
     edits: FormData | None = None,
+    *,
+    problem: str | None = None,
+    blocked: bool = False,
+    status: int = 200,
 ) -> Response:
     gateway = gateway_of(request)
     path = customer_path(company, customer_id, f"/reminder-drafts/{part(draft_id)}")
@@ -159,6 +164,7 @@ async def draft_page(
     subject = (text_of(edits, "subject", 500) if edits else None) or str(draft["subject"])
     body = (text_of(edits, "body", 20000) if edits else None) or str(draft["body"])
     recipient = draft.get("recipient") or {}
+    to = (text_of(edits, "to", 320) if edits else None) or recipient.get("email") or ""
     return render(
         request,
         "reminder_draft.html",
@@ -169,8 +175,14 @@ async def draft_page(
             "draft": draft,
             "subject": subject,
             "body": body,
-            "mailto": timeline_views.mailto(recipient.get("email"), subject, body),
+            "to": to,
+            "problem": problem,
+            "blocked": blocked,
+            "may_override": session.principal.can(Permission.OVERRIDE_CONTACT_RULES),
+            "send_key": f"reminder-{uuid7().hex}",
+            "mailto": timeline_views.mailto(to or recipient.get("email"), subject, body),
         },
+        status=status,
     )
 
 
@@ -182,8 +194,8 @@ async def reminder_draft(
     customer_id: CustomerId,
     draft_id: DraftId,
 ) -> Response:
-    """Step three: the draft, editable, with a `mailto:` link that hands it to the agent's
-    mail program (Arrears never sends it)."""
+    """Step three: the draft, editable; sent by the notifier with **Send**, or handed to the
+    agent's own mail program by a `mailto:` link."""
     return await draft_page(request, session, company, customer_id, draft_id)
 
 
@@ -199,6 +211,137 @@ async def edit_reminder_draft(
     link follows the fields as they are typed)."""
     edits = await request.form()
     return await draft_page(request, session, company, customer_id, draft_id, edits)
+
+
+@router.post(CUSTOMER + "/reminder/{draft_id}/send", dependencies=[Depends(form_csrf)])
+async def send_reminder(
+    request: Request,
+    session: SignedIn,
+    company: CompanyId,
+    customer_id: CustomerId,
+    draft_id: DraftId,
+) -> Response:
+    """Step four: the edited draft goes to the notifier, the signed-in agent as its actor.
+    A refusal (an address that is not one address, a line break in the subject) shows the
+    draft again with the reason; the same form sent twice sends one email."""
+    gateway, principal = await collecting(request, session, company, customer_id)
+    form = await request.form()
+
+    async def refused(problem: str, blocked: bool = False) -> Response:
+        return await draft_page(
+            request,
+            session,
+            company,
+            customer_id,
+            draft_id,
+            form,
+            problem=problem,
+            blocked=blocked,
+            status=422,
+        )
+
+    subject, body, to = text_of(form, "subject", 500), text_of(form, "body", 20000), None
+    raw_to = form.get("to")
+    if isinstance(raw_to, str) and raw_to.strip():
+        to = raw_to.strip()[:320]
+    if not subject or not body or not to:
+        return await refused("not sent: enter the recipient, the subject and the text")
+    raw_subject = form.get("subject")
+    email: dict[str, Any] = {
+        "to": {"address": to},
+        # the subject as typed: a line break in it is refused, not silently dropped
+        "subject": raw_subject.strip() if isinstance(raw_subject, str) else subject,
+        "text": body,
+        "purpose": "reminder",
+    }
+    if override := text_of(form, "override_reason", 2000):
+        require(principal, Permission.OVERRIDE_CONTACT_RULES)
+        email["override_reason"] = override
+    response = await gateway.upstreams.call(
+        "notifier",
+        "POST",
+        customer_path(company, customer_id, "/emails"),
+        json=email,
+        headers={
+            **actor_header(principal),
+            "Idempotency-Key": text_of(form, "send_key", 100) or f"reminder-{uuid7().hex}",
+        },
+    )
+    if response.status_code >= 400:
+        blocked = problem_from("notifier", response).code == "contact_refused"
+        return await refused(f"not sent: {timeline_views.problem_words(response)}", blocked)
+    email = response.json()
+    await gateway.auth.set_flash(
+        session, "success", f"Reminder to {email['to']['address']}: handed to the notifier."
+    )
+    target = f"{customer_url(company, customer_id)}/emails/{part(str(email['email_id']))}"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.get(CUSTOMER + "/emails/{email_id}")
+async def customer_email(
+    request: Request,
+    session: SignedIn,
+    company: CompanyId,
+    customer_id: CustomerId,
+    email_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    """One email sent to the customer: its delivery state, attempts, the server's reply and
+    its text."""
+    gateway = gateway_of(request)
+    email = await gateway.scope.read(
+        session.principal,
+        company,
+        customer_id,
+        gateway.upstreams.get_json(
+            "notifier", f"/v1/companies/{part(company)}/emails/{part(email_id)}"
+        ),
+    )
+    if email.get("customer_id") != customer_id:
+        raise Problem(404, "unknown_email", f"no email {email_id} for {customer_id}")
+    flash = await gateway.auth.take_flash(session)
+    return render(
+        request,
+        "email.html",
+        {
+            "company": company,
+            "customer_id": customer_id,
+            "base": customer_url(company, customer_id),
+            "email": email,
+            "flash": flash,
+            "admin": False,
+        },
+    )
+
+
+@router.get(CUSTOMER + "/letters/{letter_id}.pdf")
+async def letter_pdf(
+    request: Request,
+    session: SignedIn,
+    company: CompanyId,
+    customer_id: CustomerId,
+    letter_id: Annotated[str, Path(min_length=1, max_length=64)],
+) -> Response:
+    """A collection letter of the customer as the notifier rendered it (PDF)."""
+    gateway = gateway_of(request)
+    path = f"/v1/companies/{part(company)}/letters/{part(letter_id)}"
+    letter = await gateway.scope.read(
+        session.principal, company, customer_id, gateway.upstreams.get_json("notifier", path)
+    )
+    if letter.get("customer_id") != customer_id:
+        raise Problem(404, "unknown_letter", f"no letter {letter_id} of {customer_id}")
+    response = await gateway.upstreams.call("notifier", "GET", path + "/pdf")
+    if response.status_code >= 400:
+        raise problem_from("notifier", response)
+    return Response(
+        response.content,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{part(str(letter["document_number"]))}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # ----------------------------------------------------------------------------- history

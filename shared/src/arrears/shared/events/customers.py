@@ -62,6 +62,11 @@ class CustomerProfile(Payload):
     open_contracts: int | None = Field(
         default=None, ge=0, description="Number of open sales agreements or contracts."
     )
+    do_not_contact: bool | None = Field(
+        default=None,
+        description="True: send the customer no reminders, letters or other messages (the "
+        "notifier's outbound gate refuses them); false lifts it.",
+    )
 
 
 class CustomerRegisteredData(Payload):

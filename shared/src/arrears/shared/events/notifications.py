@@ -20,10 +20,28 @@ DeliveryId = Annotated[
 ]
 Attempts = Annotated[int, Field(ge=1, description="Number of attempts made so far.")]
 SourceEventId = Annotated[
-    UUID, Field(description="event_id of the event that caused the notification.")
+    UUID,
+    Field(
+        description="event_id of the event that caused the notification; for an email asked "
+        "for over the notifier's API (an agent's reminder), the id the notifier gave the email."
+    ),
 ]
 ErrorText = Annotated[
     str, Field(min_length=1, max_length=2000, description="What went wrong (last attempt).")
+]
+MessageId = Annotated[
+    str | None,
+    Field(
+        max_length=300,
+        description="Message-ID header Arrears gave the email; the same on every attempt.",
+    ),
+]
+Purpose = Annotated[
+    str | None,
+    Field(
+        max_length=20,
+        description="Why the email was sent: 'reminder', 'letter', 'reprint' or 'other'.",
+    ),
 ]
 
 
@@ -36,6 +54,11 @@ class EmailDeliveredData(Payload):
         default=None, max_length=300, description="Message-ID assigned by the mail server."
     )
     source_event_id: SourceEventId
+    message_id: MessageId = None
+    purpose: Purpose = None
+    reply: str | None = Field(
+        default=None, max_length=2000, description="The mail server's answer to the message."
+    )
 
 
 class EmailDelivered(Event):
@@ -55,6 +78,11 @@ class EmailFailedData(Payload):
     error: ErrorText
     final: bool = Field(description="True when the notifier gave up; false if it will retry.")
     source_event_id: SourceEventId
+    message_id: MessageId = None
+    purpose: Purpose = None
+    reply_code: int | None = Field(
+        default=None, ge=100, le=599, description="SMTP reply code, if the server answered."
+    )
 
 
 class EmailFailed(Event):

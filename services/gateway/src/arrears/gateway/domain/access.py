@@ -37,6 +37,8 @@ class Permission(StrEnum):
     CHANGE_CUSTOMER = "change_customer"
     CONFIGURE = "configure"
     MANAGE_ACCOUNTS = "manage_accounts"
+    OVERRIDE_CONTACT_RULES = "override_contact_rules"
+    MANAGE_WEBHOOKS = "manage_webhooks"
 
 
 A, S, M, N = Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION
@@ -53,6 +55,8 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.CHANGE_CUSTOMER: frozenset({S, N}),
     Permission.CONFIGURE: frozenset({M}),
     Permission.MANAGE_ACCOUNTS: frozenset({M}),
+    Permission.OVERRIDE_CONTACT_RULES: frozenset({S}),
+    Permission.MANAGE_WEBHOOKS: frozenset({M, N}),
 }
 """Which roles grant each permission."""
 
@@ -69,6 +73,8 @@ PERMISSION_TEXT: dict[Permission, str] = {
     Permission.CHANGE_CUSTOMER: "change a customer's profile and credit limit",
     Permission.CONFIGURE: "define aging periods, pools and letter sequences",
     Permission.MANAGE_ACCOUNTS: "manage accounts of the workspace",
+    Permission.OVERRIDE_CONTACT_RULES: "send a message the contact rules refuse, with a reason",
+    Permission.MANAGE_WEBHOOKS: "manage webhook subscriptions, their deliveries and replays",
 }
 
 
