@@ -40,7 +40,6 @@ import asyncpg
 import harness
 import httpx
 
-from arrears.cli import stack as local_stack
 from arrears.cli.stack import Stack
 
 COMPANY = "load"
@@ -298,11 +297,9 @@ def main() -> None:
     )
     harness.add_common_arguments(parser)
     args = parser.parse_args()
-    # free ports from the kernel, never the defaults: a `./arrears up` or a test's stack on
-    # this machine is left alone
-    local_stack.SERVICES = tuple((name, 0) for name, _ in local_stack.SERVICES)
     with tempfile.TemporaryDirectory(prefix="arrears-load-bench-") as tmp:
-        stack = Stack(Path(tmp), colors=False)
+        # free ports, never the usual ones: a `./arrears up` or a test's stack is left alone
+        stack = Stack(Path(tmp), colors=False, usual_ports=False)
         try:
             stack.start()
             section = asyncio.run(measure(args, stack))

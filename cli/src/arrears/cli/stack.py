@@ -75,9 +75,12 @@ class ServiceProcess:
 
 
 class Stack:
-    def __init__(self, state_dir: Path, *, colors: bool) -> None:
+    def __init__(self, state_dir: Path, *, colors: bool, usual_ports: bool = True) -> None:
+        """`usual_ports=False`: every service on a free port from the kernel, never the usual
+        ones (a second stack beside a running one, e.g. a benchmark's)."""
         self.state_dir = state_dir
         self.colors = colors
+        self.usual_ports = usual_ports
         self.postgres: LocalPostgres | None = None
         self.broker: LocalBroker | None = None
         self.database_url = ""
@@ -123,7 +126,8 @@ class Stack:
         asyncio.run(migrate_all(self.database_url, report=_say))
         self.smtp_port = pick_port(SMTP_PORT)
         for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
-            service = ServiceProcess(name, pick_port(preferred), COLORS[index % len(COLORS)])
+            port = pick_port(preferred if self.usual_ports else None)
+            service = ServiceProcess(name, port, COLORS[index % len(COLORS)])
             self.services.append(service)
         for service in self.services:
             self._spawn(service)

@@ -16,7 +16,7 @@ the rule.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -135,6 +135,14 @@ class PostedDocument:
     @property
     def receivable(self) -> bool:
         return self.kind in RECEIVABLE_KINDS
+
+    def values_for(self, row: type[Any]) -> dict[str, Any]:
+        """The document's values of every field the dataclass `row` has that a posted
+        document knows (what a reader's row takes from it; the reader adds the rest)."""
+        return {f.name: getattr(self, f.name) for f in fields(row) if f.name in _DOCUMENT_VALUES}
+
+
+_DOCUMENT_VALUES = frozenset(f.name for f in fields(PostedDocument)) | {"receivable"}
 
 
 def posted_documents(event: Event) -> list[PostedDocument]:

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable
 from dataclasses import fields, replace
 from datetime import date
 from decimal import Decimal
-from typing import cast
 
 from arrears.shared.events import customers as cu
 from arrears.shared.events import invoices as iv
@@ -51,7 +50,6 @@ from .facts import (
     SettledPart,
     SettlementFacts,
     StatusFacts,
-    TransactionKind,
     reopen_source,
 )
 
@@ -68,22 +66,9 @@ def transactions_of(event: Event) -> list[OpenItemFacts]:
         OpenItemFacts(
             company=event.company,
             customer_id=event.customer_id,
-            transaction_id=doc.transaction_id,
-            kind=cast(TransactionKind, doc.kind),
-            receivable=doc.receivable,
-            document_number=doc.document_number,
-            posting_date=doc.posting_date,
-            document_date=doc.document_date,
-            due_date=doc.due_date,
-            currency=doc.currency,
-            amount=doc.amount,
-            accounting_currency=doc.accounting_currency,
-            accounting_amount=doc.accounting_amount,
-            exchange_rate=doc.exchange_rate,
-            fee_kind=doc.fee_kind,
-            related_transaction_id=doc.related_transaction_id,
             event_id=str(event.event_id),
             sequence=event.sequence,
+            **doc.values_for(OpenItemFacts),
         )
         for doc in posted_documents(event)
     ]

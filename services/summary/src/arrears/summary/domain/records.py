@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 from arrears.shared.events import activities as ac
 from arrears.shared.events import aging as ag
@@ -299,18 +299,8 @@ def _transactions(event: Event) -> list[TransactionRow]:
         TransactionRow(
             company=event.company,
             customer_id=event.customer_id,
-            transaction_id=doc.transaction_id,
-            kind=cast(TransactionKind, doc.kind),
-            document_number=doc.document_number,
-            posting_date=doc.posting_date,
-            document_date=doc.document_date,
-            due_date=doc.due_date,
-            currency=doc.currency,
-            amount=doc.amount,
-            accounting_currency=doc.accounting_currency,
-            accounting_amount=doc.accounting_amount,
-            fee_kind=doc.fee_kind,
             event_id=str(event.event_id),
+            **doc.values_for(TransactionRow),
         )
         for doc in posted_documents(event)
     ]
