@@ -13,11 +13,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
+from datetime import date, datetime
 from typing import Any, cast
 
-import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.aging import store
@@ -29,8 +27,6 @@ from arrears.aging.domain import (
     Lookups,
     MissingFact,
     SettlementFacts,
-    StoredFigures,
-    changed_payload,
     evolve_customer,
     movements_of,
     needs,
@@ -41,10 +37,8 @@ from arrears.aging.domain import (
 from arrears.shared.clock import Clock
 from arrears.shared.consumer import Delivered
 from arrears.shared.events.aging import CustomerAgingChanged, OpenItemsChanged
-from arrears.shared.events.envelope import Event, event_types_of
-from arrears.shared.ids import uuid7
+from arrears.shared.events.envelope import Event
 from arrears.shared.logging import get_logger
-from arrears.shared.outbox import enqueue
 from arrears.shared.topics import CUSTOMERS, INVOICES, LETTERS, PAYMENTS, Topic
 
 log = get_logger(__name__)
@@ -167,83 +161,13 @@ async def refresh_aging(
 ) -> int:
     """Recompute and store today's aging of these customers in the database, and queue
     `CustomerAgingChanged` for every one whose figures changed (also when only the day moved
-    amounts between periods), after the `OpenItemsChanged` of its changed transactions. The
-    envelopes are written as JSON straight from the stored figures (a rollover changes most
-    customers at once) and checked against the contract when the outbox publishes them.
-    Returns how many customers changed."""
-    changed = await store.store_aging(
-        conn, today, definition, store.Scope(keys=keys), consumer="aging"
+    amounts between periods), after the `OpenItemsChanged` of its changed transactions
+    (`store.store_aging`: the envelopes are written by the database, straight from the stored
+    figures, and checked against the contract when the outbox publishes them). Returns how
+    many customers changed."""
+    return await store.store_aging(
+        conn, today, definition, store.Scope(keys=keys), consumer="aging", recorded_at=now
     )
-    occurred_at = datetime.combine(today, time(), UTC)
-
-    def envelope(row: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "company": row["company"],
-            "customer_id": row["customer_id"],
-            "sequence": row["revision"],
-            "occurred_at": occurred_at,
-            "recorded_at": now,
-            "actor": "aging",
-        }
-
-    events: list[Event | bytes] = []
-    published: list[tuple[str, str, int, bytes]] = []
-    for row in changed:
-        head = envelope(row)
-        events += open_items_changed(
-            row["open_items"] or (), row["revision"], row["position"], head
-        )
-        figures = _JSON.encode(
-            head
-            | FIGURES_TYPE
-            | {
-                "event_id": str(uuid7()),
-                "correlation_id": None,
-                "causation_id": None,
-                "data": changed_payload(
-                    figures_of(row, definition), row["accounting_currency"], row["position"]
-                ),
-            }
-        )
-        events.append(figures)
-        published.append((row["company"], row["customer_id"], row["revision"], figures))
-    await enqueue(conn, events)
-    await store.remember_published(conn, published)
-    return len(changed)
-
-
-def open_items_changed(
-    items: Sequence[Sequence[str]], revision: int, position: int, envelope: dict[str, Any]
-) -> list[bytes]:
-    """`OpenItemsChanged` envelopes as JSON (`OPEN_ITEMS_PER_EVENT` items each, a fresh id
-    each) of one customer's revision, from rows in `store.store_aging`'s `open_items` shape.
-    Written straight from the stored amounts and checked against the contract when the
-    outbox publishes them: a customer's first revision names every transaction it has, and
-    building the models for that many items would cost more than the aging itself."""
-    return [
-        _JSON.encode(
-            envelope
-            | OPEN_ITEMS_TYPE
-            | {
-                "event_id": str(uuid7()),
-                "correlation_id": None,
-                "causation_id": None,
-                "data": open_items_payload(
-                    items[start : start + OPEN_ITEMS_PER_EVENT], revision, position
-                ),
-            }
-        )
-        for start in range(0, len(items), OPEN_ITEMS_PER_EVENT)
-    ]
-
-
-_JSON = msgspec.json.Encoder()
-FIGURES_TYPE = dict(
-    zip(("type", "schema_version"), event_types_of(CustomerAgingChanged), strict=True)
-)
-OPEN_ITEMS_TYPE = dict(
-    zip(("type", "schema_version"), event_types_of(OpenItemsChanged), strict=True)
-)
 
 
 async def published_state(engine: AsyncEngine, *, chunk: int = 1000) -> AsyncIterator[list[Event]]:
@@ -258,61 +182,12 @@ async def published_state(engine: AsyncEngine, *, chunk: int = 1000) -> AsyncIte
         if not page:
             return
         events: list[Event] = []
-        for raw, items in page:
-            last = CustomerAgingChanged.model_validate(raw)
-            events += [
-                OpenItemsChanged.model_validate_json(text)
-                for text in open_items_changed(
-                    items,
-                    last.sequence,
-                    last.data.position,
-                    last.model_dump(mode="json", exclude={"data", "type", "schema_version"}),
-                )
-            ]
-            events.append(last)
-            after = (last.company, last.customer_id)
+        for envelopes in page:
+            *opened, last = envelopes
+            events += [OpenItemsChanged.model_validate(e) for e in opened]
+            events.append(CustomerAgingChanged.model_validate(last))
+            after = (last["company"], last["customer_id"])
         yield events
-
-
-OPEN_ITEMS_PER_EVENT = 1000
-"""Most transactions one `OpenItemsChanged` carries (the contract's limit)."""
-
-
-def open_items_payload(
-    items: Sequence[Sequence[str]], revision: int, position: int
-) -> dict[str, Any]:
-    """`OpenItemsChanged` data from the rows `store.store_aging` returns as `open_items`."""
-    return {
-        "revision": revision,
-        "position": position,
-        "items": [
-            {
-                "transaction_id": transaction_id,
-                "open_amount": {"amount": txn, "currency": currency},
-                "accounting_open_amount": {"amount": accounting, "currency": accounting_currency},
-            }
-            for transaction_id, txn, currency, accounting, accounting_currency in items
-        ],
-    }
-
-
-def figures_of(row: dict[str, Any], definition: AgingDefinition) -> StoredFigures:
-    """The published figures of a stored `customer_aging` row."""
-    return StoredFigures(
-        as_of=row["as_of"],
-        definition_id=definition.id,
-        aged_by=definition.aged_by,
-        balance=row["balance"],
-        overdue=row["overdue"],
-        periods=tuple(
-            (p.name, p.from_days, p.to_days, Decimal(amount))
-            for p, amount in zip(definition.periods, row["periods"], strict=True)
-        ),
-        credit_limit=row["credit_limit"],
-        credit_remaining=row["credit_remaining"],
-        disputed_count=row["disputed_count"],
-        disputed_amount=row["disputed_amount"],
-    )
 
 
 async def roll_over(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -42,7 +42,10 @@ from arrears.shared.consumer import stream_positions
 from arrears.shared.db import fact_of as fact_of
 from arrears.shared.db import insert_new as insert_new
 from arrears.shared.db import row_of as row_of
+from arrears.shared.events.aging import CustomerAgingChanged, OpenItemsChanged
+from arrears.shared.events.envelope import Event, event_types_of
 from arrears.shared.money import decimal_text
+from arrears.shared.outbox import outbox
 
 metadata = sa.MetaData()
 Money = sa.Numeric(24, 6)
@@ -735,18 +738,185 @@ def aging_figures(as_of: date, definition: AgingDefinition, scope: Scope) -> sa.
     )
 
 
+def event_id() -> sa.ColumnElement[Any]:
+    """A fresh UUIDv7 per row, in SQL (the envelope's `event_id`): the milliseconds since the
+    epoch over the first 48 bits of a random UUID, its version nibble turned from 4 to 7
+    (PostgreSQL before 18 has no `uuidv7()`)."""
+    return sa.literal_column(
+        "CAST(encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid()) placing "
+        "substring(int8send(floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint) "
+        "FROM 3) FROM 1 FOR 6), 52, 1), 53, 1), 'hex') AS uuid)"
+    )
+
+
+def json_object(**members: Any) -> sa.ColumnElement[Any]:
+    """A JSONB object of these members, built in the database."""
+    return sa.func.jsonb_build_object(*(x for pair in members.items() for x in pair))
+
+
+def money_json(amount: Any, currency: Any) -> sa.ColumnElement[Any]:
+    """A `Money` as JSON, the amount written as `decimal_text` writes it."""
+    return json_object(amount=money_text(amount), currency=currency)
+
+
+@dataclass(frozen=True)
+class Head:
+    """What an aging envelope says besides its type and data: when (as JSON timestamps) and
+    the revision of the customer's aging it publishes."""
+
+    occurred_at: Any
+    recorded_at: Any
+
+    def envelope(
+        self, kind: type[Event], company: Any, customer_id: Any, revision: Any, data: Any
+    ) -> sa.ColumnElement[Any]:
+        """An envelope of `kind` as JSONB, built in the database."""
+        event_type, version = event_types_of(kind)
+        return json_object(
+            event_id=event_id(),
+            type=sa.literal(event_type, sa.Text),
+            schema_version=sa.literal(version, sa.Integer),
+            company=company,
+            customer_id=customer_id,
+            sequence=revision,
+            occurred_at=self.occurred_at,
+            recorded_at=self.recorded_at,
+            actor=sa.literal("aging", sa.Text),
+            correlation_id=sa.null(),
+            causation_id=sa.null(),
+            data=data,
+        )
+
+    @classmethod
+    def of(cls, occurred_at: datetime, recorded_at: datetime) -> Head:
+        def text(moment: datetime) -> sa.ColumnElement[Any]:
+            return sa.func.to_jsonb(sa.literal(utc_text(moment), sa.Text))
+
+        return cls(text(occurred_at), text(recorded_at))
+
+
+def utc_text(moment: datetime) -> str:
+    """A UTC timestamp as the envelope writes it (ISO 8601, `Z`)."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+OPEN_ITEMS_PER_EVENT = 1000
+"""Most transactions one `OpenItemsChanged` carries (the contract's limit)."""
+
+
+def open_items_envelopes(
+    items: sa.Subquery | sa.CTE, revisions: sa.Subquery | sa.CTE, head: Head
+) -> sa.Select[Any]:
+    """`OpenItemsChanged` envelopes (company, customer_id, chunk, envelope): `items` (company,
+    customer_id, transaction_id, the open amounts and their currencies) of the customers of
+    `revisions` (company, customer_id, revision, position), `OPEN_ITEMS_PER_EVENT` a piece,
+    in transaction order."""
+    i, r = items.c, revisions.c
+    chunked = (
+        sa.select(
+            i.company,
+            i.customer_id,
+            i.transaction_id,
+            json_object(
+                transaction_id=i.transaction_id,
+                open_amount=money_json(i.open_amount_txn, i.currency),
+                accounting_open_amount=money_json(i.open_amount, i.accounting_currency),
+            ).label("item"),
+            (
+                (
+                    sa.func.row_number().over(
+                        partition_by=(i.company, i.customer_id), order_by=i.transaction_id
+                    )
+                    - 1
+                )
+                // OPEN_ITEMS_PER_EVENT
+            ).label("chunk"),
+        )
+        .where(sa.tuple_(i.company, i.customer_id).in_(sa.select(r.company, r.customer_id)))
+        .subquery("chunked")
+    )
+    c = chunked.c
+    pieces = (
+        sa.select(
+            c.company,
+            c.customer_id,
+            c.chunk,
+            sa.func.jsonb_agg(aggregate_order_by(c.item, c.transaction_id)).label("items"),
+        )
+        .group_by(c.company, c.customer_id, c.chunk)
+        .subquery("pieces")
+    )
+    p = pieces.c
+    data = json_object(revision=r.revision, position=r.position, items=p["items"])
+    return sa.select(
+        p.company,
+        p.customer_id,
+        p.chunk,
+        head.envelope(OpenItemsChanged, p.company, p.customer_id, r.revision, data).label(
+            "envelope"
+        ),
+    ).select_from(
+        pieces.join(revisions, sa.and_(r.company == p.company, r.customer_id == p.customer_id))
+    )
+
+
+def figures_envelope(row: Any, definition: AgingDefinition, head: Head) -> sa.ColumnElement[Any]:
+    """`CustomerAgingChanged` as JSONB from a row shaped like `customer_aging` with the
+    ledger `position` it reflects (the figures of the domain's `changed_payload`)."""
+    currency = row.accounting_currency
+
+    def money(column: Any) -> sa.ColumnElement[Any]:
+        return sa.case((column.is_(None), sa.null()), else_=money_json(column, currency))
+
+    periods = sa.func.jsonb_build_array(
+        *(
+            json_object(
+                name=sa.literal(p.name, sa.Text),
+                from_days=sa.literal(p.from_days, sa.Integer),
+                to_days=sa.literal(p.to_days, sa.Integer),
+                amount=json_object(
+                    amount=sa.type_coerce(row.periods, postgresql.JSONB)[i], currency=currency
+                ),
+            )
+            for i, p in enumerate(definition.periods)
+        )
+    )
+    data = json_object(
+        as_of=sa.func.to_char(row.as_of, "YYYY-MM-DD"),
+        aging_definition_id=sa.literal(definition.id, sa.Text),
+        aged_by=sa.literal(definition.aged_by, sa.Text),
+        balance=money_json(row.balance, currency),
+        overdue=money_json(row.overdue, currency),
+        periods=periods,
+        credit_limit=money(row.credit_limit),
+        credit_remaining=money(row.credit_remaining),
+        disputed_count=row.disputed_count,
+        disputed_amount=money_json(row.disputed_amount, currency),
+        position=row.position,
+    )
+    return head.envelope(CustomerAgingChanged, row.company, row.customer_id, row.revision, data)
+
+
 async def store_aging(
-    conn: AsyncConnection, as_of: date, definition: AgingDefinition, scope: Scope, consumer: str
-) -> list[dict[str, Any]]:
-    """Age every customer of the scope as of `as_of` and store it in `customer_aging`, all in
-    the database (one statement); a customer's revision grows when its figures changed or a
-    transaction's open amount changed since it was last published.
-    Returns those customers, each with its new figures, revision, the ledger position
-    (`consumer`'s) they reflect and `open_items`: the transactions whose open amounts are still to
-    be published, as `[transaction_id, open (own currency), currency, open (accounting),
-    accounting currency]` (None when there are none); they count as published from now on."""
+    conn: AsyncConnection,
+    as_of: date,
+    definition: AgingDefinition,
+    scope: Scope,
+    consumer: str,
+    *,
+    recorded_at: datetime,
+) -> int:
+    """Age every customer of the scope as of `as_of`, store it in `customer_aging` and queue
+    what changed for publishing, all in the database (one statement): a customer's revision
+    grows when its figures changed or a transaction's open amount changed since it was last
+    published, and each such revision is queued in the outbox as `OpenItemsChanged` (the
+    transactions whose open amounts changed: all of them in a customer's first revision)
+    followed by `CustomerAgingChanged` (the figures and the ledger position, `consumer`'s,
+    they reflect), which is also kept as the customer's last publication. The open amounts
+    count as published from now on. Returns how many customers changed."""
     a, p, t = customer_aging.c, stream_positions.c, transactions.c
     await sized_for_sets(conn)
+    head = Head.of(datetime.combine(as_of, time(), UTC), recorded_at)
     fresh = aging_figures(as_of, definition, scope).cte("fresh")
     f = fresh.c
     unpublished = (
@@ -763,35 +933,19 @@ async def store_aging(
         .cte("unpublished")
     )
     u = unpublished.c
-    item = sa.func.jsonb_build_array(
-        u.transaction_id,
-        money_text(u.open_amount_txn),
-        u.currency,
-        money_text(u.open_amount),
-        u.accounting_currency,
-    )
-    pending = (
-        sa.select(
-            u.company,
-            u.customer_id,
-            sa.func.jsonb_agg(aggregate_order_by(item, u.transaction_id)).label("open_items"),
-        )
-        .group_by(u.company, u.customer_id)
-        .cte("pending")
-    )
+    pending = sa.select(u.company, u.customer_id).distinct().cte("pending")
     watched = [f[name] for name in CHANGE_FIELDS]
     stored = [a[name] for name in CHANGE_FIELDS]
     changed = sa.or_(
         a.customer_id.is_(None),
         sa.tuple_(*watched).is_distinct_from(sa.tuple_(*stored)),
-        pending.c.open_items.is_not(None),
+        pending.c.customer_id.is_not(None),
     )
     marked = (
         sa.select(
             *f,
             (sa.func.coalesce(a.revision, 0) + sa.case((changed, 1), else_=0)).label("revision"),
             changed.label("changed"),
-            pending.c.open_items,
         )
         .select_from(
             fresh.outerjoin(
@@ -823,12 +977,8 @@ async def store_aging(
         .values(open_published=True)
         .cte("published")
     )
-    rows = await conn.execute(
-        sa.select(
-            *(m[n] for n in columns),
-            m.open_items,
-            sa.func.coalesce(p.max_sequence, 0).label("position"),
-        )
+    revised = (
+        sa.select(*m, sa.func.coalesce(p.max_sequence, 0).label("position"))
         .select_from(
             marked.outerjoin(
                 stream_positions,
@@ -838,69 +988,113 @@ async def store_aging(
             )
         )
         .where(m.changed)
+        .cte("revised")
+    )
+    r = revised.c
+    figures = (
+        sa.select(
+            r.company,
+            r.customer_id,
+            r.revision,
+            figures_envelope(r, definition, head).label("envelope"),
+        ).cte("figures")  # referenced twice, so built once: the same event id in both
+    )
+    items = open_items_envelopes(unpublished, revised, head)
+    queued = items.subquery("opened")
+    q, g = queued.c, figures.c
+    envelopes = sa.union_all(
+        sa.select(q.company, q.customer_id, sa.literal(0).label("kind"), q.chunk, q.envelope),
+        sa.select(g.company, g.customer_id, sa.literal(1), sa.literal(0), g.envelope),
+    ).subquery("envelopes")
+    e = envelopes.c
+    outbox_cte = (
+        sa.insert(outbox)
+        .from_select(
+            ["envelope"],
+            sa.select(e.envelope).order_by(e.company, e.customer_id, e.kind, e.chunk),
+        )
+        .cte("queued")
+    )
+    last = insert(published_aging).from_select(
+        ["company", "customer_id", "revision", "envelope"],
+        sa.select(g.company, g.customer_id, g.revision, g.envelope),
+    )
+    remembered_cte = last.on_conflict_do_update(
+        index_elements=["company", "customer_id"],
+        set_={"revision": last.excluded.revision, "envelope": last.excluded.envelope},
+        where=published_aging.c.revision < last.excluded.revision,
+    ).cte("remembered")
+    count = await conn.execute(
+        sa.select(sa.func.count())
+        .select_from(revised)
         .add_cte(stored_cte)
         .add_cte(published_cte)
+        .add_cte(outbox_cte)
+        .add_cte(remembered_cte)
     )
-    return [dict(r._mapping) for r in rows]
-
-
-async def remember_published(
-    conn: AsyncConnection, published: Sequence[tuple[str, str, int, bytes]]
-) -> None:
-    """Keep these `CustomerAgingChanged` envelopes (company, customer, revision, JSON) as each
-    customer's last published one."""
-    if not published:
-        return
-    stmt = insert(published_aging).values(
-        company=sa.bindparam("company"),
-        customer_id=sa.bindparam("customer_id"),
-        revision=sa.bindparam("revision"),
-        envelope=sa.cast(sa.bindparam("text", type_=sa.Text), postgresql.JSONB),
-    )
-    await conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=["company", "customer_id"],
-            set_={"revision": stmt.excluded.revision, "envelope": stmt.excluded.envelope},
-            where=published_aging.c.revision < stmt.excluded.revision,
-        ),
-        [
-            {"company": c, "customer_id": k, "revision": r, "text": text.decode()}
-            for c, k, r, text in published
-        ],
-    )
+    return int(count.scalar_one())
 
 
 async def published_pages(
     conn: AsyncConnection, after: CustomerKey | None, limit: int
-) -> list[tuple[dict[str, Any], list[list[str]]]]:
-    """Customers after `after` (in key order), each with its last published
-    `CustomerAgingChanged` envelope and its published open amounts (`store_aging`'s item
-    shape)."""
+) -> list[list[dict[str, Any]]]:
+    """Customers after `after` (in key order), each as what it last published: its
+    `OpenItemsChanged` envelopes holding every published open amount (fresh event ids, the
+    revision and times of its last `CustomerAgingChanged`), then that `CustomerAgingChanged`
+    as it was published."""
     pa, t = published_aging.c, transactions.c
     where = [] if after is None else [sa.tuple_(pa.company, pa.customer_id) > sa.tuple_(*after)]
     page = (
-        sa.select(pa.company, pa.customer_id, pa.envelope)
+        sa.select(
+            pa.company,
+            pa.customer_id,
+            pa.envelope,
+            pa.revision,
+            sa.cast(pa.envelope["data"]["position"].astext, sa.BigInteger).label("position"),
+        )
         .where(*where)
         .order_by(pa.company, pa.customer_id)
         .limit(limit)
         .cte("page")
     )
-    item = sa.func.jsonb_build_array(
-        t.transaction_id,
-        money_text(t.open_amount_txn),
-        t.currency,
-        money_text(t.open_amount),
-        t.accounting_currency,
-    )
+    g = page.c
     items = (
-        sa.select(sa.func.jsonb_agg(aggregate_order_by(item, t.transaction_id)))
-        .where(t.company == page.c.company, t.customer_id == page.c.customer_id, t.open_published)
-        .scalar_subquery()
+        sa.select(
+            t.company,
+            t.customer_id,
+            t.transaction_id,
+            t.open_amount,
+            t.open_amount_txn,
+            t.currency,
+            t.accounting_currency,
+        )
+        .where(
+            t.open_published,
+            sa.tuple_(t.company, t.customer_id).in_(sa.select(g.company, g.customer_id)),
+        )
+        .subquery("items")
     )
+    head = Head(g.envelope["occurred_at"], g.envelope["recorded_at"])
+    opened = open_items_envelopes(items, page, head).subquery("opened")
+    o = opened.c
+    envelopes = sa.union_all(
+        sa.select(o.company, o.customer_id, sa.literal(0).label("kind"), o.chunk, o.envelope),
+        sa.select(g.company, g.customer_id, sa.literal(1), sa.literal(0), g.envelope),
+    ).subquery("envelopes")
+    e = envelopes.c
     rows = await conn.execute(
-        sa.select(page.c.envelope, items).order_by(page.c.company, page.c.customer_id)
+        sa.select(e.company, e.customer_id, e.envelope).order_by(
+            e.company, e.customer_id, e.kind, e.chunk
+        )
     )
-    return [(r[0], r[1] or []) for r in rows]
+    out: list[list[dict[str, Any]]] = []
+    key: CustomerKey | None = None
+    for company, customer_id, envelope in rows:
+        if (company, customer_id) != key:
+            out.append([])
+            key = (company, customer_id)
+        out[-1].append(envelope)
+    return out
 
 
 async def mark_unpublished(conn: AsyncConnection) -> int:
