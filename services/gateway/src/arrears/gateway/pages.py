@@ -298,6 +298,8 @@ async def overview(request: Request, session: SignedIn) -> Response:
             "flash": flash,
             "form_key": str(uuid.uuid4()),
         },
+        # A filter the grid could not use is shown on the page and answered as a bad request.
+        status=400 if hb_state.problems or ag_state.problems else 200,
     )
 
 

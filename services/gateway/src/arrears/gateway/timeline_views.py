@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from arrears.gateway.views import Column, GridSpec, GridState, url_with
+from arrears.shared.inputs import in_date_range
 
 ENTRY_TYPES: tuple[tuple[str, str], ...] = (
     ("invoice", "Invoice"),
@@ -62,7 +63,7 @@ def _date(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return in_date_range(date.fromisoformat(text))
     except ValueError:
         return None
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.inputs import Day
 from arrears.shared.money import decimal_text
 from arrears.shared.service import ServiceContext
 from arrears.timeline import store
@@ -325,11 +326,11 @@ async def customer_timeline(
     company: CompanyId,
     customer_id: CustomerId,
     since: Annotated[
-        date | None,
+        Day | None,
         Query(alias="from", description="First business date (default: 365 days ago)."),
     ] = None,
     until: Annotated[
-        date | None, Query(alias="to", description="Last business date (default: none).")
+        Day | None, Query(alias="to", description="Last business date (default: none).")
     ] = None,
     types: Annotated[
         list[EntryType] | None,
