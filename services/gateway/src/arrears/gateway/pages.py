@@ -56,7 +56,11 @@ from arrears.shared.events.envelope import CompanyId, CustomerId
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SignedIn = Annotated[Session, Depends(page_session)]
 STATIC = PACKAGE / "static"
-STATIC_FILES = {"app.css": "text/css", "app.js": "text/javascript"}
+STATIC_FILES = {
+    "app.css": "text/css",
+    "app.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
 ALL_POOLS = "*"
 
 

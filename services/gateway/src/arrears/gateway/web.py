@@ -146,6 +146,14 @@ def _money(value: Any) -> str:
     return f"{amount:,.{min(places, 6)}f}"
 
 
+def _sign(value: Any) -> str:
+    """` negative` (a class to add) for an amount below zero, else nothing."""
+    try:
+        return " negative" if Decimal(str(value)) < 0 else ""
+    except (InvalidOperation, ValueError):
+        return ""
+
+
 def _day(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -167,7 +175,7 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        money=_money, day=_day, label=_label, urlpart=lambda v: quote(str(v), safe="")
+        money=_money, sign=_sign, day=_day, label=_label, urlpart=lambda v: quote(str(v), safe="")
     )
     env.globals.update(url_with=url_with, csrf_field=CSRF_FIELD)
     return env
