@@ -86,8 +86,16 @@ def test_the_gateway_reaches_every_service_by_its_compose_name_and_port(
 def test_prometheus_scrapes_every_service(compose: dict[str, Any]) -> None:
     prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
     targets = set(prometheus["scrape_configs"][0]["static_configs"][0]["targets"])
-    expected = {f"{s}:{settings_class(s).model_fields['http_port'].default}" for s in SERVICES}
+    expected = set()
+    for service in SERVICES:
+        env = compose["services"][service]["environment"]
+        port = env.get("ARREARS_METRICS_PORT") or env["ARREARS_HTTP_PORT"]
+        expected.add(f"{service}:{port}")
+        if "ARREARS_METRICS_PORT" in env:
+            published = {p.split(":")[-1] for p in compose["services"][service]["ports"]}
+            assert port not in published, f"{service}: the metrics port must stay internal"
     assert targets == expected
+    assert "gateway:9100" in targets
     for mount in compose["services"]["prometheus"]["volumes"]:
         assert (ROOT / mount.split(":")[0]).exists()
 

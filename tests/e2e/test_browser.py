@@ -401,3 +401,63 @@ def test_the_first_admin_signs_in_with_the_printed_password(
     login, password = stack.first_admin()
     sign_in(browser, login, password)
     expect(browser.get_by_role("link", name="Administration")).to_be_visible()
+
+
+GRID_LAYOUT = """() => {
+  const width = window.innerWidth;
+  const problems = [];
+  if (document.documentElement.scrollWidth > width) {
+    problems.push(`the page scrolls sideways: ${document.documentElement.scrollWidth} > ${width}`);
+  }
+  for (const table of document.querySelectorAll("table.grid")) {
+    const box = table.closest(".scroll");
+    if (!box) { problems.push(`${table.id}: not in a scroll box`); continue; }
+    const frame = box.getBoundingClientRect();
+    if (frame.left < 0 || frame.right > width + 1) {
+      problems.push(`${table.id}: its box spans ${frame.left}-${frame.right} of ${width}`);
+    }
+    const first = table.querySelector("thead th");
+    if (first && getComputedStyle(first).position !== "sticky") {
+      problems.push(`${table.id}: the first column is not fixed`);
+    }
+    // Where each column lies in the box's scrollable area, in the box's own coordinates.
+    const origin = frame.left + box.clientLeft - box.scrollLeft;
+    for (const th of table.querySelectorAll("thead th")) {
+      const cell = th.getBoundingClientRect();
+      const left = cell.left - origin, right = cell.right - origin;
+      if (left < -1 || right > box.scrollWidth + 1) {
+        const name = th.textContent.trim();
+        problems.push(`${table.id}: ${name} spans ${left}-${right}, outside ${box.scrollWidth}`
+          + ` (box ${box.clientWidth}, table ${table.getBoundingClientRect().width})`);
+      }
+    }
+    for (const cell of table.querySelectorAll("td.money, td.number")) {
+      if (getComputedStyle(cell).textAlign !== "right") {
+        problems.push(`${table.id}: a number is not right-aligned`);
+        break;
+      }
+    }
+  }
+  return problems;
+}"""
+
+
+def test_grids_fit_the_screen_at_1280_by_800(stack: RunningStack, page: tuple[Page, Watch]) -> None:
+    browser, _watch = page
+    sign_in(browser, "anna", DEMO_PASSWORD)
+    expect(browser.locator("#highest-balances tbody tr").first).to_be_visible()
+    assert browser.evaluate(GRID_LAYOUT) == []
+    icon = browser.locator("link[rel=icon]").get_attribute("href")
+    assert icon and browser.request.get(icon).headers["content-type"].startswith("image/svg")
+    customer = browser.locator("#highest-balances tbody td.customer a").first
+    customer.click()
+    expect(browser.locator("#panel-timeline table.grid")).to_be_visible()
+    shot(browser, "customer-1280x800")
+    assert browser.evaluate(GRID_LAYOUT) == []
+    heights = browser.locator("#timeline tbody tr").evaluate_all(
+        "rows => rows.map(r => r.getBoundingClientRect().height)"
+    )
+    assert heights and max(heights) < 2 * min(heights), "a timeline entry wraps onto lines"
+    negative = browser.locator("td.negative")
+    if negative.count():
+        assert negative.first.evaluate("c => getComputedStyle(c).color") == "rgb(179, 38, 30)"

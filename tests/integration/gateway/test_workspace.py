@@ -122,7 +122,11 @@ def test_the_collections_history_lists_what_touched_the_invoice(desk: Desk) -> N
     assert "Collections history of W-INV-1" in page
     assert page.index("Invoice") < page.index("Status change")
     assert "&lt;i&gt;wrong price&lt;/i&gt;" in page
-    assert f'href="{url}"' in desk.wes.http.get(CUSTOMER_PAGE).text
+    by_document = f"{CUSTOMER_PAGE}/transactions/W-INV-1/history"
+    assert f'href="{by_document}"' in desk.wes.http.get(CUSTOMER_PAGE).text
+    named = desk.wes.http.get(by_document)
+    assert named.status_code == 200 and "Collections history of W-INV-1" in named.text
+    assert named.text.count("Status change") == page.count("Status change")
     chosen = desk.wes.http.get(CUSTOMER_PAGE + "/history", params={"transaction_id": desk.invoice})
     assert chosen.status_code == 303 and chosen.headers["location"] == url
 
@@ -477,3 +481,50 @@ def test_the_api_serves_timeline_and_summary_in_scope(desk: Desk) -> None:
         assert regenerated.status_code == 201 and regenerated.json()["actor"] == "token:wes-script"
         outside = client.get(f"{base}/customers/X-1/summary", headers=headers)
         assert outside.status_code == 404 and "Xeno" not in outside.text
+
+
+def test_payments_settlements_and_nsf_fees_are_shown_by_their_document_numbers(
+    desk: Desk,
+) -> None:
+    stack = desk.stack
+    stack.register("W-2", "owner-w", name="Numbered Ltd")
+    invoice = stack.invoice("W-2", "W2-INV-1", "300.00")
+    payment = stack.post("W-2", "/payments", {"payment_date": "2026-03-10", "amount": "300.00"})
+    assert payment["document_number"] == "PAY-W-2-0001"
+    stack.post(
+        "W-2",
+        "/settlements",
+        {
+            "paying_transaction_id": payment["transaction_id"],
+            "allocations": [{"transaction_id": invoice}],
+        },
+    )
+    nsf = stack.post("W-2", f"/payments/{payment['transaction_id']}/nsf", {"fee_amount": "25.00"})
+    assert nsf["nsf_fee"]["document_number"] == "PAY-W-2-0001-NSF"
+    stack.wait_for_timeline("W-2", "PaymentReturnedNsf")
+    page = desk.wes.http.get(f"/companies/{COMPANY}/customers/W-2").text
+    timeline = section(page, "timeline")
+    rows = dict(
+        re.findall(
+            r'<tr data-type="(\w+)">\s*<td>[^<]*</td>\s*<td>[^<]*</td>\s*<td>(.*?)</td>',
+            timeline,
+            re.S,
+        )
+    )
+    for kind in ("payment", "settlement", "nsf_return"):
+        assert "PAY-W-2-0001" in rows[kind], (kind, rows[kind])
+        assert payment["transaction_id"] not in rows[kind], (kind, rows[kind])
+    assert "PAY-W-2-0001-NSF" in timeline and nsf["nsf_fee"]["transaction_id"] not in timeline
+    fee_history = f"/companies/{COMPANY}/customers/W-2/transactions/PAY-W-2-0001-NSF/history"
+    fee_page = desk.wes.http.get(fee_history)
+    assert fee_page.status_code == 200 and "NSF return" in fee_page.text
+    assert "Collections history of PAY-W-2-0001-NSF" in fee_page.text
+    history = f"/companies/{COMPANY}/customers/W-2/transactions/PAY-W-2-0001/history"
+    assert f'href="{history}' in timeline
+    traced = desk.wes.http.get(history)
+    assert traced.status_code == 200 and "Collections history of PAY-W-2-0001" in traced.text
+    assert "Settlement" in traced.text and "NSF return" in traced.text
+    api = desk.wes.http.get(f"/v1/companies/{COMPANY}/customers/W-2/transactions/W2-INV-1/history")
+    assert api.status_code == 200, api.text
+    assert api.json()["transaction_id"] == invoice
+    assert api.json()["document_number"] == "W2-INV-1"

@@ -209,7 +209,7 @@ def test_nsf_cancels_the_payment_and_reopens_what_it_settled() -> None:
     assert book.txn(payment).cancelled and book.open(payment) == (0, 0)
     assert data.nsf_fee is not None
     fee = book.txn(data.nsf_fee.transaction_id)
-    assert (fee.kind, fee.fee_kind, fee.document_number) == ("fee", "nsf", "PAY-9")
+    assert (fee.kind, fee.fee_kind, fee.document_number) == ("fee", "nsf", "PAY-9-NSF")
     assert book.open(fee.transaction_id) == (D(15), D("16.20"))  # at the payment's rate
     assert all(book.state.settlements[s].reversed for s in (one, two, three))
     with pytest.raises(Conflict, match="payment_already_returned"):
@@ -255,3 +255,17 @@ def test_a_promise_kept_stays_kept_after_the_payment_bounces() -> None:
     txn = book.txn(invoice)
     assert txn.open_amount == 100 and txn.promise is None
     assert txn.collection_status is iv.CollectionStatus.RESOLVED
+
+
+def test_a_payment_or_fee_given_no_document_number_gets_one_and_its_nsf_fee_too() -> None:
+    book = Book(customer_id="C-77").register()
+    first = book.payment("10")
+    given = book.payment("10", document_number="PAY-C-77-0002")
+    third = book.payment("10")
+    numbers = [book.txn(t).document_number for t in (first, given, third)]
+    assert numbers == ["PAY-C-77-0001", "PAY-C-77-0002", "PAY-C-77-0003"]
+    fee = book.one(c.ChargeFee, kind="other", posting_date=d("2025-01-10"), amount=D(5))
+    assert fee.document_number == "FEE-C-77-0001"
+    data = book.one(c.ReturnPaymentNsf, payment_transaction_id=third, fee_amount=D(15))
+    assert data.nsf_fee is not None and data.nsf_fee.document_number == "PAY-C-77-0003-NSF"
+    assert book.txn(data.nsf_fee.transaction_id).document_number == "PAY-C-77-0003-NSF"

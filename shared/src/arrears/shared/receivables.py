@@ -174,9 +174,7 @@ def posted_documents(event: Event) -> list[PostedDocument]:
     if is_a(event, pm.PaymentReceived):
         return [_document(data, "payment", data.payment_date, None)]
     if is_a(event, pm.PaymentReturnedNsf) and data.nsf_fee is not None:
-        # The event does not carry the payment's document number (the ledger prints the fee
-        # with it); readers can show it through the related payment.
-        fee = _fee(data.nsf_fee, "nsf", None, data.posting_date)
+        fee = _fee(data.nsf_fee, "nsf", data.nsf_fee.document_number, data.posting_date)
         return [_due(fee, data.posting_date, data.payment_transaction_id)]
     if is_a(event, lt.CollectionLetterPosted) and data.fee is not None:
         return [_fee(data.fee, "collection_letter", data.document_number, data.posting_date)]

@@ -10,27 +10,30 @@ from __future__ import annotations
 import asyncio
 import gc
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import (
+    AbstractAsyncContextManager,
+    AsyncExitStack,
+    asynccontextmanager,
+    contextmanager,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import structlog
 import uvicorn
 from aiokafka.errors import KafkaConnectionError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from arrears.shared import metrics
+from arrears.shared.boundary import Boundary, RefusalPage, RequestLog
 from arrears.shared.clock import Clock, SystemClock
 from arrears.shared.consumer import BatchConsumer, OnCommitted, Projection
 from arrears.shared.db import create_engine, database_reachable
-from arrears.shared.errors import PROBLEM_JSON, install_problem_handlers
-from arrears.shared.ids import uuid7
+from arrears.shared.errors import PROBLEM_JSON, Problem, install_problem_handlers
 from arrears.shared.kafka import create_broker
 from arrears.shared.logging import configure_logging, get_logger
 from arrears.shared.migrations import is_current, upgrade
@@ -70,6 +73,9 @@ class ServiceSpec:
     )
     """Probes of what the service can work without for a while (an SMTP server): a failing
     one makes `/readyz` answer 200 with the status `degraded`, not 503."""
+    refusal_page: RefusalPage | None = None
+    """How a request refused at the boundary (too large, control characters) is shown to a
+    browser; problem+json when None."""
 
     def create_app(
         self, settings: ServiceSettings | None = None, *, clock: Clock | None = None
@@ -140,6 +146,8 @@ def create_service_app(
         app.state.ctx = ctx
         try:
             async with AsyncExitStack() as stack:
+                if settings.metrics_port is not None:
+                    stack.enter_context(_metrics_server(settings.http_host, settings.metrics_port))
                 if spec.background is not None:
                     await stack.enter_async_context(spec.background(ctx))
                 log.info(
@@ -158,32 +166,14 @@ def create_service_app(
         title=spec.title, description=spec.description, version="0.1.0", lifespan=lifespan
     )
     install_problem_handlers(app)
-    _install_request_context(app)
+    app.add_middleware(
+        Boundary, max_body_bytes=settings.max_body_bytes, refusal_page=spec.refusal_page
+    )
+    app.add_middleware(RequestLog)
     app.include_router(_operations_router(spec, settings))
     for router in spec.routers:
         app.include_router(router)
     return app
-
-
-def _install_request_context(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def request_context(request: Request, call_next: Any) -> Response:
-        correlation_id = request.headers.get("x-correlation-id") or str(uuid7())
-        structlog.contextvars.bind_contextvars(correlation_id=correlation_id)
-        started = time.perf_counter()
-        status = 500
-        try:
-            response: Response = await call_next(request)
-            status = response.status_code
-            response.headers["x-correlation-id"] = correlation_id
-            return response
-        finally:
-            route = request.scope.get("route")
-            path = getattr(route, "path", "unmatched")
-            metrics.HTTP_LATENCY.labels(request.method, path, str(status)).observe(
-                time.perf_counter() - started
-            )
-            structlog.contextvars.unbind_contextvars("correlation_id")
 
 
 def _operations_router(spec: ServiceSpec, settings: ServiceSettings) -> APIRouter:
@@ -225,9 +215,26 @@ def _operations_router(spec: ServiceSpec, settings: ServiceSettings) -> APIRoute
 
     @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
     async def prometheus() -> Response:
+        if settings.metrics_port is not None:
+            raise Problem(
+                404, "not_found", "metrics are served on the metrics port, not on this one"
+            )
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+@contextmanager
+def _metrics_server(host: str, port: int) -> Iterator[None]:
+    """Prometheus metrics on a port of their own (a thread of the process)."""
+    server, thread = start_wsgi_server(port, addr=host)
+    log.info("metrics served", port=port)
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
 
 
 async def _check(probe: Callable[[], Any]) -> str:

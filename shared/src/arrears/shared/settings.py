@@ -64,6 +64,19 @@ class ServiceSettings(BaseSettings):
     )
     http_host: str = Field(default="127.0.0.1", description="HTTP listen address.")
     http_port: int = Field(default=8000, ge=0, le=65535, description="HTTP listen port.")
+    metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Serve Prometheus metrics on this port (every path) instead of at "
+        "/metrics of the HTTP port; the gateway needs one in production, its HTTP port being "
+        "public.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="Largest request body accepted; a larger one is refused with 413 unread.",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["json", "console"] = Field(
         default="json", description="JSON lines, or plain text for a terminal."

@@ -33,12 +33,13 @@ from arrears.aging.domain import (
 )
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.inputs import Day
 from arrears.shared.money import decimal_text
 from arrears.shared.service import ServiceContext
 
 router = APIRouter(prefix="/v1/companies/{company}", tags=["aging"])
 CUSTOMER = "/customers/{customer_id}"
-AsOf = Annotated[date | None, Query(description="Age as of this date (default: today).")]
+AsOf = Annotated[Day | None, Query(description="Age as of this date (default: today).")]
 
 
 def jsonable(value: Any) -> Any:
@@ -330,11 +331,19 @@ async def pool_filters(conn: AsyncConnection, company: str, pool_id: str) -> lis
     return list(Pool.from_dict(document).filters)
 
 
+class PeriodBody(BaseModel):
+    name: str = Field(min_length=1, max_length=50, description="Name shown, e.g. 31-60 days.")
+    from_days: int | None = Field(
+        default=None, ge=-36_500, le=36_500, description="First day of the period (None: open)."
+    )
+    to_days: int | None = Field(
+        default=None, ge=-36_500, le=36_500, description="Last day of the period (None: open)."
+    )
+
+
 class DefinitionBody(BaseModel):
     name: str = Field(min_length=1, max_length=50)
-    periods: list[dict[str, Any]] = Field(
-        min_length=1, max_length=20, description="[{name, from_days, to_days}] in order"
-    )
+    periods: list[PeriodBody] = Field(min_length=1, max_length=20, description="In order.")
     basis: str = Field(
         default="due_date", description="due_date, transaction_date or document_date"
     )
@@ -348,7 +357,7 @@ async def put_definition(
     document = {
         "id": definition_id,
         "name": body.name,
-        "periods": body.periods,
+        "periods": [period.model_dump() for period in body.periods],
         "basis": body.basis,
     }
     definition_from(document)
@@ -414,8 +423,8 @@ async def pool_membership(
 async def company_kpis(
     request: Request,
     company: CompanyId,
-    start: date,
-    end: date,
+    start: Day,
+    end: Day,
     customer_id: str | None = None,
     pool_id: str | None = None,
 ) -> dict[str, Any]:
@@ -439,7 +448,7 @@ async def company_kpis(
 
 
 class SnapshotRequest(BaseModel):
-    as_of: date | None = Field(default=None, description="Date to age as of (default today).")
+    as_of: Day | None = Field(default=None, description="Date to age as of (default today).")
     definition_id: str | None = Field(default=None, description="Aging definition (default).")
     customer_id: str | None = Field(default=None, description="One customer (default: all).")
 

@@ -9,7 +9,6 @@ the host. Every route needs a bearer token (OIDC JWT or API token) or a browser 
 from __future__ import annotations
 
 import inspect
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
@@ -23,12 +22,13 @@ from arrears.gateway.upstream import NoPool, customer_path, part, problem_from
 from arrears.gateway.web import api_caller, gateway_of, require
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.inputs import Day
 
 router = APIRouter(prefix="/v1")
 Caller = Annotated[Principal, Depends(api_caller)]
 COMPANY = "/companies/{company}"
 CUSTOMER = COMPANY + "/customers/{customer_id}"
-AsOf = Annotated[date | None, Query(description="As of this date (default: today).")]
+AsOf = Annotated[Day | None, Query(description="As of this date (default: today).")]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 Order = Annotated[str, Query(pattern="^(asc|desc)$")]
@@ -227,8 +227,8 @@ async def customer_timeline(
     principal: Caller,
     company: CompanyId,
     customer_id: CustomerId,
-    since: Annotated[date | None, Query(alias="from", description="First business date.")] = None,
-    until: Annotated[date | None, Query(alias="to", description="Last business date.")] = None,
+    since: Annotated[Day | None, Query(alias="from", description="First business date.")] = None,
+    until: Annotated[Day | None, Query(alias="to", description="Last business date.")] = None,
     types: Annotated[
         list[str] | None,
         Query(alias="type", max_length=20, description="Entry types; repeat for several."),
@@ -535,8 +535,8 @@ async def company_kpis(
     request: Request,
     principal: Caller,
     company: CompanyId,
-    start: date,
-    end: date,
+    start: Day,
+    end: Day,
     customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
     pool_id: Annotated[str | None, Query(max_length=50)] = None,
 ) -> Response:

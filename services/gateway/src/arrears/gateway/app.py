@@ -15,7 +15,7 @@ from arrears.gateway.auth import Authenticator, JwtVerifier, ensure_first_admin
 from arrears.gateway.handlers import ProfileProjection
 from arrears.gateway.settings import GatewaySettings
 from arrears.gateway.upstream import Scope, Upstreams
-from arrears.gateway.web import Gateway, templates
+from arrears.gateway.web import Gateway, refusal_page, templates
 from arrears.shared.service import ServiceContext, ServiceSpec
 
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -68,6 +68,7 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
         projections=lambda ctx: [ProfileProjection()],
         routers=(api.router, webhook_routes.router, pages.router, workspace.router, admin.router),
         background=partial(gateway_runtime, transports=transports),
+        refusal_page=refusal_page,
     )
 
 

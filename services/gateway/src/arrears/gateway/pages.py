@@ -56,7 +56,11 @@ from arrears.shared.events.envelope import CompanyId, CustomerId
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SignedIn = Annotated[Session, Depends(page_session)]
 STATIC = PACKAGE / "static"
-STATIC_FILES = {"app.css": "text/css", "app.js": "text/javascript"}
+STATIC_FILES = {
+    "app.css": "text/css",
+    "app.js": "text/javascript",
+    "favicon.svg": "image/svg+xml",
+}
 ALL_POOLS = "*"
 
 
@@ -298,6 +302,8 @@ async def overview(request: Request, session: SignedIn) -> Response:
             "flash": flash,
             "form_key": str(uuid.uuid4()),
         },
+        # A filter the grid could not use is shown on the page and answered as a bad request.
+        status=400 if hb_state.problems or ag_state.problems else 200,
     )
 
 

@@ -111,8 +111,21 @@ async def load_timeline(page: PageData) -> dict[str, Any]:
         customer_path(page.company, page.customer_id, "/timeline"),
         params=asked.params(TIMELINE_PAGE),
     )
+    if response.status_code in (400, 422):
+        raise Problem(
+            400,
+            "invalid_timeline_query",
+            "the page's timeline parameters (tl_from, tl_to, tl_cursor) are not valid: "
+            f"{timeline_views.problem_words(response)}",
+            title="Invalid request",
+        )
     if response.status_code >= 400:
-        return {"timeline": None, "asked": asked, "problem": timeline_views.problem_words(response)}
+        return {
+            "timeline": None,
+            "asked": asked,
+            "problem": timeline_views.problem_words(response),
+            "types": timeline_views.ENTRY_TYPES,
+        }
     found = response.json()
     return {
         "timeline": found,

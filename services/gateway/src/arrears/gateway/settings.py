@@ -84,6 +84,15 @@ class GatewaySettings(ServiceSettings):
     oidc_leeway_s: int = Field(default=30, ge=0, description="Clock skew allowed on exp/nbf.")
 
     @model_validator(mode="after")
+    def _metrics_off_the_public_port(self) -> Self:
+        if self.environment == "production" and self.metrics_port is None:
+            raise ValueError(
+                "ARREARS_METRICS_PORT must be set in production: the gateway's HTTP port is "
+                "public, its metrics are served on a port of their own"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _oidc_complete(self) -> Self:
         given = [self.oidc_issuer, self.oidc_audience, self.oidc_jwks_url]
         if any(given) and not all(given):

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from arrears.gateway.views import Column, GridSpec, GridState, url_with
+from arrears.shared.inputs import in_date_range
 
 ENTRY_TYPES: tuple[tuple[str, str], ...] = (
     ("invoice", "Invoice"),
@@ -62,7 +63,7 @@ def _date(text: str | None) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        return in_date_range(date.fromisoformat(text))
     except ValueError:
         return None
 
@@ -171,6 +172,13 @@ def entry_view(entry: Mapping[str, Any]) -> dict[str, Any]:
         words.append(f"due {entry['due_date']}")
     elif kind == "payment" and details.get("method"):
         words.append(str(details["method"]))
+    elif kind == "settlement":
+        settled = [a.get("document_number") for a in details.get("allocations") or ()]
+        words.append("settles " + ", ".join(str(n) for n in settled if n))
+    elif kind == "nsf_return" and isinstance(details.get("nsf_fee"), dict):
+        fee = details["nsf_fee"]
+        amount = (fee.get("amount") or {}).get("amount")
+        words.append(f"NSF fee {fee.get('document_number') or ''} {amount or ''}".strip())
     for name, key in (("Note", "note"), ("Remittance", "remittance_text")):
         if details.get(key) and kind != "activity":
             texts.append((name, str(details[key])))

@@ -8,9 +8,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
+
+from arrears.shared.inputs import bounded_number
 
 Kind = Literal["text", "money", "number", "customer"]
 
@@ -73,7 +75,9 @@ class GridState:
             if not raw or column.filter_op is None:
                 continue
             if column.numeric and not _is_number(raw):
-                state.problems.append(f"{column.label}: {raw!r} is not a number; filter ignored")
+                state.problems.append(
+                    f"{column.label}: {raw[:40]!r} is not a number within range; filter ignored"
+                )
                 continue
             state.filters[column.key] = raw[:200]
         return state
@@ -104,9 +108,10 @@ class GridState:
 
 def _is_number(text: str) -> bool:
     try:
-        return Decimal(text).is_finite()
-    except InvalidOperation:
+        bounded_number(text)
+    except ValueError:
         return False
+    return True
 
 
 def url_with(base: str, **params: Any) -> str:

@@ -31,6 +31,7 @@ from arrears.gateway.domain.secrets import same
 from arrears.gateway.settings import GatewaySettings
 from arrears.gateway.upstream import Scope, Upstreams
 from arrears.gateway.views import url_with
+from arrears.shared.boundary import set_actor
 from arrears.shared.clock import Clock
 from arrears.shared.errors import Problem
 from arrears.shared.logging import get_logger
@@ -78,10 +79,13 @@ async def api_caller(request: Request) -> Principal:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise unauthorized("use `Authorization: Bearer <token>`")
-        return await gateway.auth.bearer(token.strip())
+        principal = await gateway.auth.bearer(token.strip())
+        set_actor(request, principal.actor)
+        return principal
     session = await gateway.auth.session(request.cookies.get(SESSION_COOKIE, ""))
     if session is None:
         raise unauthorized("sign in, or send a bearer token")
+    set_actor(request, session.principal.actor)
     if request.method not in SAFE_METHODS and not same(
         request.headers.get(CSRF_HEADER, ""), session.csrf_token
     ):
@@ -115,6 +119,7 @@ async def page_session(request: Request) -> Session:
     if session is None:
         raise SignInRequired
     request.state.session = session
+    set_actor(request, session.principal.actor)
     return session
 
 
@@ -141,6 +146,14 @@ def _money(value: Any) -> str:
     return f"{amount:,.{min(places, 6)}f}"
 
 
+def _sign(value: Any) -> str:
+    """` negative` (a class to add) for an amount below zero, else nothing."""
+    try:
+        return " negative" if Decimal(str(value)) < 0 else ""
+    except (InvalidOperation, ValueError):
+        return ""
+
+
 def _day(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -162,7 +175,7 @@ def templates() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters.update(
-        money=_money, day=_day, label=_label, urlpart=lambda v: quote(str(v), safe="")
+        money=_money, sign=_sign, day=_day, label=_label, urlpart=lambda v: quote(str(v), safe="")
     )
     env.globals.update(url_with=url_with, csrf_field=CSRF_FIELD)
     return env
@@ -189,6 +202,11 @@ def error_page(request: Request, status: int, title: str, detail: str) -> HTMLRe
     return render(
         request, "error.html", {"title": title, "status": status, "detail": detail}, status=status
     )
+
+
+async def refusal_page(request: Request, problem: Problem) -> Response:
+    """A request refused before any route ran (too large, control characters), as a page."""
+    return error_page(request, problem.status, problem.title, problem.detail)
 
 
 class PageRoute(APIRoute):

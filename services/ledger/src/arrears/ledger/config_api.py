@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Request
@@ -14,6 +13,7 @@ from arrears.ledger.api import ledger_of
 from arrears.ledger.domain.letters import LetterSequence
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId
+from arrears.shared.inputs import Day
 from arrears.shared.service import ServiceContext
 
 router = APIRouter(prefix="/v1", tags=["configuration and runs"])
@@ -58,7 +58,7 @@ async def list_letter_sequences(request: Request, company: CompanyId) -> list[di
 
 
 class LetterRun(BaseModel):
-    as_of: date = Field(description="The date letters are created for.")
+    as_of: Day = Field(description="The date letters are created for.")
     letter_sequence_id: str = Field(min_length=1, description="The sequence to apply.")
 
 
@@ -78,7 +78,7 @@ async def collection_letter_run(
 
 
 class Rollover(BaseModel):
-    as_of: date = Field(description="Judge promises due before this date.")
+    as_of: Day = Field(description="Judge promises due before this date.")
 
 
 @router.post("/jobs/promise-rollover", summary="Judge every due promise to pay")

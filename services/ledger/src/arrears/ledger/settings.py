@@ -10,6 +10,12 @@ from arrears.shared.settings import ServiceSettings
 class LedgerSettings(ServiceSettings):
     service = "ledger"
     http_port: int = 8001
+    max_body_bytes: int = Field(
+        default=16_777_216,
+        ge=1024,
+        description="Largest request body accepted (a bulk request of up to 5,000 "
+        "commands); a larger one is refused with 413 unread.",
+    )
     relay_enabled: bool = Field(
         default=True,
         description="Run the outbox relay in this process (one instance is elected active).",

@@ -21,6 +21,8 @@ from enum import StrEnum
 from typing import Any, Literal
 from uuid import UUID
 
+from arrears.shared.inputs import is_email_address
+
 # ----------------------------------------------------------------------------- errors
 
 
@@ -78,9 +80,6 @@ class UnknownEmail(NotifierError):
 
 # ----------------------------------------------------------------------------- addresses
 
-LOCAL_PART = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-ADDRESS = re.compile(rf"^{LOCAL_PART}@{LABEL}(?:\.{LABEL})*$")
 LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]")
 SEPARATORS = re.compile(r"[,;<>\s\"()\[\]\\]")
 
@@ -98,7 +97,7 @@ def one_address(field: str, value: str) -> str:
     text = value.strip()
     if "@" in text and (text.count("@") > 1 or SEPARATORS.search(text)):
         raise InvalidAddress(f"{field} must hold exactly one address, not a list or a name")
-    if len(text) > 254 or not ADDRESS.match(text):
+    if not is_email_address(text):
         raise InvalidAddress(f"{field} is not an email address: {text[:80]!r}")
     return text
 

@@ -13,6 +13,12 @@ from arrears.shared.settings import ServiceSettings
 class NotifierSettings(ServiceSettings):
     service = "notifier"
     http_port: int = 8005
+    max_body_bytes: int = Field(
+        default=33_554_432,
+        ge=1024,
+        description="Largest request body accepted (an email with its attachments, in "
+        "base64); a larger one is refused with 413 unread.",
+    )
 
     smtp_host: str = Field(default="127.0.0.1", min_length=1, description="SMTP server host.")
     smtp_port: int = Field(default=2525, ge=1, le=65535, description="SMTP server port.")

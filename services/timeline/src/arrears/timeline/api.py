@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
+from arrears.shared.inputs import Day
 from arrears.shared.money import decimal_text
 from arrears.shared.service import ServiceContext
 from arrears.timeline import store
@@ -266,12 +267,20 @@ async def present(
     rows: Sequence[dict[str, Any]],
     now: datetime,
 ) -> list[dict[str, Any]]:
-    """Entries as answered: promises with their judgement, activities with `overdue`."""
+    """Entries as answered: promises with their judgement, activities with `overdue`, and
+    every entry that names a transaction with its document number (a settlement's and an NSF
+    return's: the payment's)."""
     promised = [r["transaction_id"] for r in rows if r["type"] == EntryType.PROMISE.value]
     judgements = promise_outcomes(await store.promise_facts(conn, company, customer_id, promised))
+    unnumbered = [
+        r["transaction_id"] for r in rows if r["transaction_id"] and not r["document_number"]
+    ]
+    numbers = await store.document_numbers(conn, company, customer_id, unnumbered)
     bodies = []
     for row in rows:
         body = entry_body(row)
+        if body.get("document_number") is None and row["transaction_id"] in numbers:
+            body["document_number"] = numbers[row["transaction_id"]]
         details = dict(row["details"])
         if row["type"] == EntryType.PROMISE.value:
             details["judgement"] = judgements.get(row["sequence"])
@@ -325,11 +334,11 @@ async def customer_timeline(
     company: CompanyId,
     customer_id: CustomerId,
     since: Annotated[
-        date | None,
+        Day | None,
         Query(alias="from", description="First business date (default: 365 days ago)."),
     ] = None,
     until: Annotated[
-        date | None, Query(alias="to", description="Last business date (default: none).")
+        Day | None, Query(alias="to", description="Last business date (default: none).")
     ] = None,
     types: Annotated[
         list[EntryType] | None,
@@ -374,11 +383,23 @@ async def transaction_history(
     request: Request,
     company: CompanyId,
     customer_id: CustomerId,
-    transaction_id: Annotated[str, Path(min_length=1, max_length=64)],
+    transaction_id: Annotated[
+        str,
+        Path(min_length=1, max_length=64, description="Transaction id or document number."),
+    ],
 ) -> dict[str, Any]:
     ctx = ctx_of(request)
     async with ctx.engine.connect() as conn:
         found = await store.transaction_history(conn, company, customer_id, transaction_id)
+        asked_number = None
+        if not found:
+            # Not a transaction id: a document number (INV-000602) names one as well.
+            resolved = await store.transaction_of_document(
+                conn, company, customer_id, transaction_id
+            )
+            if resolved is not None:
+                asked_number, transaction_id = transaction_id, resolved
+                found = await store.transaction_history(conn, company, customer_id, resolved)
         if not found:
             await require_customer(conn, company, customer_id)
             raise Problem(
@@ -400,7 +421,7 @@ async def transaction_history(
         "company": company,
         "customer_id": customer_id,
         "transaction_id": transaction_id,
-        "document_number": posting,
+        "document_number": posting or asked_number,
         "items": items,
     }
 

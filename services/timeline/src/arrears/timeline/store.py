@@ -394,6 +394,65 @@ async def transaction_history(
     return [(dict(r._mapping), sorted(roles[r.sequence])) for r in rows]
 
 
+async def document_numbers(
+    conn: AsyncConnection, company: str, customer_id: str, transaction_ids: Sequence[str]
+) -> dict[str, str]:
+    """The document number of each of these transactions that has one, from the entry that
+    posted it (a settlement's or an NSF return's entry names the payment, not its number)."""
+    if not transaction_ids:
+        return {}
+    e = entries.c
+    rows = await conn.execute(
+        sa.select(e.transaction_id, e.document_number)
+        .where(
+            e.company == company,
+            e.customer_id == customer_id,
+            e.transaction_id.in_(sorted(set(transaction_ids))),
+            e.document_number.is_not(None),
+        )
+        .order_by(e.sequence)
+    )
+    found: dict[str, str] = {}
+    for transaction_id, number in rows:
+        found.setdefault(transaction_id, number)
+    return found
+
+
+async def transaction_of_document(
+    conn: AsyncConnection, company: str, customer_id: str, document_number: str
+) -> str | None:
+    """The transaction a document number of the customer names (the first posted of that
+    number; an NSF fee's number names the fee), None when no entry carries it."""
+    e = entries.c
+    fee = e.details["nsf_fee"]
+    posted = (
+        sa.select(e.transaction_id.label("transaction_id"), e.sequence)
+        .where(
+            e.company == company,
+            e.customer_id == customer_id,
+            e.document_number == document_number,
+            e.transaction_id.is_not(None),
+        )
+        .order_by(e.sequence)
+        .limit(1)
+    )
+    nsf_fee = (
+        sa.select(fee["transaction_id"].astext.label("transaction_id"), e.sequence)
+        .where(
+            e.company == company,
+            e.customer_id == customer_id,
+            e.type == "nsf_return",
+            fee["document_number"].astext == document_number,
+        )
+        .limit(1)
+    )
+    union = sa.union_all(posted, nsf_fee).subquery()
+    found: str | None = await conn.scalar(
+        sa.select(union.c.transaction_id).order_by(union.c.sequence).limit(1)
+    )
+    return found
+
+
 # ----------------------------------------------------------------------------- activities
 
 WITH_NAME = sa.select(activities, customers.c.name.label("customer_name")).outerjoin(

@@ -112,6 +112,11 @@ class PostedFee(Payload):
     transaction_id: TransactionId = Field(description="Ledger transaction id of the fee.")
     amount: Money = Field(description="Fee in the transaction currency; positive.")
     accounting_amount: Money = Field(description="Fee in the accounting currency; positive.")
+    document_number: DocumentNumber | None = Field(
+        default=None,
+        description="The fee's own document number (an NSF fee's: the payment's with '-NSF'); "
+        "absent when it is printed with the document it was posted with.",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -20,8 +20,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Literal, get_args
+
+from arrears.shared.inputs import bounded_number
 
 from .balances import AgedBalance
 from .errors import InvalidFilter
@@ -134,21 +136,18 @@ def _number(value: Any, type_: FieldType, where: str) -> Decimal | int:
     if isinstance(value, bool | float):
         raise _bad(f"{where}: expected an exact number (integer or decimal string), got {value!r}")
     if type_ == "integer":
-        if isinstance(value, int):
-            return value
-        if isinstance(value, str):
-            try:
-                return int(value.strip())
-            except ValueError:
-                pass
-        raise _bad(f"{where}: expected an integer, got {value!r}")
+        try:
+            number = bounded_number(value) if isinstance(value, int | str) else None
+        except ValueError:
+            number = None
+        if number is not None and number == number.to_integral_value():
+            return int(number)
+        raise _bad(f"{where}: expected an integer below 10^18, got {str(value)[:40]!r}")
     if isinstance(value, int | Decimal | str):
         try:
-            number = Decimal(value) if not isinstance(value, str) else Decimal(value.strip())
-        except InvalidOperation:
-            raise _bad(f"{where}: {value!r} is not a decimal number") from None
-        if number.is_finite():
-            return number
+            return bounded_number(value)
+        except ValueError as error:
+            raise _bad(f"{where}: {error}") from None
     raise _bad(f"{where}: expected a decimal number, got {value!r}")
 
 

@@ -9,15 +9,14 @@ units per transaction-currency unit), and a posting in the accounting currency t
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from arrears.shared.events.activities import ActivityId, ActivityKind, ActivityOutcome, Memo
 from arrears.shared.events.customers import CustomerProfile
-from arrears.shared.events.envelope import CompanyId, CustomerId, UtcDatetime
+from arrears.shared.events.envelope import CompanyId, CustomerId
 from arrears.shared.events.invoices import (
     CollectionStatus,
     DocumentNumber,
@@ -28,6 +27,7 @@ from arrears.shared.events.invoices import (
     TransactionId,
 )
 from arrears.shared.events.payments import Dimension, SettlementId
+from arrears.shared.inputs import Day, Moment, email_address
 from arrears.shared.money import CurrencyCode
 
 DEFAULT_PROMISE_TOLERANCE_DAYS = 3
@@ -117,7 +117,7 @@ class CashDiscountTerms(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     code: str | None = Field(default=None, max_length=50, description="Cash discount code.")
-    until: date = Field(description="Last date the discount may be taken.")
+    until: Day = Field(description="Last date the discount may be taken.")
     amount: CommandAmount = Field(description="Discount in the invoice currency if paid in time.")
 
 
@@ -127,11 +127,11 @@ class PostInvoice(Command):
     document_number: DocumentNumber = Field(
         description="Invoice number, unique per company (e.g. 'INV-000101')."
     )
-    posting_date: date = Field(description="Date the invoice is posted to the ledger.")
-    document_date: date | None = Field(
+    posting_date: Day = Field(description="Date the invoice is posted to the ledger.")
+    document_date: Day | None = Field(
         default=None, description="Invoice date; the posting date when absent."
     )
-    due_date: date | None = Field(
+    due_date: Day | None = Field(
         default=None, description="Due date; derived from `payment_terms` when absent."
     )
     payment_terms: str | None = Field(
@@ -169,8 +169,8 @@ class PostCreditNote(Command):
     """Post a credit note; it stays open until settled against receivables."""
 
     document_number: DocumentNumber = Field(description="Credit note number, unique per company.")
-    posting_date: date = Field(description="Date the credit note is posted.")
-    document_date: date | None = Field(
+    posting_date: Day = Field(description="Date the credit note is posted.")
+    document_date: Day | None = Field(
         default=None, description="Credit note date; the posting date when absent."
     )
     amount: CommandAmount = Field(description="Credited total including sales tax.")
@@ -194,11 +194,11 @@ class PostInterestNote(Command):
 
     document_number: DocumentNumber = Field(description="Interest note number.")
     interest_code: ShortCode = Field(description="Interest code (rate setup) used.")
-    posting_date: date = Field(description="Date the note is posted; interest runs up to it.")
-    document_date: date | None = Field(
+    posting_date: Day = Field(description="Date the note is posted; interest runs up to it.")
+    document_date: Day | None = Field(
         default=None, description="Note date; the posting date when absent."
     )
-    due_date: date | None = Field(
+    due_date: Day | None = Field(
         default=None, description="Due date; derived from `payment_terms` when absent."
     )
     payment_terms: str | None = Field(
@@ -229,8 +229,8 @@ class ChargeFee(Command):
     """Charge a fee; it becomes an open receivable of its own."""
 
     kind: FeeKind = Field(default="other", description="What the fee is for.")
-    posting_date: date = Field(description="Date the fee is posted.")
-    due_date: date | None = Field(default=None, description="Due date; the posting date if absent.")
+    posting_date: Day = Field(description="Date the fee is posted.")
+    due_date: Day | None = Field(default=None, description="Due date; the posting date if absent.")
     amount: CommandAmount = Field(description="Fee amount.")
     currency: CurrencyCode | None = Field(
         default=None, description="Currency; the customer's currency when absent."
@@ -247,7 +247,7 @@ class ChargeFee(Command):
 
 class _FeeAdjustment(Command):
     transaction_id: TransactionId = Field(description="The fee.")
-    posting_date: date | None = Field(
+    posting_date: Day | None = Field(
         default=None, description="Date the change takes effect; today when absent."
     )
     reason_code: ReasonCode | None = Field(default=None, description="Reason code.")
@@ -272,8 +272,8 @@ class ReverseFee(_FeeAdjustment):
 class ReceivePayment(Command):
     """Post a customer payment; it is open until settled against receivables."""
 
-    payment_date: date = Field(description="Date the customer paid (value date).")
-    posting_date: date | None = Field(
+    payment_date: Day = Field(description="Date the customer paid (value date).")
+    posting_date: Day | None = Field(
         default=None, description="Date posted to the ledger; the payment date when absent."
     )
     amount: CommandAmount = Field(description="Amount received.")
@@ -321,7 +321,7 @@ class SettleTransactions(Command):
     allocations: tuple[AllocationRequest, ...] = Field(
         min_length=1, max_length=1000, description="Transactions to settle, in order."
     )
-    settlement_date: date | None = Field(
+    settlement_date: Day | None = Field(
         default=None, description="Date the settlement takes effect; today when absent."
     )
     exchange_rate: Decimal | None = Field(
@@ -341,7 +341,7 @@ class ReverseSettlement(Command):
     """Undo a settlement: its paying and settled transactions are open again."""
 
     settlement_id: SettlementId = Field(description="The settlement to reverse.")
-    posting_date: date | None = Field(
+    posting_date: Day | None = Field(
         default=None, description="Date the reversal takes effect; today when absent."
     )
     reason: str = Field(min_length=1, max_length=500, description="Why it is reversed.")
@@ -353,7 +353,7 @@ class ReturnPaymentNsf(Command):
     and charge the NSF fee."""
 
     payment_transaction_id: TransactionId = Field(description="The returned payment.")
-    posting_date: date | None = Field(
+    posting_date: Day | None = Field(
         default=None, description="Date the return is posted; today when absent."
     )
     fee_amount: CommandAmount | None = Field(
@@ -393,7 +393,7 @@ class WriteOffTransactions(Command):
             "Transactions to write off; every open transaction (credits included) when empty."
         ),
     )
-    posting_date: date | None = Field(
+    posting_date: Day | None = Field(
         default=None, description="Date the write-off is posted; today when absent."
     )
     reason_code: ReasonCode = Field(description="Write-off reason code.")
@@ -431,7 +431,7 @@ class ChangeCollectionStatus(Command):
 
     transaction_id: TransactionId = Field(description="The open invoice, interest note or fee.")
     status: CollectionStatus = Field(description="The new collection status.")
-    promise_date: date | None = Field(
+    promise_date: Day | None = Field(
         default=None, description="Promised payment date; required for promised_to_pay."
     )
     promise_amount: CommandAmount | None = Field(
@@ -447,14 +447,14 @@ class EvaluatePromises(Command):
     """Judge every promise to pay whose date plus tolerance lies before `as_of` (the daily
     rollover): kept, partially kept or broken."""
 
-    as_of: date = Field(description="The day being judged for; promises due before it.")
+    as_of: Day = Field(description="The day being judged for; promises due before it.")
     tolerance_days: ToleranceDays = DEFAULT_PROMISE_TOLERANCE_DAYS
 
 
 class CreateCollectionLetter(Command):
     """Post the next collection letter(s) due on `as_of` under a letter sequence."""
 
-    as_of: date = Field(description="Date the letters are created for (their posting date).")
+    as_of: Day = Field(description="Date the letters are created for (their posting date).")
     letter_sequence_id: str = Field(
         min_length=1, max_length=50, description="The letter sequence (setup) to apply."
     )
@@ -487,8 +487,8 @@ class CreateActivity(Command):
     responsible: str = Field(min_length=1, max_length=200, description="Responsible agent.")
     category: str | None = Field(default=None, max_length=50, description="Category.")
     priority: Literal["low", "normal", "high"] | None = Field(default=None, description="Priority.")
-    start: UtcDatetime = Field(description="Start (or due) time, with a timezone.")
-    end: UtcDatetime | None = Field(default=None, description="End time; not before start.")
+    start: Moment = Field(description="Start (or due) time, with a timezone.")
+    end: Moment | None = Field(default=None, description="End time; not before start.")
     memo: Memo | None = Field(default=None, description="Memo (untrusted text).")
     related_transaction_ids: tuple[TransactionId, ...] = Field(
         default=(), max_length=1000, description="Transactions the activity is about."
@@ -510,8 +510,8 @@ class ChangeActivity(Command):
     priority: Literal["low", "normal", "high"] | None = Field(
         default=None, description="New priority."
     )
-    start: UtcDatetime | None = Field(default=None, description="New start time.")
-    end: UtcDatetime | None = Field(default=None, description="New end time.")
+    start: Moment | None = Field(default=None, description="New start time.")
+    end: Moment | None = Field(default=None, description="New end time.")
     memo: Memo | None = Field(default=None, description="New memo (replaces the old one).")
     related_transaction_ids: tuple[TransactionId, ...] | None = Field(
         default=None, max_length=1000, description="New related transactions (replace the old)."
@@ -528,7 +528,7 @@ class CloseActivities(Command):
         default=ActivityOutcome.COMPLETED, description="Completed or cancelled."
     )
     memo: Memo | None = Field(default=None, description="Closing note (untrusted text).")
-    closed_at: UtcDatetime | None = Field(
+    closed_at: Moment | None = Field(
         default=None, description="When they were closed; now when absent."
     )
 
@@ -544,12 +544,23 @@ class RequestInvoiceReprint(Command):
         default="email", description="How the reprint reaches the customer."
     )
     recipient: str | None = Field(
-        default=None, max_length=320, description="Email address or addressee, if not default."
+        default=None,
+        max_length=320,
+        description="Email address (for the channel email) or addressee, if not the "
+        "customer's collections contact.",
     )
     language: str | None = Field(
         default=None, max_length=35, description="Language (BCP 47) if not the customer's."
     )
     note: Note | None = Field(default=None, description="Why the reprint is requested.")
+
+    @field_validator("recipient")
+    @classmethod
+    def _recipient_is_an_address(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """Sent by email, the reprint goes to one address (or to the customer's contact)."""
+        if value is not None and info.data.get("channel", "email") == "email":
+            return email_address(value)
+        return value
 
 
 ALL_COMMANDS: tuple[type[Command], ...] = (

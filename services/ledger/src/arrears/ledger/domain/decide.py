@@ -104,6 +104,16 @@ def _unique_document(state: CustomerAccount, kind: str, number: str | None) -> N
         raise Conflict("duplicate_document", f"{kind.replace('_', ' ')} {number} is already posted")
 
 
+def _assigned_document(state: CustomerAccount, kind: str, prefix: str) -> str:
+    """A document number for a posting given none: the kind's prefix, the customer's account
+    and a count of its postings of that kind (PAY-C-1001-0003), never one already used."""
+    base = f"{prefix}-{state.customer_id}"[:54]
+    count = sum(1 for t in state.transactions.values() if t.kind == kind) + 1
+    while state.find_document(kind, number := f"{base}-{count:04d}") is not None:
+        count += 1
+    return number
+
+
 def _non_negative(value: Decimal | None, what: str) -> Decimal | None:
     if value is None:
         return None
@@ -401,7 +411,7 @@ def _charge_fee(state: CustomerAccount, cmd: c.ChargeFee, ctx: Context) -> list[
     data = payload(
         iv.FeeChargedData,
         transaction_id=ctx.new_id("FEE"),
-        document_number=cmd.document_number,
+        document_number=cmd.document_number or _assigned_document(state, "fee", "FEE"),
         kind=cmd.kind,
         posting_date=cmd.posting_date,
         due_date=due,
@@ -498,7 +508,7 @@ def _receive_payment(state: CustomerAccount, cmd: c.ReceivePayment, ctx: Context
     data = payload(
         pm.PaymentReceivedData,
         transaction_id=ctx.new_id("PAY"),
-        document_number=cmd.document_number,
+        document_number=cmd.document_number or _assigned_document(state, "payment", "PAY"),
         payment_date=cmd.payment_date,
         posting_date=cmd.posting_date or cmd.payment_date,
         amount=posting.amount,
@@ -722,6 +732,9 @@ def _return_nsf(state: CustomerAccount, cmd: c.ReturnPaymentNsf, ctx: Context) -
             transaction_id=ctx.new_id("FEE"),
             amount=fee_posting.amount,
             accounting_amount=fee_posting.accounting_amount,
+            document_number=f"{payment.document_number[:60]}-NSF"
+            if payment.document_number
+            else _assigned_document(state, "fee", "FEE"),
         )
     data = payload(
         pm.PaymentReturnedNsfData,

@@ -661,7 +661,7 @@ def _payment_returned(
             state,
             data.nsf_fee,
             fee_kind="nsf",
-            document_number=payment.document_number,
+            document_number=data.nsf_fee.document_number or payment.document_number,
             posting_date=data.posting_date,
             due_date=data.posting_date,
             related=payment.transaction_id,
