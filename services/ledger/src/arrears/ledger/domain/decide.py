@@ -910,7 +910,8 @@ def _write_off(state: CustomerAccount, cmd: c.WriteOffTransactions, ctx: Context
                 )
                 group.tax += tax
                 group.tax_accounting += tax_accounting
-    total = sum((w.accounting_amount.amount for w in written), ZERO)
+    # what the write-off takes off the balance: the debits written off less the credits
+    total = sum((g.debit_accounting - g.credit_accounting for g in groups.values()), ZERO)
     tax_total = sum((t.accounting_amount.amount for t in taxes), ZERO)
     data = payload(
         pm.TransactionsWrittenOffData,
