@@ -27,8 +27,14 @@ def state_dir() -> Path:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from arrears.cli.stack import up
+    from arrears.shared.clock import clock_of
 
-    return int(up(state_dir(), detach=args.detach, demo=not args.no_demo))
+    try:
+        clock_of(args.clock)
+    except ValueError as exc:
+        print(f"arrears up: {exc}", file=sys.stderr)
+        return 2
+    return int(up(state_dir(), detach=args.detach, demo=not args.no_demo, clock=args.clock))
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -113,6 +119,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detach", action="store_true", help="run in the background")
     p.add_argument(
         "--no-demo", action="store_true", help="do not load demo data into an empty ledger"
+    )
+    p.add_argument(
+        "--clock",
+        metavar="DATE|OFFSET",
+        help="move every service's time: a date (2026-03-01) or an offset (+30d, -2d, +12h); "
+        "default ARREARS_CLOCK, else the real time",
     )
     p.set_defaults(func=cmd_up)
 

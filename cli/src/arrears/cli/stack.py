@@ -27,6 +27,7 @@ import httpx
 
 from arrears.cli.infra import LocalBroker, LocalPostgres, die_with_parent, pick_port, terminate
 from arrears.cli.migrate import migrate_all
+from arrears.shared.clock import clock_of, clock_offset, offset_text
 from arrears.shared.kafka import ensure_topics, topic_names
 from arrears.shared.settings import ServiceSettings, asyncpg_url
 
@@ -139,6 +140,8 @@ class Stack:
         from arrears.cli.ledger_access import open_ledger
         from arrears.ledger.store import count_events
 
+        today = clock_of(os.environ.get("ARREARS_CLOCK")).today()
+
         async def load() -> str | None:
             async with open_ledger(self.database_url) as ledger:
                 if await count_events(ledger.engine) > 0:
@@ -148,7 +151,7 @@ class Stack:
                     customers=DEMO_CUSTOMERS,
                     months=DEMO_MONTHS,
                     seed=1,
-                    today=datetime.now(UTC).date(),
+                    today=today,
                 )
                 return f"{summary.customers} customers, {summary.events} events"
 
@@ -173,7 +176,7 @@ class Stack:
                         engine,
                         aging,
                         company="usmf",
-                        now=datetime.now(UTC),
+                        now=clock_of(os.environ.get("ARREARS_CLOCK")).now(),
                         environment=ServiceSettings().environment,
                     )
             finally:
@@ -361,13 +364,28 @@ def _read_state(state_dir: Path) -> dict[str, Any] | None:
     return state
 
 
-def up(state_dir: Path, *, detach: bool, demo: bool = True) -> int:
+def pin_clock(setting: str | None) -> str | None:
+    """Resolve a clock setting (`--clock`, else ARREARS_CLOCK) once into the offset it means
+    now, and export it for every process the stack starts: a date stays the same date for a
+    service restarted tomorrow only as an offset ("-275d"), not as the date itself."""
+    setting = setting or os.environ.get("ARREARS_CLOCK")
+    if not setting:
+        return None
+    pinned = offset_text(clock_offset(setting, datetime.now(UTC)))
+    os.environ["ARREARS_CLOCK"] = pinned
+    return pinned
+
+
+def up(state_dir: Path, *, detach: bool, demo: bool = True, clock: str | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     running = _read_state(state_dir)
     if running is not None:
         print(f"arrears is already running (pid {running['pid']}):\n")
         print(address_table(running))
         return 1
+    pinned = pin_clock(clock)
+    if pinned is not None and not os.environ.get(DETACHED_CHILD):
+        _say(f"clock moved {pinned}: today is {clock_of(pinned).today()} for every service")
     if detach:
         return _up_detached(state_dir, demo=demo)
     stack = Stack(state_dir, colors=sys.stdout.isatty())

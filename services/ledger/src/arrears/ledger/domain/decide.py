@@ -954,6 +954,7 @@ def _change_status(
                 "promise_exceeds_open",
                 f"{promise_amount} promised but {txn.label} has {txn.open_amount} open",
             )
+        promises.require_promise_date_ahead(cmd.promise_date, _today(ctx))
     elif cmd.promise_date is not None or cmd.promise_amount is not None:
         raise Rejected(
             "promise_not_applicable", "a promise date and amount only go with promised_to_pay"
@@ -978,7 +979,7 @@ def _change_status(
 def _evaluate_promises(
     state: CustomerAccount, cmd: c.EvaluatePromises, ctx: Context
 ) -> list[Change]:
-    return promises.evaluate(state, cmd.as_of, cmd.tolerance_days)
+    return promises.evaluate(state, cmd.as_of, cmd.tolerance_days, _today(ctx))
 
 
 @_handles(c.CreateCollectionLetter)
