@@ -9,7 +9,7 @@ addresses. Ctrl-C or SIGTERM stops everything it started.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import compileall
 import json
 import os
 import signal
@@ -47,10 +47,12 @@ MODULES = {"mailsink": "arrears.notifier.sink"}
 DEMO_CUSTOMERS = 40
 DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
-READY_TIMEOUT = float(os.environ.get("ARREARS_READY_TIMEOUT", "600"))
-"""How long start-up may take before the stack gives up. A service that exits fails the
-start at once; this only catches one that hangs, so it is generous: a loaded machine starts
-slowly (each wait is reported)."""
+READY_TIMEOUT = float(os.environ.get("ARREARS_READY_TIMEOUT", "300"))
+"""How long a starting service may show no progress (no output, no processor time used, no
+change of its /readyz answer) before the stack gives up on it. The wait goes on as long as
+services progress: a loaded machine starts slowly but visibly. A service that exits fails the
+start at once."""
+REPORT_EVERY_S = 15.0
 STATE_FILE = "stack.json"
 ADMIN_FILE = "initial-admin.json"
 """The gateway's first start leaves the admin credentials here; `up` prints and deletes them."""
@@ -69,6 +71,8 @@ class ServiceProcess:
     process: subprocess.Popen[bytes] | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     restarts: int = 0
+    output_lines: int = 0
+    """Lines the current process wrote: a starting service that writes is progressing."""
 
     @property
     def url(self) -> str:
@@ -130,6 +134,7 @@ class Stack:
             port = pick_port(preferred if self.usual_ports else None)
             service = ServiceProcess(name, port, COLORS[index % len(COLORS)])
             self.services.append(service)
+        compile_sources()
         for service in self.services:
             self._spawn(service)
         self._wait_ready()
@@ -219,6 +224,7 @@ class Stack:
         for raw in stream:
             line = render_log_line(raw.decode(errors="replace").rstrip())
             service.tail.append(line)
+            service.output_lines += 1
             prefix = f"{service.name:<9}|"
             if self.colors:
                 prefix = f"\x1b[{service.color}m{prefix}\x1b[0m"
@@ -226,30 +232,41 @@ class Stack:
                 print(f"{prefix} {line}", flush=True)
 
     def _wait_ready(self) -> None:
+        """Until every service answers /readyz with 200. A service that exits fails the start;
+        one that shows no progress for READY_TIMEOUT seconds too; while they progress, the
+        wait goes on, reported per service every REPORT_EVERY_S seconds."""
         started = time.monotonic()
-        deadline, report = started + READY_TIMEOUT, started + 15
-        pending = {s.name for s in self.services}
+        report = started + REPORT_EVERY_S
+        waits = {s.name: StartWatch(started) for s in self.services}
         with httpx.Client(timeout=2.0) as client:
-            while pending:
+            while waits:
                 if self.stopping.is_set():
                     raise KeyboardInterrupt
+                now = time.monotonic()
                 for service in self.services:
-                    if service.name not in pending:
+                    watch = waits.get(service.name)
+                    if watch is None:
                         continue
                     assert service.process is not None
                     if service.process.poll() is not None:
                         tail = "\n".join(service.tail)
                         raise RuntimeError(f"{service.name} exited during start-up:\n{tail}")
-                    with contextlib.suppress(httpx.HTTPError):
-                        if client.get(f"{service.url}/readyz").status_code == 200:
-                            pending.discard(service.name)
-                            _say(f"{service.name} ready at {service.url}")
-                now = time.monotonic()
-                if now > deadline:
-                    raise TimeoutError(f"not ready after {READY_TIMEOUT:.0f}s: {sorted(pending)}")
-                if pending and now > report:
-                    _say(f"waiting for {', '.join(sorted(pending))} ({now - started:.0f} s)")
-                    report = now + 15
+                    answer = _readiness(client, service.url)
+                    if answer == "ready":
+                        del waits[service.name]
+                        _say(f"{service.name} ready at {service.url} ({now - started:.0f} s)")
+                        continue
+                    cpu = cpu_seconds(service.process.pid)
+                    watch.observe(answer, service.output_lines, cpu, now)
+                    if now - watch.progressed > READY_TIMEOUT:
+                        raise TimeoutError(
+                            f"{service.name} showed no progress for {READY_TIMEOUT:.0f} s "
+                            f"(ARREARS_READY_TIMEOUT); it answers {answer}"
+                        )
+                if waits and now > report:
+                    for name, watch in sorted(waits.items()):
+                        _say(f"waiting for {name} ({now - started:.0f} s): {watch.describe(now)}")
+                    report = now + REPORT_EVERY_S
                 time.sleep(0.2)
 
     def supervise(self) -> None:
@@ -295,6 +312,63 @@ class Stack:
                 "http": next(s.url for s in self.services if s.name == MAIL_SINK[0]),
             },
         }
+
+
+def compile_sources() -> None:
+    """Bring the bytecode of the project's own modules up to date (the installer compiled the
+    dependencies'), once, so that no service compiles them at its start, nor every start
+    again when PYTHONDONTWRITEBYTECODE is set."""
+    import arrears
+
+    for path in arrears.__path__:
+        compileall.compile_dir(path, quiet=1)
+
+
+@dataclass
+class StartWatch:
+    """What a starting service showed last: its /readyz answer and how much it wrote."""
+
+    progressed: float
+    answer: str = "nothing yet"
+    lines: int = 0
+    cpu_s: float = 0.0
+    """Processor time the process used: importing and migrating are silent but busy."""
+
+    def observe(self, answer: str, lines: int, cpu_s: float, now: float) -> None:
+        if answer != self.answer or lines != self.lines or cpu_s > self.cpu_s:
+            self.answer, self.lines, self.cpu_s, self.progressed = answer, lines, cpu_s, now
+
+    def describe(self, now: float) -> str:
+        quiet = now - self.progressed
+        return (
+            f"{self.answer}; {self.lines} log lines, {self.cpu_s:.1f} s of CPU, "
+            f"last progress {quiet:.0f} s ago"
+        )
+
+
+def cpu_seconds(pid: int) -> float:
+    """Processor time (user and system) a process used so far; 0 where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _readiness(client: httpx.Client, url: str) -> str:
+    """'ready', or in a few words what a starting service's /readyz says."""
+    try:
+        response = client.get(f"{url}/readyz")
+    except httpx.HTTPError:
+        return "no answer yet"
+    if response.status_code == 200:
+        return "ready"
+    try:
+        checks = response.json().get("checks", {})
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    failing = [f"{k} {str(v).split(':')[0]}" for k, v in sorted(checks.items()) if v != "ok"]
+    return ", ".join(failing) or f"HTTP {response.status_code}"
 
 
 def render_log_line(line: str) -> str:
@@ -431,21 +505,25 @@ def _up_detached(state_dir: Path, *, demo: bool) -> int:
             start_new_session=True,
         )
     _say(f"starting in the background (pid {process.pid}); log: {log_path}")
-    deadline = time.monotonic() + READY_TIMEOUT + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _say(f"the stack exited with {process.returncode}; see {log_path}")
-            return 1
-        state = _read_state(state_dir)
-        if state is not None:
-            print("\n" + address_table(state) + "\n")
-            print_first_admin(state_dir)
-            _say("running in the background; stop it with ./arrears down")
-            return 0
-        time.sleep(0.3)
-    _say("the stack did not become ready in time; stopping it")
-    process.terminate()
-    return 1
+    # The stack gives up by itself when a service stops progressing: wait for it, showing its
+    # own progress lines from the log.
+    with open(log_path, "rb") as log_reader:
+        log_reader.seek(0, os.SEEK_END)
+        while True:
+            for raw in log_reader.readlines():
+                line = raw.decode(errors="replace").rstrip()
+                if line.startswith("arrears | "):
+                    print(line, flush=True)
+            if process.poll() is not None:
+                _say(f"the stack exited with {process.returncode}; see {log_path}")
+                return 1
+            state = _read_state(state_dir)
+            if state is not None:
+                print("\n" + address_table(state) + "\n")
+                print_first_admin(state_dir)
+                _say("running in the background; stop it with ./arrears down")
+                return 0
+            time.sleep(0.3)
 
 
 def down(state_dir: Path) -> int:
