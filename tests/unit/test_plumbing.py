@@ -165,3 +165,31 @@ def test_the_processor_time_of_a_process_is_read_from_proc() -> None:
 
     assert cpu_seconds(os.getpid()) > 0
     assert cpu_seconds(2**22 + 12345) == 0.0  # no such process
+
+
+def test_repeated_kafka_client_warnings_are_shown_once_in_a_while_and_all_counted() -> None:
+    import logging
+
+    from arrears.shared.logging import RepeatLimiter
+    from arrears.shared.metrics import CLIENT_WARNINGS
+
+    now = [0.0]
+    limiter = RepeatLimiter(every=30.0, clock=lambda: now[0])
+    name = "aiokafka.consumer.fetcher"
+
+    def record(msg: str, level: int = logging.WARNING, logger: str = name) -> logging.LogRecord:
+        return logging.LogRecord(logger, level, __file__, 1, msg, None, None)
+
+    counted = CLIENT_WARNINGS.labels(name)._value.get()
+    first = record("Topic %s is not available")
+    assert limiter.filter(first)
+    now[0] = 1.0
+    assert not any(limiter.filter(record("Topic %s is not available")) for _ in range(50))
+    assert limiter.filter(record("another kind of warning"))
+    assert limiter.filter(record("Topic %s is not available", logging.INFO))  # not a warning
+    assert limiter.filter(record("Topic %s is not available", logger="arrears.aging"))
+    now[0] = 31.0
+    later = record("Topic %s is not available")
+    assert limiter.filter(later)
+    assert later.msg == "Topic %s is not available (and 50 more like it in the last 30 s)"
+    assert CLIENT_WARNINGS.labels(name)._value.get() - counted == 53
