@@ -43,6 +43,12 @@ def cmd_down(args: argparse.Namespace) -> int:
     return int(down(state_dir()))
 
 
+def cmd_service(args: argparse.Namespace) -> int:
+    from arrears.cli.stack import service_command
+
+    return service_command(state_dir(), args.action, args.service)
+
+
 def cmd_migrate(args: argparse.Namespace) -> int:
     from arrears.cli.migrate import SCHEMA_OWNERS, migrate_all
 
@@ -130,6 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("down", help="stop a stack started with --detach")
     p.set_defaults(func=cmd_down)
+
+    from arrears.cli.control import ACTIONS
+
+    for action in ACTIONS:
+        p = sub.add_parser(action, help=f"{action} one service of the running stack (./arrears up)")
+        p.add_argument("service", help="gateway, ledger, aging, timeline, summary, notifier")
+        p.set_defaults(func=cmd_service, action=action)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("service", nargs="*", help="services to migrate (default: all)")

@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from aiokafka.errors import KafkaError
 
+from arrears.cli.control import ControlRequest, ask, control_requests
 from arrears.cli.infra import LocalBroker, LocalPostgres, die_with_parent, pick_port, terminate
 from arrears.cli.migrate import migrate_all
 from arrears.shared.clock import clock_of, clock_offset, offset_text
@@ -71,6 +73,8 @@ class ServiceProcess:
     process: subprocess.Popen[bytes] | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     restarts: int = 0
+    held: bool = False
+    """Stopped on request (`arrears stop SERVICE`): not restarted until started again."""
     output_lines: int = 0
     """Lines the current process wrote: a starting service that writes is progressing."""
 
@@ -93,6 +97,7 @@ class Stack:
         self.services: list[ServiceProcess] = []
         self.smtp_port = 0
         self.stopping = threading.Event()
+        self.broker_restarts = 0
         self._print_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -119,15 +124,7 @@ class Stack:
             self.broker = LocalBroker(log_file=logs / "broker.log")
             self.kafka_bootstrap = self.broker.start()
             _say(f"broker ready on {self.kafka_bootstrap}")
-        settings = ServiceSettings(
-            database_url=self.database_url, kafka_bootstrap=self.kafka_bootstrap
-        )
-        created = asyncio.run(
-            ensure_topics(
-                self.kafka_bootstrap, topic_names(settings), partitions=settings.topic_partitions
-            )
-        )
-        _say(f"topics ready ({len(created)} created, {settings.topic_partitions} partitions each)")
+        self._ensure_topics()
         asyncio.run(migrate_all(self.database_url, report=_say))
         self.smtp_port = pick_port(SMTP_PORT)
         for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
@@ -138,6 +135,17 @@ class Stack:
         for service in self.services:
             self._spawn(service)
         self._wait_ready()
+
+    def _ensure_topics(self) -> None:
+        settings = ServiceSettings(
+            database_url=self.database_url, kafka_bootstrap=self.kafka_bootstrap
+        )
+        created = asyncio.run(
+            ensure_topics(
+                self.kafka_bootstrap, topic_names(settings), partitions=settings.topic_partitions
+            )
+        )
+        _say(f"topics ready ({len(created)} created, {settings.topic_partitions} partitions each)")
 
     def load_demo_if_empty(self) -> None:
         """First start: write a modest demo history through the ledger so the UI has data."""
@@ -231,19 +239,20 @@ class Stack:
             with self._print_lock:
                 print(f"{prefix} {line}", flush=True)
 
-    def _wait_ready(self) -> None:
-        """Until every service answers /readyz with 200. A service that exits fails the start;
-        one that shows no progress for READY_TIMEOUT seconds too; while they progress, the
-        wait goes on, reported per service every REPORT_EVERY_S seconds."""
+    def _wait_ready(self, services: list[ServiceProcess] | None = None) -> None:
+        """Until every service (or those given) answers /readyz with 200. A service that
+        exits fails the start; one that shows no progress for READY_TIMEOUT seconds too; while
+        they progress, the wait goes on, reported per service every REPORT_EVERY_S seconds."""
         started = time.monotonic()
         report = started + REPORT_EVERY_S
-        waits = {s.name: StartWatch(started) for s in self.services}
+        waiting = self.services if services is None else services
+        waits = {s.name: StartWatch(started) for s in waiting}
         with httpx.Client(timeout=2.0) as client:
             while waits:
                 if self.stopping.is_set():
                     raise KeyboardInterrupt
                 now = time.monotonic()
-                for service in self.services:
+                for service in waiting:
                     watch = waits.get(service.name)
                     if watch is None:
                         continue
@@ -270,19 +279,61 @@ class Stack:
                 time.sleep(0.2)
 
     def supervise(self) -> None:
-        """Until asked to stop: restart a service that died, with a growing pause."""
+        """Until asked to stop: restart the broker or a service that died, each with a growing
+        pause, and carry out what `arrears stop|start|restart SERVICE` asks."""
         while not self.stopping.wait(0.5):
+            if self.broker is not None and self.broker.exit_code is not None:
+                self.broker_restarts += 1
+                if not self._pause_before_restart(
+                    "the broker", self.broker.exit_code, self.broker_restarts
+                ):
+                    return
+                try:
+                    self.broker.restart()  # same port, empty: the publishers fill it again
+                    _say(f"broker restarted on {self.kafka_bootstrap}")
+                    self._ensure_topics()
+                except (OSError, TimeoutError, KafkaError) as exc:  # tried again next round
+                    _say(f"the broker did not come back: {exc}")
             for service in self.services:
                 assert service.process is not None
                 code = service.process.poll()
-                if code is None:
+                if code is None or service.held:
                     continue
                 service.restarts += 1
-                pause = min(2.0**service.restarts, 30.0)
-                _say(f"{service.name} exited with {code}; restarting in {pause:.0f}s")
-                if self.stopping.wait(pause):
+                if not self._pause_before_restart(service.name, code, service.restarts):
                     return
                 self._spawn(service)
+            for request in control_requests(self.state_dir):
+                self._carry_out(request)
+
+    def _pause_before_restart(self, what: str, code: int, restarts: int) -> bool:
+        """Wait before restarting what exited (2, 4, 8 ... up to 30 s); False when stopping."""
+        pause = min(2.0**restarts, 30.0)
+        _say(f"{what} exited with {code}; restarting in {pause:.0f}s")
+        return not self.stopping.wait(pause)
+
+    def _carry_out(self, request: ControlRequest) -> None:
+        service = next((s for s in self.services if s.name == request.service), None)
+        if service is None or service.process is None:
+            request.answer(False, f"no service {request.service} in this stack")
+            return
+        try:
+            if request.action in ("stop", "restart"):
+                service.held = True
+                _say(f"{request.action}: stopping {service.name}")
+                terminate(service.process, grace=15.0)
+            if request.action in ("start", "restart"):
+                if service.process.poll() is None:
+                    request.answer(True, f"{service.name} is running")
+                    return
+                service.held = False
+                _say(f"{request.action}: starting {service.name}")
+                self._spawn(service)
+                self._wait_ready([service])
+            request.answer(True, f"{service.name} {request.action} done")
+        except (RuntimeError, TimeoutError) as exc:
+            service.held = False  # the supervisor restarts it as any other failure
+            request.answer(False, str(exc))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -524,6 +575,22 @@ def _up_detached(state_dir: Path, *, demo: bool) -> int:
                 _say("running in the background; stop it with ./arrears down")
                 return 0
             time.sleep(0.3)
+
+
+def service_command(state_dir: Path, action: str, service: str) -> int:
+    """`arrears stop|start|restart SERVICE` on the stack running from `state_dir`."""
+    state = _read_state(state_dir)
+    if state is None:
+        _say("no stack is running (start one with ./arrears up)")
+        return 1
+    names = {name for name, _ in SERVICES} | {MAIL_SINK[0]}
+    if service not in names:
+        _say(f"unknown service {service}; one of {', '.join(sorted(names))}")
+        return 2
+    _say(f"{action} {service} ...")
+    ok, message = ask(state_dir, action, service, int(state["pid"]))
+    _say(message)
+    return 0 if ok else 1
 
 
 def down(state_dir: Path) -> int:
