@@ -9,12 +9,16 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from arrears.shared.ids import uuid7
 from arrears.shared.settings import ServiceSettings, asyncpg_url
 from tests.support import ProbeSettings
+
+if TYPE_CHECKING:
+    from arrears.cli.infra import LocalBroker, LocalPostgres
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +55,28 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of the test's own, which it may restart (losing every message) or stop."""
+    from arrears.cli.infra import LocalBroker
+
+    broker = LocalBroker(preferred_port=None, log_file=tmp_path / "broker.log")
+    broker.start()
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
+def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
+    """A PostgreSQL server of the test's own, which it may stop and start (same port)."""
+    from arrears.cli.infra import LocalPostgres
+
+    server = LocalPostgres(tmp_path / "pg", preferred_port=None, durable=True)
+    server.start()
+    yield server
+    server.stop()
 
 
 def unique_name(prefix: str = "t") -> str:

@@ -10,7 +10,7 @@ import pytest
 
 from arrears.aging.settings import AgingSettings
 from arrears.cli.progress import plain_line
-from arrears.cli.stack import address_table, render_log_line
+from arrears.cli.stack import StartWatch, address_table, render_log_line
 from arrears.shared.ids import stream_key, uuid7
 from arrears.shared.money import CurrencyMismatchError, Money
 from arrears.shared.settings import ServiceSettings, asyncpg_url
@@ -139,3 +139,57 @@ def test_database_outages_answer_503_with_retry_after_and_other_errors_stay_erro
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["retry-after"] == "2" and answer.json()["code"] == code
     assert client.get("/bug").status_code == 500
+
+
+def test_a_starting_service_progresses_while_it_works_writes_or_its_readiness_changes() -> None:
+    watch = StartWatch(progressed=0.0)
+    watch.observe("no answer yet", 0, 0.0, now=1.0)
+    assert watch.progressed == 1.0  # its first answer
+    watch.observe("no answer yet", 0, 0.0, now=50.0)
+    assert watch.progressed == 1.0  # idle, silent and unchanged: no progress
+    watch.observe("no answer yet", 0, 2.5, now=55.0)
+    assert watch.progressed == 55.0  # it worked (importing)
+    watch.observe("no answer yet", 3, 2.5, now=60.0)
+    assert watch.progressed == 60.0  # it wrote
+    watch.observe("migrations failing", 3, 2.5, now=70.0)
+    assert watch.progressed == 70.0  # its readiness moved on
+    assert watch.describe(now=85.0) == (
+        "migrations failing; 3 log lines, 2.5 s of CPU, last progress 15 s ago"
+    )
+
+
+def test_the_processor_time_of_a_process_is_read_from_proc() -> None:
+    import os
+
+    from arrears.cli.stack import cpu_seconds
+
+    assert cpu_seconds(os.getpid()) > 0
+    assert cpu_seconds(2**22 + 12345) == 0.0  # no such process
+
+
+def test_repeated_kafka_client_warnings_are_shown_once_in_a_while_and_all_counted() -> None:
+    import logging
+
+    from arrears.shared.logging import RepeatLimiter
+    from arrears.shared.metrics import CLIENT_WARNINGS
+
+    now = [0.0]
+    limiter = RepeatLimiter(every=30.0, clock=lambda: now[0])
+    name = "aiokafka.consumer.fetcher"
+
+    def record(msg: str, level: int = logging.WARNING, logger: str = name) -> logging.LogRecord:
+        return logging.LogRecord(logger, level, __file__, 1, msg, None, None)
+
+    counted = CLIENT_WARNINGS.labels(name)._value.get()
+    first = record("Topic %s is not available")
+    assert limiter.filter(first)
+    now[0] = 1.0
+    assert not any(limiter.filter(record("Topic %s is not available")) for _ in range(50))
+    assert limiter.filter(record("another kind of warning"))
+    assert limiter.filter(record("Topic %s is not available", logging.INFO))  # not a warning
+    assert limiter.filter(record("Topic %s is not available", logger="arrears.aging"))
+    now[0] = 31.0
+    later = record("Topic %s is not available")
+    assert limiter.filter(later)
+    assert later.msg == "Topic %s is not available (and 50 more like it in the last 30 s)"
+    assert CLIENT_WARNINGS.labels(name)._value.get() - counted == 53

@@ -52,6 +52,29 @@ class LedgerHarness:
         assert response.status_code == 201, response.text
         return response
 
+    async def invoice(
+        self,
+        customer_id: str,
+        number: str,
+        amount: str,
+        *,
+        posting: str = "2026-04-01",
+        due: str = "2026-05-01",
+    ) -> str:
+        """Post an invoice; its transaction id."""
+        response = await self.client.post(
+            self.url(customer_id, "/invoices"),
+            json={
+                "document_number": number,
+                "posting_date": posting,
+                "due_date": due,
+                "amount": amount,
+            },
+        )
+        assert response.status_code == 201, response.text
+        transaction_id: str = response.json()["events"][0]["data"]["transaction_id"]
+        return transaction_id
+
 
 @pytest.fixture
 async def ledger(settings: ServiceSettings) -> AsyncIterator[LedgerHarness]:

@@ -5,7 +5,7 @@ with a machine-readable code and append nothing."""
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,7 +13,7 @@ import pytest
 
 from arrears.shared.codec import decode
 from arrears.shared.topics import LEDGER_TOPICS
-from tests.integration.ledger.conftest import LedgerHarness
+from tests.integration.ledger.conftest import NOW, LedgerHarness
 from tests.support import read_topic, wait_until
 
 pytestmark = pytest.mark.integration
@@ -214,6 +214,7 @@ async def test_every_command_type_appends_events_that_reach_their_topics(
         ),
         "CollectionStatusChanged",
     )
+    h.clock.set(datetime(2026, 6, 1, 10, 0, tzinfo=UTC))  # the promise was made on June 1st
     await ok(
         await h.client.put(
             h.url(C, f"/transactions/{inv3}/collection-status"),
@@ -225,6 +226,7 @@ async def test_every_command_type_appends_events_that_reach_their_topics(
         ),
         "CollectionStatusChanged",
     )
+    h.clock.set(NOW)
     await ok(
         await post(h.url(C, "/promises/evaluate"), json={"as_of": "2026-06-15"}),
         "PromiseToPayBroken",

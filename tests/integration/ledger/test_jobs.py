@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import httpx
 import pytest
 
 from arrears.ledger.jobs import DailyScheduler
-from tests.integration.ledger.conftest import LedgerHarness
+from tests.integration.ledger.conftest import NOW, LedgerHarness
 
 pytestmark = pytest.mark.integration
 
@@ -27,18 +28,24 @@ async def invoice(h: LedgerHarness, customer: str, number: str, due: str, amount
     return transaction_id
 
 
+async def promise(h: LedgerHarness, customer: str, txn: str, day: str) -> httpx.Response:
+    return await h.client.put(
+        h.url(customer, f"/transactions/{txn}/collection-status"),
+        json={"status": "promised_to_pay", "promise_date": day, "promise_amount": "100.00"},
+    )
+
+
 async def test_the_daily_rollover_judges_due_promises_once_a_day(ledger: LedgerHarness) -> None:
     h = ledger
     await h.register("P-1")
     await h.register("P-2")
     broken = await invoice(h, "P-1", "P-INV-1", "2026-04-01", "100.00")
     later = await invoice(h, "P-2", "P-INV-2", "2026-04-01", "100.00")
+    h.clock.set(datetime(2026, 5, 20, 8, 0, tzinfo=UTC))  # when the promises were made
     for customer, transaction, day in (("P-1", broken, "2026-06-01"), ("P-2", later, "2026-07-01")):
-        response = await h.client.put(
-            h.url(customer, f"/transactions/{transaction}/collection-status"),
-            json={"status": "promised_to_pay", "promise_date": day, "promise_amount": "100.00"},
-        )
+        response = await promise(h, customer, transaction, day)
         assert response.status_code == 201, response.text
+    h.clock.set(NOW)
 
     scheduler = DailyScheduler(h.client._transport.app.state.ctx.extras["ledger"], h.engine)  # type: ignore[attr-defined]
     await scheduler.run_due()  # the clock says 2026-06-15
@@ -51,6 +58,31 @@ async def test_the_daily_rollover_judges_due_promises_once_a_day(ledger: LedgerH
     h.clock.set(datetime(2026, 7, 10, 8, 0, tzinfo=UTC))
     await scheduler.run_due()
     assert [e.type for e in await h.stream("P-2")][-1] == "PromiseToPayBroken"
+
+
+async def test_a_rollover_for_a_day_still_to_come_is_refused(ledger: LedgerHarness) -> None:
+    h = ledger
+    await h.register("F-1")
+    promised = await invoice(h, "F-1", "F-INV-1", "2026-04-01", "100.00")
+    put = await promise(h, "F-1", promised, "2026-06-20")
+    assert put.status_code == 201, put.text
+    count = await h.all_events()
+    refused = await h.client.post("/v1/jobs/promise-rollover", json={"as_of": "2026-07-01"})
+    assert refused.status_code == 422, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert refused.json()["code"] == "as_of_in_future"
+    assert await h.all_events() == count  # nothing judged, nothing dated in the future
+    done = await h.client.post("/v1/jobs/promise-rollover", json={"as_of": "2026-06-15"})
+    assert done.status_code == 200, done.text
+
+
+async def test_a_promise_dated_in_the_past_is_refused(ledger: LedgerHarness) -> None:
+    h = ledger
+    await h.register("F-2")
+    txn = await invoice(h, "F-2", "F-INV-2", "2026-04-01", "100.00")
+    refused = await promise(h, "F-2", txn, "2026-06-14")  # today is 2026-06-15
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["code"] == "promise_date_in_past"
 
 
 async def test_a_collection_letter_run_writes_to_every_overdue_customer(

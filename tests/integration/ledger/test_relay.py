@@ -8,7 +8,7 @@ import signal
 import subprocess
 import sys
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
@@ -30,22 +30,6 @@ from tests.support import read_topic, wait_until
 pytestmark = pytest.mark.integration
 
 CUSTOMERS = 120
-
-
-@pytest.fixture
-def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    broker = LocalBroker(preferred_port=None, log_file=tmp_path / "broker.log")
-    broker.start()
-    yield broker
-    broker.stop()
-
-
-@pytest.fixture
-def own_postgres(tmp_path: Path) -> Iterator[LocalPostgres]:
-    server = LocalPostgres(tmp_path / "pg", preferred_port=None, durable=True)
-    server.start()
-    yield server
-    server.stop()
 
 
 def history() -> list[Event]:

@@ -158,14 +158,24 @@ def service_settings(ledger: LedgerHarness, cls: type[Any], suffix: str, **extra
 
 
 @asynccontextmanager
-async def summary_stack(ledger: LedgerHarness, **summary: Any) -> AsyncIterator[httpx.AsyncClient]:
-    """Aging and summary running next to the ledger; yields a client of the summary service."""
+async def aging_and_summary(
+    ledger: LedgerHarness, **summary: Any
+) -> AsyncIterator[tuple[AgingSettings, SummarySettings, httpx.AsyncClient]]:
+    """Aging and summary running next to the ledger: their settings and a client of the
+    summary service."""
     aging_settings = service_settings(ledger, AgingSettings, "aging")
     summary_settings = service_settings(ledger, SummarySettings, "summary", **summary)
     async with (
         running_service(AGING_SERVICE, aging_settings, ledger, "http://aging"),
         running_service(SUMMARY_SERVICE, summary_settings, ledger, "http://summary") as client,
     ):
+        yield aging_settings, summary_settings, client
+
+
+@asynccontextmanager
+async def summary_stack(ledger: LedgerHarness, **summary: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """Aging and summary running next to the ledger; yields a client of the summary service."""
+    async with aging_and_summary(ledger, **summary) as (_, _, client):
         yield client
 
 

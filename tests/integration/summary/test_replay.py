@@ -6,16 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from arrears.aging.app import SPEC as AGING_SERVICE
-from arrears.aging.settings import AgingSettings
 from arrears.cli.replay import replay
 from arrears.shared.db import create_engine
 from arrears.summary import store
-from arrears.summary.app import SPEC as SUMMARY_SERVICE
 from arrears.summary.domain import FactSheet, compute_facts
 from arrears.summary.settings import SummarySettings
 from tests.integration.ledger.conftest import NOW, LedgerHarness
-from tests.integration.summary.conftest import running_service, service_settings
+from tests.integration.summary.conftest import aging_and_summary
 from tests.integration.summary.test_summary_api import history_of_s1
 from tests.support import wait_until
 
@@ -34,6 +31,21 @@ async def facts_of(database_url: str, schema: str, customers: list[str]) -> list
         await engine.dispose()
 
 
+async def caught_up(h: LedgerHarness, live: SummarySettings, customers: list[str]) -> None:
+    """Wait until summary has every ledger event of `customers`, and aging's open amounts of
+    S-1's paid invoice (`history_of_s1`)."""
+    streams = [len(await h.stream(c)) for c in customers]
+    await wait_until(
+        lambda: facts_of(live.database_url, live.schema_name, customers),
+        lambda sheets: (
+            [s.position for s in sheets] == streams
+            and sheets[customers.index("S-1")].value("history.invoices_paid") == 1
+        ),
+        timeout=240,
+        what="live consumption of every event and of aging's publications",
+    )
+
+
 async def test_replay_equals_live_consumption(ledger: LedgerHarness) -> None:
     h = ledger
     await history_of_s1(h)
@@ -50,24 +62,9 @@ async def test_replay_equals_live_consumption(ledger: LedgerHarness) -> None:
         )
         assert response.status_code == 201
     customers = ["RP-1", "S-1"]
-    streams = [len(await h.stream(c)) for c in customers]
 
-    live: SummarySettings = service_settings(h, SummarySettings, "summary")
-    aging: AgingSettings = service_settings(h, AgingSettings, "aging")
-    async with (
-        running_service(AGING_SERVICE, aging, h, "http://aging"),
-        running_service(SUMMARY_SERVICE, live, h, "http://summary"),
-    ):
-        await wait_until(
-            lambda: facts_of(live.database_url, live.schema_name, customers),
-            # every ledger event, and aging's open amounts of the paid invoice
-            lambda sheets: (
-                [s.position for s in sheets] == streams
-                and sheets[1].value("history.invoices_paid") == 1
-            ),
-            timeout=120,
-            what="live consumption of every event and of aging's publications",
-        )
+    async with aging_and_summary(h) as (aging, live, _):
+        await caught_up(h, live, customers)
     live_facts = await facts_of(live.database_url, live.schema_name, customers)
 
     schema = h.settings.schema_name + "_sreplay"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -17,14 +17,21 @@ Status = iv.CollectionStatus
 
 
 def promised(book: Book, amount: str = "100", *, by: str = "2025-02-10", **fields: object) -> str:
+    """A promise to pay by `by`, made a week before that day (the book's clock is set back
+    for it: a promise is made for a day still to come)."""
     invoice = fields.pop("invoice", None) or book.invoice("100")
-    book.run(
-        c.ChangeCollectionStatus,
-        transaction_id=invoice,
-        status="promised_to_pay",
-        promise_date=d(by),
-        promise_amount=D(amount),
-    )
+    today = book.now
+    book.now = datetime.combine(d(by) - timedelta(days=7), time(9), UTC)
+    try:
+        book.run(
+            c.ChangeCollectionStatus,
+            transaction_id=invoice,
+            status="promised_to_pay",
+            promise_date=d(by),
+            promise_amount=D(amount),
+        )
+    finally:
+        book.now = today
     return str(invoice)
 
 
@@ -91,6 +98,18 @@ def test_a_promise_needs_a_date_and_an_amount_up_to_what_is_open() -> None:
     assert promise is not None and (promise.amount, promise.promise_date) == (60, d("2025-02-10"))
     promised(book, "80", invoice=invoice, by="2025-02-20")  # a new promise replaces the old
     assert book.txn(invoice).promise.amount == 80  # type: ignore[union-attr]
+
+
+def test_a_promise_is_made_for_today_or_a_later_day() -> None:
+    book = Book().register()  # today is 2025-03-01
+    invoice = book.invoice("100")
+    base = {"transaction_id": invoice, "status": "promised_to_pay", "promise_amount": D(50)}
+    with pytest.raises(Rejected, match="promise_date_in_past") as caught:
+        book.decide(c.ChangeCollectionStatus, **base, promise_date=d("2025-02-28"))
+    assert caught.value.status == 422
+    book.run(c.ChangeCollectionStatus, **base, promise_date=d("2025-03-01"))
+    book.run(c.ChangeCollectionStatus, **base, promise_date=d("2025-03-15"))
+    assert book.txn(invoice).promise.promise_date == d("2025-03-15")  # type: ignore[union-attr]
 
 
 # ---------------------------------------------------------------------------- kept
@@ -162,6 +181,16 @@ def test_the_rollover_judges_only_promises_past_date_plus_tolerance() -> None:
     assert book.decide(c.EvaluatePromises, as_of=d("2025-03-01")) == []
 
 
+def test_the_rollover_judges_days_that_have_passed_only() -> None:
+    book = Book().register()  # today is 2025-03-01
+    promised(book, "100", by="2025-02-20")
+    with pytest.raises(Rejected, match="as_of_in_future") as caught:
+        book.decide(c.EvaluatePromises, as_of=d("2025-03-02"))
+    assert caught.value.status == 422
+    (event,) = book.run(c.EvaluatePromises, as_of=d("2025-03-01"))
+    assert event.data.judged_on == d("2025-03-01")
+
+
 def test_partially_kept_and_the_broken_promise_count() -> None:
     book = Book().register()
     invoice = promised(book, "100", by="2025-02-10")
@@ -170,6 +199,7 @@ def test_partially_kept_and_the_broken_promise_count() -> None:
     data = book.one(c.EvaluatePromises, as_of=d("2025-02-16"), tolerance_days=5)
     assert (data.outcome, data.paid_amount.amount, data.tolerance_days) == ("partially_kept", 30, 5)
     promised(book, "50", invoice=invoice, by="2025-03-01")
+    book.now = datetime(2025, 3, 10, 6, tzinfo=UTC)
     data = book.one(c.EvaluatePromises, as_of=d("2025-03-10"))
     assert (data.outcome, data.broken_promise_count) == ("broken", 2)
     assert book.txn(invoice).broken_promise_count == 2

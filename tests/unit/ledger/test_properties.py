@@ -8,7 +8,7 @@ instance, settlement allocations always sum exactly).
 from __future__ import annotations
 
 import copy
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -177,7 +177,10 @@ def apply(book: Book, operation: tuple[Any, ...]) -> None:
                     promise_amount=_part(book.txn(target).open_amount, share or Decimal(1)),
                 )
         elif kind == "evaluate":
-            book.run(c.EvaluatePromises, as_of=START + timedelta(days=args[0]))
+            as_of = START + timedelta(days=args[0])
+            # the rollover runs on the day it judges: time moves on (never back)
+            book.now = max(book.now, datetime.combine(as_of, time(6), UTC))
+            book.run(c.EvaluatePromises, as_of=as_of)
         elif kind == "letters":
             book.run(
                 c.CreateCollectionLetter,
@@ -222,7 +225,9 @@ def check_invariants(state: CustomerAccount) -> None:
 
 
 def new_book() -> Book:
-    return Book(letter_sequence=SEQUENCE).register(currency="EUR", accounting_currency="USD")
+    return Book(letter_sequence=SEQUENCE, now=datetime.combine(START, time(9), UTC)).register(
+        currency="EUR", accounting_currency="USD"
+    )
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -243,7 +243,7 @@ def test_a_promise_kept_stays_kept_after_the_payment_bounces() -> None:
         c.ChangeCollectionStatus,
         transaction_id=invoice,
         status="promised_to_pay",
-        promise_date=d("2025-02-10"),
+        promise_date=d("2025-03-10"),
         promise_amount=D(100),
     )
     payment = book.payment("100")

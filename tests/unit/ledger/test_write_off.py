@@ -45,7 +45,8 @@ def test_writing_off_everything_includes_credits() -> None:
     assert data.write_off_id.startswith("WO-") and data.posting_date == d("2025-03-31")
     written = {t.transaction_id: t.amount.amount for t in data.transactions}
     assert written == {invoice: D(95), fee: D(10), credit: D(30), payment: D(20)}
-    assert data.accounting_amount.amount == D(155) and data.net_amount.amount == D(155)
+    # 105 of debits less 50 of credits came off the balance (transactions add up to 155)
+    assert data.accounting_amount.amount == D(55) and data.net_amount.amount == D(55)
     assert lines(data) == [
         ("customer", book.customer_id, "credit", "USD", D(105)),
         ("ledger", "618900", "debit", "USD", D(105)),
@@ -59,6 +60,53 @@ def test_writing_off_everything_includes_credits() -> None:
     with pytest.raises(Rejected) as caught:
         book.decide(c.WriteOffTransactions, **SETUP)
     assert caught.value.code == "nothing_to_write_off"
+
+
+def test_totals_are_what_came_off_the_balance_not_the_sum_of_every_line() -> None:
+    book = Book().register()
+    first, second = book.invoice("100.00"), book.invoice("50.50")
+    payment = book.payment("20.00")
+    before = book.state.balance
+    data = write_off(book)
+    assert before == D("130.50") and book.state.balance == 0
+    assert {t.transaction_id: t.amount.amount for t in data.transactions} == {
+        first: D("100.00"),
+        second: D("50.50"),
+        payment: D("20.00"),
+    }
+    assert data.accounting_amount.amount == D("130.50")
+    assert data.net_amount.amount == D("130.50")
+    assert lines(data) == [
+        ("customer", book.customer_id, "credit", "USD", D("150.50")),
+        ("ledger", "618900", "debit", "USD", D("150.50")),
+        ("customer", book.customer_id, "debit", "USD", D("20.00")),
+        ("ledger", "618900", "credit", "USD", D("20.00")),
+    ]
+
+
+def test_writing_off_only_a_credit_takes_a_negative_amount_off_the_balance() -> None:
+    book = Book().register()
+    payment = book.payment("20.00")
+    data = write_off(book, transactions=[{"transaction_id": payment}])
+    assert data.accounting_amount.amount == D("-20.00") == data.net_amount.amount
+    assert book.state.balance == 0
+
+
+def test_a_write_off_recorded_with_the_earlier_gross_total_is_still_readable() -> None:
+    book = Book().register()
+    book.invoice("100.00"), book.payment("20.00")
+    data = write_off(book)
+    earlier = data.model_dump() | {
+        "accounting_amount": {"amount": D("120.00"), "currency": "USD"},
+        "net_amount": {"amount": D("120.00"), "currency": "USD"},
+    }
+    assert pm.TransactionsWrittenOffData.model_validate(earlier).accounting_amount.amount == 120
+    wrong = earlier | {
+        "accounting_amount": {"amount": D("90.00"), "currency": "USD"},
+        "net_amount": {"amount": D("90.00"), "currency": "USD"},
+    }
+    with pytest.raises(ValueError, match="credits less their debits"):
+        pm.TransactionsWrittenOffData.model_validate(wrong)
 
 
 def test_nothing_open_means_nothing_to_write_off() -> None:

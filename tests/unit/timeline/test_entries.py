@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from arrears.ledger.domain import commands as c
 from arrears.shared.events import invoices as iv
 from arrears.shared.events.envelope import event_types_of
 from arrears.shared.events.registry import ALL_EVENTS
@@ -21,6 +22,7 @@ from arrears.timeline.domain import (
     project,
     promise_outcomes,
 )
+from tests.unit.ledger import Book
 
 pytestmark = pytest.mark.unit
 
@@ -205,3 +207,13 @@ def test_a_judgement_belongs_to_the_latest_promise_before_it() -> None:
     }
     assert promise_outcomes(facts) == expected
     assert promise_outcomes(reversed(facts)) == expected
+
+
+def test_a_write_off_shows_what_came_off_the_balance() -> None:
+    """Invoices of 100.00 and 50.50 and an unsettled payment of 20.00 written off: 130.50."""
+    book = Book().register()
+    book.invoice("100.00"), book.invoice("50.50"), book.payment("20.00")
+    (event,) = book.run(c.WriteOffTransactions, reason_code="BADDEBT", write_off_account="618900")
+    entry = project(event).entry
+    assert entry is not None and entry.amount == Decimal("130.50")
+    assert entry.details["net_amount"]["amount"] == "130.50"

@@ -248,6 +248,11 @@ class LocalBroker:
         wait_for_port(self.port)
         return self.bootstrap
 
+    @property
+    def exit_code(self) -> int | None:
+        """The exit status of a broker process that ended; None while it runs (or never ran)."""
+        return None if self.process is None else self.process.poll()
+
     def stop(self) -> None:
         if self.process is None:
             return

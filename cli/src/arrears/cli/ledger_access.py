@@ -2,16 +2,18 @@
 
 They run the ledger's own application service against its event store, so every rule, the
 outbox and idempotency apply exactly as over HTTP; the running ledger's relay publishes.
+Their clock is the services' (`ARREARS_CLOCK`) unless they bring one.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from arrears.ledger.app import SPEC
 from arrears.ledger.application import Ledger
-from arrears.shared.clock import Clock, SystemClock
+from arrears.shared.clock import Clock, clock_of
 from arrears.shared.db import create_engine
 from arrears.shared.migrations import upgrade
 
@@ -23,6 +25,6 @@ async def open_ledger(
     engine = create_engine(database_url, schema, pool_size=4)
     try:
         await upgrade(engine, SPEC.migrations, schema)
-        yield Ledger(engine, clock or SystemClock())
+        yield Ledger(engine, clock or clock_of(os.environ.get("ARREARS_CLOCK")))
     finally:
         await engine.dispose()

@@ -27,14 +27,26 @@ def state_dir() -> Path:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from arrears.cli.stack import up
+    from arrears.shared.clock import clock_of
 
-    return int(up(state_dir(), detach=args.detach, demo=not args.no_demo))
+    try:
+        clock_of(args.clock)
+    except ValueError as exc:
+        print(f"arrears up: {exc}", file=sys.stderr)
+        return 2
+    return int(up(state_dir(), detach=args.detach, demo=not args.no_demo, clock=args.clock))
 
 
 def cmd_down(args: argparse.Namespace) -> int:
     from arrears.cli.stack import down
 
     return int(down(state_dir()))
+
+
+def cmd_service(args: argparse.Namespace) -> int:
+    from arrears.cli.stack import service_command
+
+    return service_command(state_dir(), args.action, args.service)
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -114,10 +126,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-demo", action="store_true", help="do not load demo data into an empty ledger"
     )
+    p.add_argument(
+        "--clock",
+        metavar="DATE|OFFSET",
+        help="move every service's time: a date (2026-03-01) or an offset (+30d, -2d, +12h); "
+        "default ARREARS_CLOCK, else the real time",
+    )
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("down", help="stop a stack started with --detach")
     p.set_defaults(func=cmd_down)
+
+    from arrears.cli.control import ACTIONS
+
+    for action in ACTIONS:
+        p = sub.add_parser(action, help=f"{action} one service of the running stack (./arrears up)")
+        p.add_argument("service", help="gateway, ledger, aging, timeline, summary, notifier")
+        p.set_defaults(func=cmd_service, action=action)
 
     p = sub.add_parser("migrate", help="apply database migrations")
     p.add_argument("service", nargs="*", help="services to migrate (default: all)")

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store as ledger_store
-from arrears.shared.clock import SystemClock
+from arrears.shared.clock import clock_of
 from arrears.shared.codec import read
 from arrears.shared.consumer import BatchConsumer, Delivered
 from arrears.shared.db import create_engine, quoted
@@ -63,7 +63,7 @@ async def replay(
         async with engine.begin() as conn:
             await conn.execute(text(f"DROP SCHEMA IF EXISTS {quoted(target)} CASCADE"))
         await upgrade(engine, spec.migrations, target)
-        ctx = ServiceContext(settings, engine, create_broker(settings), SystemClock())
+        ctx = ServiceContext(settings, engine, create_broker(settings), clock_of(settings.clock))
         consumers = [
             BatchConsumer(projection, engine, ctx.broker, settings)
             for projection in spec.projections(ctx)

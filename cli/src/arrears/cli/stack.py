@@ -9,7 +9,7 @@ addresses. Ctrl-C or SIGTERM stops everything it started.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import compileall
 import json
 import os
 import signal
@@ -24,9 +24,12 @@ from pathlib import Path
 from typing import IO, Any
 
 import httpx
+from aiokafka.errors import KafkaError
 
+from arrears.cli.control import ControlRequest, ask, control_requests
 from arrears.cli.infra import LocalBroker, LocalPostgres, die_with_parent, pick_port, terminate
 from arrears.cli.migrate import migrate_all
+from arrears.shared.clock import clock_of, clock_offset, offset_text
 from arrears.shared.kafka import ensure_topics, topic_names
 from arrears.shared.settings import ServiceSettings, asyncpg_url
 
@@ -46,10 +49,12 @@ MODULES = {"mailsink": "arrears.notifier.sink"}
 DEMO_CUSTOMERS = 40
 DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
-READY_TIMEOUT = float(os.environ.get("ARREARS_READY_TIMEOUT", "600"))
-"""How long start-up may take before the stack gives up. A service that exits fails the
-start at once; this only catches one that hangs, so it is generous: a loaded machine starts
-slowly (each wait is reported)."""
+READY_TIMEOUT = float(os.environ.get("ARREARS_READY_TIMEOUT", "300"))
+"""How long a starting service may show no progress (no output, no processor time used, no
+change of its /readyz answer) before the stack gives up on it. The wait goes on as long as
+services progress: a loaded machine starts slowly but visibly. A service that exits fails the
+start at once."""
+REPORT_EVERY_S = 15.0
 STATE_FILE = "stack.json"
 ADMIN_FILE = "initial-admin.json"
 """The gateway's first start leaves the admin credentials here; `up` prints and deletes them."""
@@ -68,6 +73,10 @@ class ServiceProcess:
     process: subprocess.Popen[bytes] | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     restarts: int = 0
+    held: bool = False
+    """Stopped on request (`arrears stop SERVICE`): not restarted until started again."""
+    output_lines: int = 0
+    """Lines the current process wrote: a starting service that writes is progressing."""
 
     @property
     def url(self) -> str:
@@ -88,6 +97,7 @@ class Stack:
         self.services: list[ServiceProcess] = []
         self.smtp_port = 0
         self.stopping = threading.Event()
+        self.broker_restarts = 0
         self._print_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -114,6 +124,19 @@ class Stack:
             self.broker = LocalBroker(log_file=logs / "broker.log")
             self.kafka_bootstrap = self.broker.start()
             _say(f"broker ready on {self.kafka_bootstrap}")
+        self._ensure_topics()
+        asyncio.run(migrate_all(self.database_url, report=_say))
+        self.smtp_port = pick_port(SMTP_PORT)
+        for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
+            port = pick_port(preferred if self.usual_ports else None)
+            service = ServiceProcess(name, port, COLORS[index % len(COLORS)])
+            self.services.append(service)
+        compile_sources()
+        for service in self.services:
+            self._spawn(service)
+        self._wait_ready()
+
+    def _ensure_topics(self) -> None:
         settings = ServiceSettings(
             database_url=self.database_url, kafka_bootstrap=self.kafka_bootstrap
         )
@@ -123,21 +146,14 @@ class Stack:
             )
         )
         _say(f"topics ready ({len(created)} created, {settings.topic_partitions} partitions each)")
-        asyncio.run(migrate_all(self.database_url, report=_say))
-        self.smtp_port = pick_port(SMTP_PORT)
-        for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
-            port = pick_port(preferred if self.usual_ports else None)
-            service = ServiceProcess(name, port, COLORS[index % len(COLORS)])
-            self.services.append(service)
-        for service in self.services:
-            self._spawn(service)
-        self._wait_ready()
 
     def load_demo_if_empty(self) -> None:
         """First start: write a modest demo history through the ledger so the UI has data."""
         from arrears.cli.demo import generate
         from arrears.cli.ledger_access import open_ledger
         from arrears.ledger.store import count_events
+
+        today = clock_of(os.environ.get("ARREARS_CLOCK")).today()
 
         async def load() -> str | None:
             async with open_ledger(self.database_url) as ledger:
@@ -148,7 +164,7 @@ class Stack:
                     customers=DEMO_CUSTOMERS,
                     months=DEMO_MONTHS,
                     seed=1,
-                    today=datetime.now(UTC).date(),
+                    today=today,
                 )
                 return f"{summary.customers} customers, {summary.events} events"
 
@@ -173,7 +189,7 @@ class Stack:
                         engine,
                         aging,
                         company="usmf",
-                        now=datetime.now(UTC),
+                        now=clock_of(os.environ.get("ARREARS_CLOCK")).now(),
                         environment=ServiceSettings().environment,
                     )
             finally:
@@ -216,53 +232,108 @@ class Stack:
         for raw in stream:
             line = render_log_line(raw.decode(errors="replace").rstrip())
             service.tail.append(line)
+            service.output_lines += 1
             prefix = f"{service.name:<9}|"
             if self.colors:
                 prefix = f"\x1b[{service.color}m{prefix}\x1b[0m"
             with self._print_lock:
                 print(f"{prefix} {line}", flush=True)
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, services: list[ServiceProcess] | None = None) -> None:
+        """Until every service (or those given) answers /readyz with 200. A service that
+        exits fails the start; one that shows no progress for READY_TIMEOUT seconds too; while
+        they progress, the wait goes on, reported per service every REPORT_EVERY_S seconds."""
         started = time.monotonic()
-        deadline, report = started + READY_TIMEOUT, started + 15
-        pending = {s.name for s in self.services}
+        report = started + REPORT_EVERY_S
+        waiting = self.services if services is None else services
+        waits = {s.name: StartWatch(started) for s in waiting}
         with httpx.Client(timeout=2.0) as client:
-            while pending:
+            while waits:
                 if self.stopping.is_set():
                     raise KeyboardInterrupt
-                for service in self.services:
-                    if service.name not in pending:
+                now = time.monotonic()
+                for service in waiting:
+                    watch = waits.get(service.name)
+                    if watch is None:
                         continue
                     assert service.process is not None
                     if service.process.poll() is not None:
                         tail = "\n".join(service.tail)
                         raise RuntimeError(f"{service.name} exited during start-up:\n{tail}")
-                    with contextlib.suppress(httpx.HTTPError):
-                        if client.get(f"{service.url}/readyz").status_code == 200:
-                            pending.discard(service.name)
-                            _say(f"{service.name} ready at {service.url}")
-                now = time.monotonic()
-                if now > deadline:
-                    raise TimeoutError(f"not ready after {READY_TIMEOUT:.0f}s: {sorted(pending)}")
-                if pending and now > report:
-                    _say(f"waiting for {', '.join(sorted(pending))} ({now - started:.0f} s)")
-                    report = now + 15
+                    answer = _readiness(client, service.url)
+                    if answer == "ready":
+                        del waits[service.name]
+                        _say(f"{service.name} ready at {service.url} ({now - started:.0f} s)")
+                        continue
+                    cpu = cpu_seconds(service.process.pid)
+                    watch.observe(answer, service.output_lines, cpu, now)
+                    if now - watch.progressed > READY_TIMEOUT:
+                        raise TimeoutError(
+                            f"{service.name} showed no progress for {READY_TIMEOUT:.0f} s "
+                            f"(ARREARS_READY_TIMEOUT); it answers {answer}"
+                        )
+                if waits and now > report:
+                    for name, watch in sorted(waits.items()):
+                        _say(f"waiting for {name} ({now - started:.0f} s): {watch.describe(now)}")
+                    report = now + REPORT_EVERY_S
                 time.sleep(0.2)
 
     def supervise(self) -> None:
-        """Until asked to stop: restart a service that died, with a growing pause."""
+        """Until asked to stop: restart the broker or a service that died, each with a growing
+        pause, and carry out what `arrears stop|start|restart SERVICE` asks."""
         while not self.stopping.wait(0.5):
+            if self.broker is not None and self.broker.exit_code is not None:
+                self.broker_restarts += 1
+                if not self._pause_before_restart(
+                    "the broker", self.broker.exit_code, self.broker_restarts
+                ):
+                    return
+                try:
+                    self.broker.restart()  # same port, empty: the publishers fill it again
+                    _say(f"broker restarted on {self.kafka_bootstrap}")
+                    self._ensure_topics()
+                except (OSError, TimeoutError, KafkaError) as exc:  # tried again next round
+                    _say(f"the broker did not come back: {exc}")
             for service in self.services:
                 assert service.process is not None
                 code = service.process.poll()
-                if code is None:
+                if code is None or service.held:
                     continue
                 service.restarts += 1
-                pause = min(2.0**service.restarts, 30.0)
-                _say(f"{service.name} exited with {code}; restarting in {pause:.0f}s")
-                if self.stopping.wait(pause):
+                if not self._pause_before_restart(service.name, code, service.restarts):
                     return
                 self._spawn(service)
+            for request in control_requests(self.state_dir):
+                self._carry_out(request)
+
+    def _pause_before_restart(self, what: str, code: int, restarts: int) -> bool:
+        """Wait before restarting what exited (2, 4, 8 ... up to 30 s); False when stopping."""
+        pause = min(2.0**restarts, 30.0)
+        _say(f"{what} exited with {code}; restarting in {pause:.0f}s")
+        return not self.stopping.wait(pause)
+
+    def _carry_out(self, request: ControlRequest) -> None:
+        service = next((s for s in self.services if s.name == request.service), None)
+        if service is None or service.process is None:
+            request.answer(False, f"no service {request.service} in this stack")
+            return
+        try:
+            if request.action in ("stop", "restart"):
+                service.held = True
+                _say(f"{request.action}: stopping {service.name}")
+                terminate(service.process, grace=15.0)
+            if request.action in ("start", "restart"):
+                if service.process.poll() is None:
+                    request.answer(True, f"{service.name} is running")
+                    return
+                service.held = False
+                _say(f"{request.action}: starting {service.name}")
+                self._spawn(service)
+                self._wait_ready([service])
+            request.answer(True, f"{service.name} {request.action} done")
+        except (RuntimeError, TimeoutError) as exc:
+            service.held = False  # the supervisor restarts it as any other failure
+            request.answer(False, str(exc))
 
     def stop(self) -> None:
         self.stopping.set()
@@ -292,6 +363,63 @@ class Stack:
                 "http": next(s.url for s in self.services if s.name == MAIL_SINK[0]),
             },
         }
+
+
+def compile_sources() -> None:
+    """Bring the bytecode of the project's own modules up to date (the installer compiled the
+    dependencies'), once, so that no service compiles them at its start, nor every start
+    again when PYTHONDONTWRITEBYTECODE is set."""
+    import arrears
+
+    for path in arrears.__path__:
+        compileall.compile_dir(path, quiet=1)
+
+
+@dataclass
+class StartWatch:
+    """What a starting service showed last: its /readyz answer and how much it wrote."""
+
+    progressed: float
+    answer: str = "nothing yet"
+    lines: int = 0
+    cpu_s: float = 0.0
+    """Processor time the process used: importing and migrating are silent but busy."""
+
+    def observe(self, answer: str, lines: int, cpu_s: float, now: float) -> None:
+        if answer != self.answer or lines != self.lines or cpu_s > self.cpu_s:
+            self.answer, self.lines, self.cpu_s, self.progressed = answer, lines, cpu_s, now
+
+    def describe(self, now: float) -> str:
+        quiet = now - self.progressed
+        return (
+            f"{self.answer}; {self.lines} log lines, {self.cpu_s:.1f} s of CPU, "
+            f"last progress {quiet:.0f} s ago"
+        )
+
+
+def cpu_seconds(pid: int) -> float:
+    """Processor time (user and system) a process used so far; 0 where /proc cannot say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _readiness(client: httpx.Client, url: str) -> str:
+    """'ready', or in a few words what a starting service's /readyz says."""
+    try:
+        response = client.get(f"{url}/readyz")
+    except httpx.HTTPError:
+        return "no answer yet"
+    if response.status_code == 200:
+        return "ready"
+    try:
+        checks = response.json().get("checks", {})
+    except ValueError:
+        return f"HTTP {response.status_code}"
+    failing = [f"{k} {str(v).split(':')[0]}" for k, v in sorted(checks.items()) if v != "ok"]
+    return ", ".join(failing) or f"HTTP {response.status_code}"
 
 
 def render_log_line(line: str) -> str:
@@ -361,13 +489,28 @@ def _read_state(state_dir: Path) -> dict[str, Any] | None:
     return state
 
 
-def up(state_dir: Path, *, detach: bool, demo: bool = True) -> int:
+def pin_clock(setting: str | None) -> str | None:
+    """Resolve a clock setting (`--clock`, else ARREARS_CLOCK) once into the offset it means
+    now, and export it for every process the stack starts: a date stays the same date for a
+    service restarted tomorrow only as an offset ("-275d"), not as the date itself."""
+    setting = setting or os.environ.get("ARREARS_CLOCK")
+    if not setting:
+        return None
+    pinned = offset_text(clock_offset(setting, datetime.now(UTC)))
+    os.environ["ARREARS_CLOCK"] = pinned
+    return pinned
+
+
+def up(state_dir: Path, *, detach: bool, demo: bool = True, clock: str | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     running = _read_state(state_dir)
     if running is not None:
         print(f"arrears is already running (pid {running['pid']}):\n")
         print(address_table(running))
         return 1
+    pinned = pin_clock(clock)
+    if pinned is not None and not os.environ.get(DETACHED_CHILD):
+        _say(f"clock moved {pinned}: today is {clock_of(pinned).today()} for every service")
     if detach:
         return _up_detached(state_dir, demo=demo)
     stack = Stack(state_dir, colors=sys.stdout.isatty())
@@ -413,21 +556,41 @@ def _up_detached(state_dir: Path, *, demo: bool) -> int:
             start_new_session=True,
         )
     _say(f"starting in the background (pid {process.pid}); log: {log_path}")
-    deadline = time.monotonic() + READY_TIMEOUT + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            _say(f"the stack exited with {process.returncode}; see {log_path}")
-            return 1
-        state = _read_state(state_dir)
-        if state is not None:
-            print("\n" + address_table(state) + "\n")
-            print_first_admin(state_dir)
-            _say("running in the background; stop it with ./arrears down")
-            return 0
-        time.sleep(0.3)
-    _say("the stack did not become ready in time; stopping it")
-    process.terminate()
-    return 1
+    # The stack gives up by itself when a service stops progressing: wait for it, showing its
+    # own progress lines from the log.
+    with open(log_path, "rb") as log_reader:
+        log_reader.seek(0, os.SEEK_END)
+        while True:
+            for raw in log_reader.readlines():
+                line = raw.decode(errors="replace").rstrip()
+                if line.startswith("arrears | "):
+                    print(line, flush=True)
+            if process.poll() is not None:
+                _say(f"the stack exited with {process.returncode}; see {log_path}")
+                return 1
+            state = _read_state(state_dir)
+            if state is not None:
+                print("\n" + address_table(state) + "\n")
+                print_first_admin(state_dir)
+                _say("running in the background; stop it with ./arrears down")
+                return 0
+            time.sleep(0.3)
+
+
+def service_command(state_dir: Path, action: str, service: str) -> int:
+    """`arrears stop|start|restart SERVICE` on the stack running from `state_dir`."""
+    state = _read_state(state_dir)
+    if state is None:
+        _say("no stack is running (start one with ./arrears up)")
+        return 1
+    names = {name for name, _ in SERVICES} | {MAIL_SINK[0]}
+    if service not in names:
+        _say(f"unknown service {service}; one of {', '.join(sorted(names))}")
+        return 2
+    _say(f"{action} {service} ...")
+    ok, message = ask(state_dir, action, service, int(state["pid"]))
+    _say(message)
+    return 0 if ok else 1
 
 
 def down(state_dir: Path) -> int:

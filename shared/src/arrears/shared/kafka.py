@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
@@ -79,3 +80,48 @@ async def publish_event(broker: KafkaBroker, settings: ServiceSettings, event: E
         headers=wire.headers,
         correlation_id=event.correlation_id or str(event.event_id),
     )
+
+
+class BrokerMemory:
+    """Notices a broker that lost its data (the local in-memory broker after a restart, a
+    cluster rebuilt empty) for one publisher.
+
+    The publisher writes a marker message to its own one-partition topic once it has queued
+    again everything it owns; a broker without that marker has lost every message since. Each
+    check first recreates the publisher's topics (and their dead-letter twins) that the broker
+    lacks, so what is published next lands in topics with the configured partitions."""
+
+    def __init__(self, settings: ServiceSettings, topics: Sequence[Topic], marker: str) -> None:
+        self.settings = settings
+        self.topics = topics
+        self.marker_topic = f"{settings.topic_prefix}{marker}"
+
+    async def lost(self) -> bool:
+        """Whether the broker has lost what was published (its topics are there afterwards)."""
+        await ensure_topics(
+            self.settings.kafka_bootstrap,
+            topic_names(self.settings, self.topics),
+            partitions=self.settings.topic_partitions,
+            replication=self.settings.topic_replication,
+        )
+        await ensure_topics(
+            self.settings.kafka_bootstrap,
+            [self.marker_topic],
+            partitions=1,
+            replication=self.settings.topic_replication,
+        )
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partition = TopicPartition(self.marker_topic, 0)
+            ends = await consumer.end_offsets([partition])
+            return not ends.get(partition, 0) > 0
+        finally:
+            await consumer.stop()
+
+    async def remember(self, send: Callable[[str, bytes], Awaitable[object]]) -> None:
+        """Write the marker with the publisher's own producer (`send(topic, value)`): call it
+        once everything owned is queued again."""
+        await send(self.marker_topic, b"marker")

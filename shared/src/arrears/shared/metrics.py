@@ -51,3 +51,9 @@ HTTP_LATENCY = Histogram(
     "HTTP request latency.",
     ["method", "route", "status"],
 )
+CLIENT_WARNINGS = Counter(
+    "arrears_client_warnings_total",
+    "Warnings of the Kafka client (a topic missing, a broker unreachable), shown or not: the "
+    "log shows one of a kind per 30 s.",
+    ["logger"],
+)

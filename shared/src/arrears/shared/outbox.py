@@ -7,13 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+import math
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import cast
 
 import msgspec
 import sqlalchemy as sa
 from aiokafka.errors import KafkaError
 from faststream.kafka import KafkaBroker
+from prometheus_client import Counter
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -22,8 +25,10 @@ from arrears.shared.codec import cloudevents_headers, read
 from arrears.shared.events.envelope import Event
 from arrears.shared.events.messages import Message
 from arrears.shared.events.registry import ContractViolation
+from arrears.shared.kafka import BrokerMemory
 from arrears.shared.logging import get_logger
 from arrears.shared.settings import ServiceSettings
+from arrears.shared.topics import Topic
 
 log = get_logger(__name__)
 
@@ -65,8 +70,24 @@ def _checked(text: bytes) -> Message:
     return message
 
 
+Republish = Callable[[AsyncEngine], AsyncIterator[Sequence[Event]]]
+"""What a publisher owns, as it stands, in chunks of events to queue again (aging: each
+customer's last published figures and open amounts)."""
+
+REWINDS = Counter(
+    "arrears_outbox_rewinds_total",
+    "Times the broker had lost what a service published and it was queued again.",
+    ["publisher"],
+)
+
+
 class OutboxPublisher:
-    """Publishes queued events in order; one round at a time, retried until acknowledged."""
+    """Publishes queued events in order; one round at a time, retried until acknowledged.
+
+    Every `check_interval` seconds (and at start) it checks that the broker still holds what
+    it published (`BrokerMemory`, a marker of its own): a broker that lost its data gets the
+    publisher's topics again and, when the service gave `republish`, everything the service
+    owns queued again, before the marker is written anew."""
 
     def __init__(
         self,
@@ -74,14 +95,39 @@ class OutboxPublisher:
         broker: KafkaBroker,
         settings: ServiceSettings,
         *,
+        topics: Sequence[Topic],
+        republish: Republish | None = None,
         batch_size: int = 500,
         idle_interval: float = 0.1,
+        check_interval: float = 5.0,
     ) -> None:
         self.engine = engine
         self.broker = broker
         self.settings = settings
         self.batch_size = batch_size
         self.idle_interval = idle_interval
+        self.check_interval = check_interval
+        self.republish = republish
+        self.memory = BrokerMemory(settings, topics, f"arrears.{settings.service}-marker.v1")
+
+    async def check_broker_has_everything(self) -> int:
+        """Queue again what the service owns when the broker lost it; how many events."""
+        if not await self.memory.lost():
+            return 0
+        queued = 0
+        if self.republish is not None:
+            async for events in self.republish(self.engine):
+                async with self.engine.begin() as conn:
+                    await enqueue(conn, events)
+                queued += len(events)
+        REWINDS.labels(self.settings.service).inc()
+        log.warning("the broker lost what this service published; queued again", queued=queued)
+
+        async def send(topic: str, value: bytes) -> None:
+            await self.broker.publish(value, topic=topic)
+
+        await self.memory.remember(send)
+        return queued
 
     async def publish_once(self) -> int:
         async with self.engine.connect() as conn:
@@ -112,8 +158,12 @@ class OutboxPublisher:
 
     async def run(self) -> None:
         failures = 0
+        checked = -math.inf
         while True:
             try:
+                if time.monotonic() - checked > self.check_interval:
+                    await self.check_broker_has_everything()
+                    checked = time.monotonic()
                 published = await self.publish_once()
                 failures = 0
             except (KafkaError, OSError, SQLAlchemyError):

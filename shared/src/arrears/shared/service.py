@@ -29,8 +29,9 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from arrears.shared import metrics
 from arrears.shared.boundary import Boundary, RefusalPage, RequestLog
-from arrears.shared.clock import Clock, SystemClock
+from arrears.shared.clock import Clock, clock_of
 from arrears.shared.consumer import BatchConsumer, OnCommitted, Projection
 from arrears.shared.db import create_engine, database_reachable
 from arrears.shared.errors import PROBLEM_JSON, Problem, install_problem_handlers
@@ -84,7 +85,8 @@ class ServiceSpec:
 
     def main(self, *, clock: Clock | None = None) -> None:
         """Process entry point: serve the app with uvicorn, logging through structlog (the
-        system clock unless another is given: benchmarks serve data dated in the past)."""
+        clock `ARREARS_CLOCK` names unless another is given: benchmarks serve data dated in
+        the past)."""
         settings = self.settings()
         configure_logging(settings.service, settings.log_level, settings.log_format)
         app = self.create_app(settings, clock=clock)
@@ -135,7 +137,7 @@ def create_service_app(
         if settings.migrate_on_start:
             await upgrade(engine, spec.migrations, settings.schema_name)
         broker = create_broker(settings)
-        ctx = ServiceContext(settings, engine, broker, clock or SystemClock())
+        ctx = ServiceContext(settings, engine, broker, clock or clock_of(settings.clock))
         for projection in spec.projections(ctx):
             consumer = BatchConsumer(
                 projection, engine, broker, settings, on_committed=spec.on_committed

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import ClassVar, Literal, Self
 
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from arrears.shared.clock import CLOCK_SETTING_HELP, clock_offset
 from arrears.shared.topics import Topic
 
 DEFAULT_DATABASE_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/arrears"
@@ -81,6 +83,14 @@ class ServiceSettings(BaseSettings):
     log_format: Literal["json", "console"] = Field(
         default="json", description="JSON lines, or plain text for a terminal."
     )
+    clock: str | None = Field(default=None, description=CLOCK_SETTING_HELP)
+
+    @field_validator("clock")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value:
+            clock_offset(value, datetime.now(UTC))  # refuse what it cannot mean at start
+        return value or None
 
     @field_validator("database_url")
     @classmethod

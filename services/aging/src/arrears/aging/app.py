@@ -12,11 +12,12 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from arrears.aging import api
-from arrears.aging.handlers import AgingProjection, refresh_dirty, roll_over
+from arrears.aging.handlers import AgingProjection, published_state, refresh_dirty, roll_over
 from arrears.aging.settings import AgingSettings
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
 from arrears.shared.service import ServiceContext, ServiceSpec
+from arrears.shared.topics import AGING
 
 log = get_logger(__name__)
 
@@ -45,7 +46,9 @@ async def keep_current(ctx: ServiceContext, *, chunk: int = 500, idle: float = 0
 @asynccontextmanager
 async def aging_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
     task = asyncio.create_task(keep_current(ctx), name="aging-refresher")
-    publisher = OutboxPublisher(ctx.engine, ctx.broker, ctx.settings)
+    publisher = OutboxPublisher(
+        ctx.engine, ctx.broker, ctx.settings, topics=(AGING,), republish=published_state
+    )
     try:
         async with running(publisher):
             yield

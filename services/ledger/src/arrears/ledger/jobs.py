@@ -2,7 +2,7 @@
 
 The rollover judges every promise whose date (plus tolerance) has passed. A scheduler inside
 the ledger runs it once a day (recorded in `scheduler_runs`, so a restart does not repeat it);
-`POST /v1/jobs/promise-rollover` runs it on demand for any date.
+`POST /v1/jobs/promise-rollover` runs it on demand for any date up to today (the ledger's clock).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
+from arrears.ledger.domain import DomainError, promises
 from arrears.ledger.domain import commands as c
 from arrears.ledger.domain.letters import LetterSequence
+from arrears.ledger.records import problem_of
 from arrears.shared.errors import Problem
 from arrears.shared.logging import get_logger
 
@@ -39,6 +41,12 @@ class RunSummary:
 
 
 async def promise_rollover(ledger: Ledger, as_of: date, *, actor: str = "system") -> RunSummary:
+    """Judge every customer's due promises as of `as_of` (today or earlier; a later day is
+    refused with `as_of_in_future` before any customer is looked at)."""
+    try:
+        promises.require_not_future(as_of, ledger.clock.today())
+    except DomainError as error:
+        raise problem_of(error) from error
     async with ledger.engine.connect() as conn:
         streams = await store.customers_with_promises(conn)
     summary = RunSummary()

@@ -17,7 +17,7 @@ import time
 from typing import cast
 
 import sqlalchemy as sa
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.producer.message_accumulator import BatchBuilder
@@ -28,7 +28,7 @@ from arrears.ledger import store
 from arrears.ledger.settings import LedgerSettings
 from arrears.shared.codec import cloudevents_headers
 from arrears.shared.events.envelope import Event
-from arrears.shared.kafka import ensure_topics, topic_names
+from arrears.shared.kafka import BrokerMemory
 from arrears.shared.logging import get_logger
 from arrears.shared.topics import LEDGER_TOPICS
 
@@ -60,6 +60,7 @@ class OutboxRelay:
         self._partitioner = DefaultPartitioner()
         self._partition_of: dict[tuple[str, bytes], int] = {}
         self._stopping = asyncio.Event()
+        self.memory = BrokerMemory(settings, LEDGER_TOPICS, MARKER_TOPIC)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -95,14 +96,6 @@ class OutboxRelay:
                 last_check = time.monotonic()
             if not published:
                 await self._sleep(self.idle_interval)
-
-    async def _ensure_topics(self) -> None:
-        await ensure_topics(
-            self.settings.kafka_bootstrap,
-            topic_names(self.settings, LEDGER_TOPICS),
-            partitions=self.settings.topic_partitions,
-            replication=self.settings.topic_replication,
-        )
 
     async def _ensure_broker(self) -> None:
         if self._producer is None:
@@ -173,19 +166,11 @@ class OutboxRelay:
             found = self._partition_of[(topic, key)] = self._partitioner(key, partitions, [])
         return found
 
-    @property
-    def marker_topic(self) -> str:
-        return f"{self.settings.topic_prefix}{MARKER_TOPIC}"
-
     async def check_broker_has_everything(self) -> None:
-        """Rewind the outbox when the broker lost what was published to it.
-
-        After queueing everything again the relay writes one message to a marker topic; a
-        broker whose marker is gone (the in-memory broker after a restart) has lost every
-        message since. Topics a new broker lacks are created before anything is republished,
-        so everything lands in topics with the configured partitions."""
-        await self._ensure_topics()
-        if await self._marker_present():
+        """Rewind the outbox when the broker lost what was published to it (`BrokerMemory`:
+        the marker written after the last rewind is gone); the topics a new broker lacks are
+        created before anything is republished."""
+        if not await self.memory.lost():
             return
         async with self.engine.begin() as conn:
             queued = await store.rewind_outbox(conn)
@@ -194,25 +179,7 @@ class OutboxRelay:
             "the broker has no relay marker; republishing every stored event", queued=queued
         )
         assert self._producer is not None
-        await self._producer.send_and_wait(self.marker_topic, b"relay-marker")
-
-    async def _marker_present(self) -> bool:
-        await ensure_topics(
-            self.settings.kafka_bootstrap,
-            [self.marker_topic],
-            partitions=1,
-            replication=self.settings.topic_replication,
-        )
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            partition = TopicPartition(self.marker_topic, 0)
-            ends = await consumer.end_offsets([partition])
-            return bool(ends.get(partition, 0) > 0)
-        finally:
-            await consumer.stop()
+        await self.memory.remember(self._producer.send_and_wait)
 
     async def _close_producer(self) -> None:
         self._partition_of.clear()  # a new broker may have other partitions

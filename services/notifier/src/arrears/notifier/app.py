@@ -24,6 +24,7 @@ from arrears.notifier.settings import NotifierSettings
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
 from arrears.shared.service import ServiceContext, ServiceSpec
+from arrears.shared.topics import NOTIFICATIONS
 
 log = get_logger(__name__)
 Transports = Mapping[str, httpx.AsyncBaseTransport]
@@ -62,7 +63,9 @@ async def notifier_runtime(
                 transport=(transports or {}).get("ledger"),
             )
         )
-        await stack.enter_async_context(running(OutboxPublisher(ctx.engine, ctx.broker, settings)))
+        await stack.enter_async_context(
+            running(OutboxPublisher(ctx.engine, ctx.broker, settings, topics=(NOTIFICATIONS,)))
+        )
         receivers = await stack.enter_async_context(
             httpx.AsyncClient(
                 timeout=settings.webhook_timeout_s,

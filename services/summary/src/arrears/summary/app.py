@@ -12,6 +12,7 @@ import httpx
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
 from arrears.shared.service import ServiceContext, ServiceSpec
+from arrears.shared.topics import SUMMARIES
 from arrears.summary import api
 from arrears.summary.application import Summaries
 from arrears.summary.handlers import AgingFacts, LedgerFacts
@@ -35,7 +36,7 @@ async def summary_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
         ctx.extras["summaries"] = Summaries(ctx.engine, ctx.clock, writer)
         log.info("summary writer ready", provider=writer.provider, version=writer.version)
         await stack.enter_async_context(
-            running(OutboxPublisher(ctx.engine, ctx.broker, ctx.settings))
+            running(OutboxPublisher(ctx.engine, ctx.broker, ctx.settings, topics=(SUMMARIES,)))
         )
         yield
 

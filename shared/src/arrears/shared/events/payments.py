@@ -310,10 +310,15 @@ class TransactionsWrittenOffData(Payload):
         min_length=1, description="Transactions written off, with the amount of each."
     )
     accounting_amount: Money = Field(
-        description="Total written off, accounting currency; sum of the transactions."
+        description=(
+            "What the write-off took off the customer's balance, accounting currency: the "
+            "debit transactions written off (invoices, fees, interest notes) less the credit "
+            "ones (payments, credit notes); negative when the credits outweigh the debits. "
+            "Equals the customer journal lines' credits less their debits."
+        )
     )
     net_amount: Money = Field(
-        description="Total written off excluding sales tax, accounting currency."
+        description="accounting_amount excluding sales tax, accounting currency."
     )
     sales_tax_lines: tuple[SalesTaxLine, ...] = Field(
         default=(), description="Sales tax adjusted by the write-off, if any."
@@ -326,7 +331,6 @@ class TransactionsWrittenOffData(Payload):
     def _check(self) -> Self:
         accounting = self.accounting_amount.currency
         require_unique((t.transaction_id for t in self.transactions), "transaction")
-        require_positive(self.accounting_amount, "accounting_amount")
         require_currency(
             (
                 self.net_amount,
@@ -337,8 +341,17 @@ class TransactionsWrittenOffData(Payload):
             accounting,
             "accounting amounts",
         )
-        if _sum(t.accounting_amount for t in self.transactions) != self.accounting_amount.amount:
-            raise ValueError("transactions do not sum to accounting_amount")
+        customer = [j for j in self.journal_lines if j.account_type == "customer"]
+        taken_off = _sum(j.accounting_amount for j in customer if j.side == "credit") - _sum(
+            j.accounting_amount for j in customer if j.side == "debit"
+        )
+        # Write-offs recorded before December 2026 stated the sum of every transaction,
+        # credits included (see the event's docstring): still readable, no longer written.
+        recorded_as_gross = _sum(t.accounting_amount for t in self.transactions)
+        if self.accounting_amount.amount not in (taken_off, recorded_as_gross):
+            raise ValueError(
+                "accounting_amount must be the customer lines' credits less their debits"
+            )
         tax = _sum(s.accounting_amount for s in self.sales_tax_lines)
         if self.net_amount.amount != self.accounting_amount.amount - tax:
             raise ValueError("net_amount must equal accounting_amount minus sales tax")
@@ -351,7 +364,12 @@ class TransactionsWrittenOffData(Payload):
 
 
 class TransactionsWrittenOff(Event):
-    """Open transactions were written off (bad debt, small balances) by a journal voucher."""
+    """Open transactions were written off (bad debt, small balances) by a journal voucher.
+
+    Write-offs recorded before December 2026 that took credits (payments, credit notes)
+    together with debits state in `accounting_amount` and `net_amount` the sum of every
+    transaction written off instead of what was taken off the balance; read the customer
+    journal lines (credits less debits) for the balance effect of those."""
 
     topic = PAYMENTS
     type: Literal["TransactionsWrittenOff"] = "TransactionsWrittenOff"

@@ -923,7 +923,8 @@ def _write_off(state: CustomerAccount, cmd: c.WriteOffTransactions, ctx: Context
                 )
                 group.tax += tax
                 group.tax_accounting += tax_accounting
-    total = sum((w.accounting_amount.amount for w in written), ZERO)
+    # what the write-off takes off the balance: the debits written off less the credits
+    total = sum((g.debit_accounting - g.credit_accounting for g in groups.values()), ZERO)
     tax_total = sum((t.accounting_amount.amount for t in taxes), ZERO)
     data = payload(
         pm.TransactionsWrittenOffData,
@@ -966,6 +967,7 @@ def _change_status(
                 "promise_exceeds_open",
                 f"{promise_amount} promised but {txn.label} has {txn.open_amount} open",
             )
+        promises.require_promise_date_ahead(cmd.promise_date, _today(ctx))
     elif cmd.promise_date is not None or cmd.promise_amount is not None:
         raise Rejected(
             "promise_not_applicable", "a promise date and amount only go with promised_to_pay"
@@ -990,7 +992,7 @@ def _change_status(
 def _evaluate_promises(
     state: CustomerAccount, cmd: c.EvaluatePromises, ctx: Context
 ) -> list[Change]:
-    return promises.evaluate(state, cmd.as_of, cmd.tolerance_days)
+    return promises.evaluate(state, cmd.as_of, cmd.tolerance_days, _today(ctx))
 
 
 @_handles(c.CreateCollectionLetter)

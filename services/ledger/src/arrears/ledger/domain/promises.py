@@ -29,6 +29,7 @@ from arrears.shared.events import invoices as iv
 
 from .amounts import money, start_of
 from .context import Change, payload
+from .errors import Rejected
 from .state import CustomerAccount, Promise, PromisePayment, Transaction
 
 STATUS_AFTER_KEPT = iv.CollectionStatus.RESOLVED
@@ -140,8 +141,29 @@ def after_settlement(
     )
 
 
-def evaluate(state: CustomerAccount, as_of: date, tolerance_days: int) -> list[Change]:
+def require_not_future(as_of: date, today: date) -> None:
+    """A rollover judges the days that have passed: one `as_of` a later day would record
+    judgements dated in the future (and break promises whose deadline is still ahead)."""
+    if as_of > today:
+        raise Rejected(
+            "as_of_in_future",
+            f"promises can be judged up to today ({today}); {as_of} is still to come",
+        )
+
+
+def require_promise_date_ahead(promise_date: date, today: date) -> None:
+    """A promise to pay is made for today or a later day: one dated in the past would be
+    judged broken by the next rollover before the customer could keep it."""
+    if promise_date < today:
+        raise Rejected(
+            "promise_date_in_past",
+            f"a promise to pay is made for today ({today}) or later, not {promise_date}",
+        )
+
+
+def evaluate(state: CustomerAccount, as_of: date, tolerance_days: int, today: date) -> list[Change]:
     """Judge every promise whose deadline lies before `as_of` (the daily rollover)."""
+    require_not_future(as_of, today)
     changes: list[Change] = []
     for txn in state.transactions.values():
         promise = txn.promise
