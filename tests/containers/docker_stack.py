@@ -144,38 +144,61 @@ def service_containers(
 
 
 async def consumer_lag(bootstrap: str) -> dict[str, int]:
-    """Per consumer group: records on its topics' partitions past its committed offsets (a
-    topic is the group's when it committed an offset on one of its partitions)."""
+    """Per consumer group: the records on its topics past its committed offsets (a topic is
+    the group's when it committed an offset on one of its partitions). Counted by reading
+    them: the local broker's end offsets (ListOffsets) can lag behind the last record batch."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
     try:
         groups = [group for group, *_ in await admin.list_consumer_groups()]
     finally:
         await admin.close()
-    lag = {}
-    for group in groups:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            partitions = [
-                TopicPartition(topic, p)
-                for topic in sorted(await consumer.topics())
-                for p in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            committed = {tp: await consumer.committed(tp) for tp in partitions}
-            theirs = {tp.topic for tp, offset in committed.items() if offset is not None}
-            mine = [tp for tp in partitions if tp.topic in theirs]
-            ends = await consumer.end_offsets(mine) if mine else {}
-            lag[group] = sum(end - (committed[tp] or 0) for tp, end in ends.items())
-        finally:
-            await consumer.stop()
-    return lag
+    return {group: await _records_past_commit(bootstrap, group) for group in groups}
+
+
+async def _records_past_commit(bootstrap: str, group: str) -> int:
+    member = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    await member.start()
+    try:
+        committed = {
+            tp: await member.committed(tp)
+            for topic in sorted(await member.topics())
+            for tp in (TopicPartition(topic, p) for p in member.partitions_for_topic(topic) or ())
+        }
+    finally:
+        await member.stop()
+    theirs = {tp.topic for tp, offset in committed.items() if offset is not None}
+    partitions = [tp for tp in committed if tp.topic in theirs]
+    if not partitions:
+        return 0
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        reader.assign(partitions)
+        for tp in partitions:
+            reader.seek(tp, committed[tp] or 0)
+        past = 0
+        while fetched := await reader.getmany(timeout_ms=1000):
+            past += sum(len(records) for records in fetched.values())
+        return past
+    finally:
+        await reader.stop()
 
 
 def lag_now(bootstrap: str) -> dict[str, int]:
     return asyncio.run(consumer_lag(bootstrap))
+
+
+def caught_up(bootstrap: str, *, timeout: float) -> dict[str, int]:
+    """Waits until no consumer group has records left past its committed offsets."""
+    deadline = time.monotonic() + timeout
+    lag = lag_now(bootstrap)
+    while not lag or any(lag.values()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"consumer groups still behind after {timeout}s: {lag}")
+        time.sleep(2)
+        lag = lag_now(bootstrap)
+    return lag
 
 
 def cookie_header(jar: dict[str, str]) -> dict[str, str]:

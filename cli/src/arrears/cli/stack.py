@@ -60,7 +60,9 @@ def _say(message: str) -> None:
     print(f"arrears | {message}", flush=True)
 
 
-def load_demo_if_empty(database_url: str) -> str | None:
+def load_demo_if_empty(
+    database_url: str, *, customers: int = DEMO_CUSTOMERS, months: int = DEMO_MONTHS
+) -> str | None:
     """A modest demo history written through the ledger into an empty event store; what was
     loaded, or None when events were already there."""
     from arrears.cli.demo import generate
@@ -73,8 +75,8 @@ def load_demo_if_empty(database_url: str) -> str | None:
                 return None
             summary = await generate(
                 ledger,
-                customers=DEMO_CUSTOMERS,
-                months=DEMO_MONTHS,
+                customers=customers,
+                months=months,
                 seed=1,
                 today=datetime.now(UTC).date(),
             )
