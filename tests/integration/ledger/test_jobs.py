@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -51,6 +52,30 @@ async def test_the_daily_rollover_judges_due_promises_once_a_day(ledger: LedgerH
     h.clock.set(datetime(2026, 7, 10, 8, 0, tzinfo=UTC))
     await scheduler.run_due()
     assert [e.type for e in await h.stream("P-2")][-1] == "PromiseToPayBroken"
+
+
+async def test_ledger_instances_running_the_rollover_at_once_break_a_promise_once(
+    ledger: LedgerHarness,
+) -> None:
+    """Every ledger instance runs the scheduler: their rollovers may overlap, and a promise is
+    still judged once (docs/operations.md, "Scaling rules")."""
+    h = ledger
+    await h.register("P-3")
+    due = await invoice(h, "P-3", "P-INV-3", "2026-04-01", "100.00")
+    response = await h.client.put(
+        h.url("P-3", f"/transactions/{due}/collection-status"),
+        json={
+            "status": "promised_to_pay",
+            "promise_date": "2026-06-01",
+            "promise_amount": "100.00",
+        },
+    )
+    assert response.status_code == 201, response.text
+    app_ledger = h.client._transport.app.state.ctx.extras["ledger"]  # type: ignore[attr-defined]
+    instances = [DailyScheduler(app_ledger, h.engine) for _ in range(3)]
+    await asyncio.gather(*(scheduler.run_due() for scheduler in instances))
+    types = [e.type for e in await h.stream("P-3")]
+    assert types.count("PromiseToPayBroken") == 1, types
 
 
 async def test_a_collection_letter_run_writes_to_every_overdue_customer(
