@@ -28,18 +28,23 @@ async def invoice(h: LedgerHarness, customer: str, number: str, due: str, amount
     return transaction_id
 
 
+async def promise(h: LedgerHarness, customer: str, transaction: str, day: str) -> None:
+    """The customer promises to pay the transaction's 100.00 on `day`."""
+    response = await h.client.put(
+        h.url(customer, f"/transactions/{transaction}/collection-status"),
+        json={"status": "promised_to_pay", "promise_date": day, "promise_amount": "100.00"},
+    )
+    assert response.status_code == 201, response.text
+
+
 async def test_the_daily_rollover_judges_due_promises_once_a_day(ledger: LedgerHarness) -> None:
     h = ledger
     await h.register("P-1")
     await h.register("P-2")
     broken = await invoice(h, "P-1", "P-INV-1", "2026-04-01", "100.00")
     later = await invoice(h, "P-2", "P-INV-2", "2026-04-01", "100.00")
-    for customer, transaction, day in (("P-1", broken, "2026-06-01"), ("P-2", later, "2026-07-01")):
-        response = await h.client.put(
-            h.url(customer, f"/transactions/{transaction}/collection-status"),
-            json={"status": "promised_to_pay", "promise_date": day, "promise_amount": "100.00"},
-        )
-        assert response.status_code == 201, response.text
+    await promise(h, "P-1", broken, "2026-06-01")
+    await promise(h, "P-2", later, "2026-07-01")
 
     scheduler = DailyScheduler(h.client._transport.app.state.ctx.extras["ledger"], h.engine)  # type: ignore[attr-defined]
     await scheduler.run_due()  # the clock says 2026-06-15
@@ -62,15 +67,7 @@ async def test_ledger_instances_running_the_rollover_at_once_break_a_promise_onc
     h = ledger
     await h.register("P-3")
     due = await invoice(h, "P-3", "P-INV-3", "2026-04-01", "100.00")
-    response = await h.client.put(
-        h.url("P-3", f"/transactions/{due}/collection-status"),
-        json={
-            "status": "promised_to_pay",
-            "promise_date": "2026-06-01",
-            "promise_amount": "100.00",
-        },
-    )
-    assert response.status_code == 201, response.text
+    await promise(h, "P-3", due, "2026-06-01")
     app_ledger = h.client._transport.app.state.ctx.extras["ledger"]  # type: ignore[attr-defined]
     instances = [DailyScheduler(app_ledger, h.engine) for _ in range(3)]
     await asyncio.gather(*(scheduler.run_due() for scheduler in instances))
