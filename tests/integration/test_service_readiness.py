@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
 from arrears.aging.app import SPEC
 from arrears.aging.settings import AgingSettings
-from arrears.shared.migrations import head_revision
+from arrears.shared.db import create_engine, quoted
+from arrears.shared.migrations import head_revision, revisions
 from arrears.shared.settings import ServiceSettings
 
 pytestmark = pytest.mark.integration
@@ -55,6 +58,34 @@ def test_readyz_reports_a_schema_behind_the_code_then_ready_after_migrate(
         missing = client.get("/no-such-route")
         assert missing.status_code == 404
         assert missing.json()["code"] == "not_found"
+
+
+async def set_revision(settings: ServiceSettings, schema: str, revision: str) -> None:
+    engine = create_engine(settings.database_url, schema, pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(
+                sa.text(f"UPDATE {quoted(schema)}.alembic_version SET version_num = :r"),
+                {"r": revision},
+            )
+    finally:
+        await engine.dispose()
+
+
+def test_readyz_accepts_a_schema_a_newer_release_migrated_but_not_an_older_one(
+    settings: ServiceSettings,
+) -> None:
+    """During a rolling upgrade the migration job has run the new release's (expand-only)
+    migrations while the old release still serves: it stays ready on that schema."""
+    aging = aging_settings(settings)
+    with TestClient(SPEC.create_app(aging)) as client:
+        assert client.get("/readyz").status_code == 200
+        schema = aging.schema_name
+        asyncio.run(set_revision(settings, schema, "f" * 12))  # unknown here: newer
+        assert client.get("/readyz").status_code == 200
+        asyncio.run(set_revision(settings, schema, revisions(SPEC.migrations)[1]))
+        behind = client.get("/readyz")
+        assert behind.status_code == 503 and behind.json()["checks"]["migrations"] == "failing"
 
 
 def test_migrate_rejects_an_unknown_service(settings: ServiceSettings) -> None:

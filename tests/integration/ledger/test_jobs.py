@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 import httpx
@@ -83,6 +84,25 @@ async def test_a_promise_dated_in_the_past_is_refused(ledger: LedgerHarness) -> 
     refused = await promise(h, "F-2", txn, "2026-06-14")  # today is 2026-06-15
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "promise_date_in_past"
+
+
+async def test_ledger_instances_running_the_rollover_at_once_break_a_promise_once(
+    ledger: LedgerHarness,
+) -> None:
+    """Every ledger instance runs the scheduler: their rollovers may overlap, and a promise is
+    still judged once (docs/operations.md, "Scaling rules")."""
+    h = ledger
+    await h.register("P-3")
+    due = await invoice(h, "P-3", "P-INV-3", "2026-04-01", "100.00")
+    h.clock.set(datetime(2026, 5, 20, 8, 0, tzinfo=UTC))  # when the promise was made
+    put = await promise(h, "P-3", due, "2026-06-01")
+    assert put.status_code == 201, put.text
+    h.clock.set(NOW)
+    app_ledger = h.client._transport.app.state.ctx.extras["ledger"]  # type: ignore[attr-defined]
+    instances = [DailyScheduler(app_ledger, h.engine) for _ in range(3)]
+    await asyncio.gather(*(scheduler.run_due() for scheduler in instances))
+    types = [e.type for e in await h.stream("P-3")]
+    assert types.count("PromiseToPayBroken") == 1, types
 
 
 async def test_a_collection_letter_run_writes_to_every_overdue_customer(

@@ -165,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_arguments(p)
     p.set_defaults(func=lambda args: demo.run(args, database_url))
 
+    from arrears.cli import images
+
+    p = sub.add_parser("images", help="container images, one per service (deploy/Dockerfile)")
+    images.add_arguments(p)
+    p.set_defaults(func=lambda args: images.run(args, project_root(), state_dir() / "cache"))
+
     from arrears.cli import tokens
 
     p = sub.add_parser("token", help="API tokens for integrations (create, list, revoke)")

@@ -65,6 +65,55 @@ def _say(message: str) -> None:
     print(f"arrears | {message}", flush=True)
 
 
+def load_demo_if_empty(
+    database_url: str, *, customers: int = DEMO_CUSTOMERS, months: int = DEMO_MONTHS
+) -> str | None:
+    """A modest demo history written through the ledger into an empty event store; what was
+    loaded, or None when events were already there."""
+    from arrears.cli.demo import generate
+    from arrears.cli.ledger_access import open_ledger
+    from arrears.ledger.store import count_events
+
+    async def load() -> str | None:
+        async with open_ledger(database_url) as ledger:
+            if await count_events(ledger.engine) > 0:
+                return None
+            summary = await generate(
+                ledger,
+                customers=customers,
+                months=months,
+                seed=1,
+                today=clock_of(os.environ.get("ARREARS_CLOCK")).today(),
+            )
+            return f"{summary.customers} customers, {summary.events} events"
+
+    return asyncio.run(load())
+
+
+def install_demo_access(database_url: str, aging_url: str) -> list[str]:
+    """The demo agents' pools (through the aging service at `aging_url`) and accounts (in the
+    gateway's schema), password DEMO_PASSWORD; returns their logins. This process's settings
+    decide whether that is allowed (never in production)."""
+    from arrears.gateway.demo import install_demo_access as install_access
+    from arrears.shared.db import create_engine
+
+    async def install() -> list[str]:
+        engine = create_engine(database_url, "gateway", pool_size=1)
+        try:
+            async with httpx.AsyncClient(base_url=aging_url, timeout=30) as aging:
+                return await install_access(
+                    engine,
+                    aging,
+                    company="usmf",
+                    now=clock_of(os.environ.get("ARREARS_CLOCK")).now(),
+                    environment=ServiceSettings().environment,
+                )
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(install())
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -149,53 +198,18 @@ class Stack:
 
     def load_demo_if_empty(self) -> None:
         """First start: write a modest demo history through the ledger so the UI has data."""
-        from arrears.cli.demo import generate
-        from arrears.cli.ledger_access import open_ledger
-        from arrears.ledger.store import count_events
-
-        today = clock_of(os.environ.get("ARREARS_CLOCK")).today()
-
-        async def load() -> str | None:
-            async with open_ledger(self.database_url) as ledger:
-                if await count_events(ledger.engine) > 0:
-                    return None
-                summary = await generate(
-                    ledger,
-                    customers=DEMO_CUSTOMERS,
-                    months=DEMO_MONTHS,
-                    seed=1,
-                    today=today,
-                )
-                return f"{summary.customers} customers, {summary.events} events"
-
         _say("first start: loading demo data (./arrears up --no-demo skips this) ...")
-        loaded = asyncio.run(load())
+        loaded = load_demo_if_empty(self.database_url)
         _say(f"demo data loaded: {loaded}" if loaded else "data present, no demo loaded")
         if loaded:
             self.install_demo_access()
 
     def install_demo_access(self) -> None:
         """The demo agents' pools (aging) and accounts (gateway), password DEMO_PASSWORD."""
-        from arrears.gateway.demo import DEMO_PASSWORD, install_demo_access
-        from arrears.shared.db import create_engine
+        from arrears.gateway.demo import DEMO_PASSWORD
 
         aging_url = next(s.url for s in self.services if s.name == "aging")
-
-        async def install() -> list[str]:
-            engine = create_engine(self.database_url, "gateway", pool_size=1)
-            try:
-                async with httpx.AsyncClient(base_url=aging_url, timeout=30) as aging:
-                    return await install_demo_access(
-                        engine,
-                        aging,
-                        company="usmf",
-                        now=clock_of(os.environ.get("ARREARS_CLOCK")).now(),
-                        environment=ServiceSettings().environment,
-                    )
-            finally:
-                await engine.dispose()
-
-        logins = asyncio.run(install())
+        logins = install_demo_access(self.database_url, aging_url)
         _say(f"demo agents {', '.join(logins)} can sign in with the password {DEMO_PASSWORD}")
 
     def _spawn(self, service: ServiceProcess) -> None:

@@ -61,7 +61,22 @@ async def current_revision(engine: AsyncEngine, schema: str) -> str | None:
 
 
 async def is_current(engine: AsyncEngine, script_location: Path, schema: str) -> bool:
-    return await current_revision(engine, schema) == head_revision(script_location)
+    """The schema is at this code's newest revision, or past it: a revision these scripts do
+    not know was written by a newer release, whose migrations only expand the schema, so this
+    code still runs on it while a rolling upgrade replaces it (docs/operations.md,
+    "Upgrades"). A known older revision, or none, means the schema is behind."""
+    revision = await current_revision(engine, schema)
+    if revision is None:
+        return False
+    return revision == head_revision(script_location) or revision not in revisions(
+        script_location
+    )
+
+
+def revisions(script_location: Path) -> list[str]:
+    """Every revision of these scripts, newest first."""
+    scripts = ScriptDirectory.from_config(_config(script_location, "unused"))
+    return [script.revision for script in scripts.walk_revisions()]
 
 
 def run_env() -> None:

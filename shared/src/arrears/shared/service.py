@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import (
@@ -37,10 +38,14 @@ from arrears.shared.db import create_engine, database_reachable
 from arrears.shared.errors import PROBLEM_JSON, Problem, install_problem_handlers
 from arrears.shared.kafka import create_broker
 from arrears.shared.logging import configure_logging, get_logger
-from arrears.shared.migrations import is_current, upgrade
+from arrears.shared.migrations import current_revision, is_current, upgrade
 from arrears.shared.settings import ServiceSettings
 
 log = get_logger(__name__)
+
+DRAIN_SECONDS = 5
+"""On SIGTERM, requests in flight get this long to finish; then the consumers commit what
+they applied and leave their groups, so a service stops well within a 10 s grace period."""
 
 
 @dataclass
@@ -83,12 +88,22 @@ class ServiceSpec:
     ) -> FastAPI:
         return create_service_app(self, settings or self.settings(), clock=clock)
 
-    def main(self, *, clock: Clock | None = None) -> None:
-        """Process entry point: serve the app with uvicorn, logging through structlog (the
+    def main(self, argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> None:
+        """Process entry point, `python -m arrears.<service> [serve|migrate]`.
+
+        `serve` (the default): serve the app with uvicorn, logging through structlog (the
         clock `ARREARS_CLOCK` names unless another is given: benchmarks serve data dated in
-        the past)."""
+        the past).
+        `migrate`: upgrade the service's schema and exit (a deployment's migration job, run
+        before the new version rolls out with ARREARS_MIGRATE_ON_START=false)."""
+        command = list(sys.argv[1:] if argv is None else argv) or ["serve"]
+        if command not in (["serve"], ["migrate"]):
+            raise SystemExit(f"usage: python -m arrears.{self.name} [serve|migrate]")
         settings = self.settings()
         configure_logging(settings.service, settings.log_level, settings.log_format)
+        if command == ["migrate"]:
+            asyncio.run(self.migrate(settings))
+            return
         app = self.create_app(settings, clock=clock)
         # What start-up built (modules, models, schemas, routes) lives as long as the
         # process: keep the cyclic collector from walking it again after every few batches.
@@ -100,8 +115,18 @@ class ServiceSpec:
             port=settings.http_port,
             log_config=None,
             access_log=False,
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=DRAIN_SECONDS,
         )
+
+    async def migrate(self, settings: ServiceSettings) -> None:
+        """Upgrade this service's schema to its newest migration."""
+        engine = create_engine(settings.database_url, settings.schema_name, pool_size=1)
+        try:
+            await upgrade(engine, self.migrations, settings.schema_name)
+            revision = await current_revision(engine, settings.schema_name)
+            log.info("schema migrated", schema=settings.schema_name, revision=revision)
+        finally:
+            await engine.dispose()
 
 
 async def _start_broker(broker: KafkaBroker, settings: ServiceSettings) -> None:
