@@ -135,8 +135,8 @@ class Stack:
 
     def load_demo_if_empty(self) -> None:
         """First start: write a modest demo history through the ledger so the UI has data."""
-        from arrears.cli.demo import generate
         from arrears.cli.ledger_access import open_ledger
+        from arrears.demo import generate
         from arrears.ledger.store import count_events
 
         async def load() -> str | None:
