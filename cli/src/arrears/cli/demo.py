@@ -1,5 +1,5 @@
 """`arrears demo`: the command line of the demo data (`arrears.demo`): arguments, a progress
-bar over the commands written, and the summary."""
+bar over the days of history written, and the summary."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def run(
 
     url, postgres = database_url()
     try:
-        with progress_bar("demo", "commands") as report:
+        with progress_bar("demo", "days") as report:
             summary = asyncio.run(write(report))
     except DemoError as error:
         print(f"demo: {error}", file=sys.stderr)

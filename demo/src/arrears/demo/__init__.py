@@ -11,8 +11,9 @@ One module per concern:
 - the routines: `erp` (postings), `bank` (payments, NSF), `agents` (calls, promises,
   disputes, fees, letters), `system` (promise rollover, letter run, month-end write-off),
   and `stories` (changes over months, a default, fixed moments near the end);
-- `planner`: `plan_demo`, the routines day by day (pure);
-- `execution`: `generate` and `execute_plan`, the plan through the ledger's bulk path.
+- `planner`: `plan_days` and `plan_demo`, the routines day by day (pure);
+- `execution`: `generate` and `execute_plan`, the plan through the ledger's bulk path, each
+  day written while the next is decided.
 
 The same seed gives the same facts (types, customers, dates, amounts, texts); only the ids
 the ledger assigns differ. `arrears demo` is the command line; docs/api.md describes it.
@@ -24,6 +25,7 @@ from arrears.demo.execution import (
     DemoError,
     DemoSummary,
     Progress,
+    Written,
     execute_plan,
     generate,
 )
@@ -34,8 +36,9 @@ from arrears.demo.plan import (
     DemoPlan,
     PlanError,
     PlannedCommand,
+    Scenario,
 )
-from arrears.demo.planner import plan_demo
+from arrears.demo.planner import plan_days, plan_demo
 from arrears.demo.stories import XSS_MEMO
 
 __all__ = [
@@ -54,7 +57,10 @@ __all__ = [
     "PlanError",
     "PlannedCommand",
     "Progress",
+    "Scenario",
+    "Written",
     "execute_plan",
     "generate",
+    "plan_days",
     "plan_demo",
 ]

@@ -7,25 +7,27 @@ instead of re-reading whole streams."""
 
 from __future__ import annotations
 
+import asyncio
 import time as timer
 from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from arrears.demo.plan import SIM_ID, DemoPlan, PlannedCommand
-from arrears.demo.planner import plan_demo
+from arrears.demo.plan import SIM_ID, Batch, PlannedCommand, Scenario
+from arrears.demo.planner import plan_days
 from arrears.ledger import store
 from arrears.ledger.application import Ledger
 from arrears.ledger.bulk import bulk_collection
-from arrears.ledger.domain import Command, CreateCollectionLetter
+from arrears.ledger.domain import Command
 from arrears.shared.clock import FixedClock
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import Event, event_types_of
 
 Progress = Callable[[int, int | None], None]
-"""progress(done, total): commands written so far, of how many."""
+"""progress(done, total): days of the history written so far, of how many."""
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,9 @@ async def generate(
     company: str = "usmf",
     on_progress: Progress | None = None,
 ) -> DemoSummary:
-    """Plan a demo history ending `today` and write it through `ledger`.
+    """Plan a demo history ending `today` and write it through `ledger`, day by day: the
+    next day is decided (in a worker thread) while the current one is written, so memory
+    holds one day of the plan, not the whole history. `on_progress(days done, days)`.
 
     Refuses a company that already has the demo's customers or documents (DemoConflict) and
     stops at the first refused command (DemoError). A ledger with a `FixedClock` has it moved
@@ -84,101 +88,132 @@ async def generate(
         raise ValueError(f"the demo history ends today at the latest, not on {today}")
     started = timer.perf_counter()
     with bulk_collection():
-        plan = plan_demo(
+        scenario, days = plan_days(
             customers=customers, months=months, seed=seed, today=today, company=company
         )
-        planned = timer.perf_counter()
-        await _check_free(ledger, plan)
-        events = await execute_plan(ledger, plan, on_progress=on_progress)
+        timed = _Timed(days)
+        await _check_free(ledger, scenario)
+        written = await execute_plan(ledger, scenario, timed, on_progress=on_progress)
     return DemoSummary(
         company=company,
         seed=seed,
         customers=customers,
-        first_day=plan.first_day,
-        last_day=plan.today,
-        commands=plan.command_count,
-        events=sum(events.values()),
-        events_by_type=dict(sorted(events.items())),
-        planning_seconds=planned - started,
+        first_day=scenario.first_day,
+        last_day=scenario.today,
+        commands=written.commands,
+        events=sum(written.events.values()),
+        events_by_type=dict(sorted(written.events.items())),
+        planning_seconds=timed.seconds,
         seconds=timer.perf_counter() - started,
     )
 
 
-async def _check_free(ledger: Ledger, plan: DemoPlan) -> None:
-    ids = {c.customer_id for c in plan.customers}
+class _Timed:
+    """An iterator of days that adds up the time spent deciding them."""
+
+    def __init__(self, days: Iterator[list[Batch]]) -> None:
+        self._days = days
+        self.seconds = 0.0
+
+    def __iter__(self) -> Iterator[list[Batch]]:
+        return self
+
+    def __next__(self) -> list[Batch]:
+        began = timer.perf_counter()
+        try:
+            return next(self._days)
+        finally:
+            self.seconds += timer.perf_counter() - began
+
+
+async def _check_free(ledger: Ledger, scenario: Scenario) -> None:
+    ids = {c.customer_id for c in scenario.customers}
     async with ledger.engine.connect() as conn:
-        taken = [c for _, c in await store.registered_customers(conn, plan.company) if c in ids]
-        first_invoice = await store.find_document(conn, plan.company, "invoice", "INV-000001")
+        taken = [c for _, c in await store.registered_customers(conn, scenario.company) if c in ids]
+        first_invoice = await store.find_document(conn, scenario.company, "invoice", "INV-000001")
     if taken or first_invoice is not None:
         what = f"customer {taken[0]}" if taken else "invoice INV-000001"
         raise DemoConflict(
-            f"company {plan.company} already has {what} (demo data loaded before?); "
+            f"company {scenario.company} already has {what} (demo data loaded before?); "
             "load the demo into another company with --company"
         )
 
 
+@dataclass
+class Written:
+    """What `execute_plan` appended: commands, and events by type."""
+
+    commands: int = 0
+    events: Counter[str] = field(default_factory=Counter)
+
+
 async def execute_plan(
-    ledger: Ledger, plan: DemoPlan, *, on_progress: Progress | None = None
-) -> Counter[str]:
-    """Run the plan through the ledger, one batch after another with the clock at the
-    batch's time; the count of events appended, by type. Stops at the first refusal or at
-    the first effect the plan did not foresee (DemoError)."""
-    clock = ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(plan.starts_at)
+    ledger: Ledger,
+    scenario: Scenario,
+    days: Iterable[Sequence[Batch]],
+    *,
+    on_progress: Progress | None = None,
+) -> Written:
+    """Run the plan's days through the ledger, one batch after another with the clock at
+    the batch's time. The next day is taken from `days` in a worker thread while the current
+    one is written. Stops at the first refusal or at the first effect the plan did not
+    foresee (DemoError)."""
+    clock = ledger.clock if isinstance(ledger.clock, FixedClock) else FixedClock(scenario.starts_at)
     # The ledger keeps the customer states it folded between commands (StateCache).
     writer = Ledger(ledger.engine, clock, new_event_id=ledger.new_event_id)
     async with writer.engine.begin() as conn:
         await store.put_letter_sequence(
             conn,
-            plan.company,
-            plan.letter_sequence.id,
-            plan.letter_sequence.model_dump(mode="json"),
-            plan.starts_at,
+            scenario.company,
+            scenario.letter_sequence.id,
+            scenario.letter_sequence.model_dump(mode="json"),
+            scenario.starts_at,
         )
     ids: dict[str, str] = {}
-    counts: Counter[str] = Counter()
-    total, done = plan.command_count, 0
-    correlation = f"demo-{plan.company}-{plan.seed}"
+    written = Written()
+    correlation = f"demo-{scenario.company}-{scenario.seed}"
 
     async def bulk(actor: str, group: list[PlannedCommand]) -> None:
         commands = [_resolve(p, ids) for p in group]
-        result = await writer.execute_many(commands, actor=actor, correlation_id=correlation)
+        result = await writer.execute_many(
+            commands,
+            actor=actor,
+            correlation_id=correlation,
+            letter_sequence=scenario.letter_sequence,
+        )
         if result.rejections:
             index, problem = min(result.rejections.items())
             raise DemoError(_refusal(commands[index], problem))
         for index, planned in enumerate(group):
             events = result.outcomes[index].events
-            _learn(planned, events, ids, counts)
+            _learn(planned, events, ids, written.events)
 
-    async def letter(planned: PlannedCommand) -> None:
-        command = _resolve(planned, ids)
-        try:
-            outcome = await writer.execute(
-                command,
-                actor=planned.actor,
-                correlation_id=correlation,
-                letter_sequence=plan.letter_sequence,
-            )
-        except Problem as problem:
-            raise DemoError(_refusal(command, problem)) from problem
-        _learn(planned, outcome.events, ids, counts)
-
-    for batch in plan.batches:
+    async def write(batch: Batch) -> None:
         clock.set(min(batch.at, datetime.now(UTC)))
         by_actor: dict[str, list[PlannedCommand]] = {}
-        letters: list[PlannedCommand] = []
         for planned in batch.commands:
-            if isinstance(planned.command, CreateCollectionLetter):
-                letters.append(planned)
-            else:
-                by_actor.setdefault(planned.actor, []).append(planned)
+            by_actor.setdefault(planned.actor, []).append(planned)
         for actor, group in by_actor.items():
             await bulk(actor, group)
-        for planned in letters:
-            await letter(planned)
-        done += len(batch.commands)
-        if on_progress is not None:
-            on_progress(done, total)
-    return counts
+        written.commands += len(batch.commands)
+
+    loop = asyncio.get_running_loop()
+    upcoming = iter(days)
+    done = 0
+    with ThreadPoolExecutor(1, thread_name_prefix="demo-plan") as planner:
+        following = loop.run_in_executor(planner, next, upcoming, None)
+        while (batches := await following) is not None:
+            following = loop.run_in_executor(planner, next, upcoming, None)
+            try:
+                for batch in batches:
+                    await write(batch)
+            except BaseException:
+                await asyncio.wait([following])
+                raise
+            done += 1
+            if on_progress is not None:
+                on_progress(done, scenario.day_count)
+    return written
 
 
 def _refusal(command: Command, problem: Problem) -> str:

@@ -83,18 +83,31 @@ class Batch:
 
 
 @dataclass(frozen=True)
-class DemoPlan:
+class Scenario:
+    """What a demo history is about: the company, the customers, the days it covers, and the
+    letter sequence it applies (stored as company configuration before the first batch)."""
+
     company: str
     seed: int
     first_day: date
     today: date
     customers: tuple[CustomerSpec, ...]
-    batches: tuple[Batch, ...]
     letter_sequence: LetterSequence = LETTER_SEQUENCE
 
     @property
     def starts_at(self) -> datetime:
         return at(self.first_day, 0)
+
+    @property
+    def day_count(self) -> int:
+        return (self.today - self.first_day).days + 1
+
+
+@dataclass(frozen=True)
+class DemoPlan(Scenario):
+    """A whole history planned ahead (for small runs and tests; `generate` streams instead)."""
+
+    batches: tuple[Batch, ...] = ()
 
     @property
     def command_count(self) -> int:

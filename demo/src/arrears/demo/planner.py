@@ -8,11 +8,12 @@ actions scheduled for that priority."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 
 from arrears.demo import agents, bank, erp, stories, system
 from arrears.demo.behaviours import intend
-from arrears.demo.plan import DemoPlan
+from arrears.demo.plan import Batch, DemoPlan, Scenario
 from arrears.demo.simulation import AGENT, BANK, ERP, SYSTEM, Day, Routine, Simulation
 
 
@@ -30,13 +31,25 @@ ROUTINES: dict[int, Routine] = {
 }
 
 
-def plan_demo(
+def plan_days(
     *, customers: int, months: int, seed: int, today: date, company: str = "usmf"
-) -> DemoPlan:
-    """The demo history as commands, decided on the ledger's own rules in memory (pure)."""
+) -> tuple[Scenario, Iterator[list[Batch]]]:
+    """The demo history's scenario, and its batches day by day as they are decided (pure;
+    each day is decided when the iterator is advanced)."""
     if customers < 1 or months < 1:
         raise ValueError("the demo needs at least one customer and one month")
     simulation = Simulation(
         customers=customers, months=months, seed=seed, today=today, company=company
     )
-    return simulation.run(register=stories.register, routines=ROUTINES)
+    return simulation.scenario, simulation.days(register=stories.register, routines=ROUTINES)
+
+
+def plan_demo(
+    *, customers: int, months: int, seed: int, today: date, company: str = "usmf"
+) -> DemoPlan:
+    """The whole demo history as commands, decided on the ledger's own rules in memory."""
+    scenario, days = plan_days(
+        customers=customers, months=months, seed=seed, today=today, company=company
+    )
+    batches = tuple(batch for day in days for batch in day)
+    return DemoPlan(**vars(scenario), batches=batches)

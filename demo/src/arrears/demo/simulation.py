@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,9 +28,9 @@ from arrears.demo.customers import (
 from arrears.demo.plan import (
     LETTER_SEQUENCE,
     Batch,
-    DemoPlan,
     PlanError,
     PlannedCommand,
+    Scenario,
     placeholders,
 )
 from arrears.demo.units import at, business, months_before, seeded
@@ -111,7 +111,6 @@ class Simulation:
         first account that stays open, else the first account that stays open."""
         self._sequence = 0
         self.known_ids: set[str] = set()
-        self._days: dict[date, list[list[PlannedCommand]]] = {}
 
     def _account(self, index: int, spec: CustomerSpec) -> Account:
         return Account(
@@ -170,9 +169,21 @@ class Simulation:
 
     # -------------------------------------------------------------- the days
 
-    def run(self, *, register: Routine, routines: Mapping[int, Routine]) -> DemoPlan:
-        """Live every day from the first to today: on its registration day a customer is
-        `register`ed; on every day its scheduled actions and `routines` run by priority."""
+    @property
+    def scenario(self) -> Scenario:
+        return Scenario(
+            company=self.company,
+            seed=self.seed,
+            first_day=self.first_day,
+            today=self.today,
+            customers=tuple(a.spec for a in self.accounts),
+        )
+
+    def days(self, *, register: Routine, routines: Mapping[int, Routine]) -> Iterator[list[Batch]]:
+        """Live every day from the first to today, yielding each day's batches once every
+        customer has lived it: on its registration day a customer is `register`ed; on every
+        day its scheduled actions and `routines` run by priority. Nothing is scheduled for a
+        day already lived, so a day's batches are final when yielded."""
         total = (self.today - self.first_day).days
         for account in self.accounts:
             if account.spec.behaviour is Behaviour.NON_PAYER:
@@ -180,31 +191,22 @@ class Simulation:
                 account.default_on = start + timedelta(days=max(20, int(total * 0.4)))
         day = self.first_day
         while day <= self.today:
+            slots: list[list[PlannedCommand]] = []
             for account in self.accounts:
                 if day < account.spec.registered_on:
                     continue
                 work = Day(self, account, day)
                 self._live(work, register, routines)
-                slots = self._days.setdefault(day, [])
                 for index, commands in enumerate(work.batches):
                     if index == len(slots):
                         slots.append([])
                     slots[index].extend(commands)
+            yield [
+                Batch(self.batch_time(day, index), tuple(commands))
+                for index, commands in enumerate(slots)
+                if commands
+            ]
             day += timedelta(days=1)
-        batches = tuple(
-            Batch(self.batch_time(day, index), tuple(commands))
-            for day, slots in self._days.items()
-            for index, commands in enumerate(slots)
-            if commands
-        )
-        return DemoPlan(
-            company=self.company,
-            seed=self.seed,
-            first_day=self.first_day,
-            today=self.today,
-            customers=tuple(a.spec for a in self.accounts),
-            batches=batches,
-        )
 
     def _live(self, d: Day, register: Routine, routines: Mapping[int, Routine]) -> None:
         account = d.account
