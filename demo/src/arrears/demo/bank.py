@@ -3,6 +3,7 @@ now and then to the wrong one first), and payments returned unpaid (NSF) with a 
 
 from __future__ import annotations
 
+import random
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -55,41 +56,51 @@ def pay(d: Day, targets: list[tuple[str, Decimal | None]], *, include_fees: bool
                 wanted[txn.transaction_id] = txn.open_amount
     if not wanted:
         return
-    spec, rng = d.spec, d.rng
     total = sum(wanted.values(), Decimal(0))
     transactions = d.state.transactions
     documents = ", ".join(transactions[t].label for t in wanted if transactions[t].document_number)
+    payment = receive(d, total, documents[:1000] or None, d.rng)
+    allocations = tuple(AllocationRequest(transaction_id=t, amount=a) for t, a in wanted.items())
+    if _misapply(d, payment, allocations):
+        return
+    settle(d, payment, allocations)
+    _maybe_nsf(d, payment, tuple(wanted))
+
+
+def receive(d: Day, amount: Decimal, remittance: str | None, rng: random.Random) -> str:
+    """The bank statement shows a payment from the customer; its transaction id."""
+    spec = d.spec
     changes = d.emit(
         ReceivePayment(
             company=d.company,
             customer_id=spec.customer_id,
             payment_date=d.day,
-            amount=total,
+            amount=amount,
             currency=spec.currency,
             exchange_rate=d.fx(),
             document_number=d.sim.document("PAY"),
             method_of_payment=spec.method_of_payment,
             payment_reference=f"{rng.randint(10**8, 10**9 - 1)}",
             bank_account="OPER-USD" if spec.currency == "USD" else "OPER-EUR",
-            remittance_info=documents[:1000] or None,
+            remittance_info=remittance,
         ),
         POSTING,
     )
-    payment = new_id(changes, "transaction_id")
-    allocations = tuple(AllocationRequest(transaction_id=t, amount=a) for t, a in wanted.items())
-    if _misapply(d, payment, allocations):
-        return
+    return new_id(changes, "transaction_id")
+
+
+def settle(d: Day, payment: str, allocations: tuple[AllocationRequest, ...]) -> None:
+    """Apply a payment to the transactions it pays."""
     d.emit(
         SettleTransactions(
             company=d.company,
-            customer_id=spec.customer_id,
+            customer_id=d.spec.customer_id,
             paying_transaction_id=payment,
             allocations=allocations,
             settlement_date=d.day,
         ),
         POSTING,
     )
-    _maybe_nsf(d, payment, tuple(wanted))
 
 
 def _misapply(d: Day, payment: str, allocations: tuple[AllocationRequest, ...]) -> bool:

@@ -4,6 +4,7 @@ other month an interest note for the chronically late and the non-payers."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -56,8 +57,11 @@ def interest_notes(d: Day) -> None:
         interest_note(d)
 
 
-def invoice(d: Day) -> PostedInvoice:
-    spec, rng, sim = d.spec, d.rng, d.sim
+def invoice(d: Day, rng: random.Random | None = None) -> PostedInvoice:
+    """An invoice of the customer's usual size for this month (drawn from `rng`, by default
+    the customer's generator)."""
+    spec, sim = d.spec, d.sim
+    rng = rng or d.rng
     amount = cents(spec.base_amount * factor(SEASON[d.day.month]) * factor(rng.uniform(0.6, 1.4)))
     changes = d.emit(
         PostInvoice(

@@ -1,7 +1,8 @@
 """Stories over months, planned when a customer registers: credit reviews, a new contact,
 quarterly risk scores; the non-payer's decline (on hold, handed to the agency, written off);
 and fixed moments near the end that leave every agent open work (one task overdue, one due
-after today) and the memo with markup."""
+after today) and the memo with markup, and the agent's workspace items: a payment to
+settle, invoices to dispute and to promise, a small balance to write off."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from arrears.demo import bank, erp
 from arrears.demo.customers import (
     ACCOUNTING_CURRENCY,
     AGENTS,
@@ -18,10 +20,11 @@ from arrears.demo.customers import (
     contact,
     rating,
 )
-from arrears.demo.simulation import AGENT, SYSTEM, Day, emitter
-from arrears.demo.units import at, business, quarter_starts, round_to
+from arrears.demo.simulation import AGENT, BANK, ERP, SYSTEM, Day, emitter
+from arrears.demo.units import CENT, at, business, cents, factor, quarter_starts, round_to, seeded
 from arrears.demo.vocabulary import COUNTRY
 from arrears.ledger.domain import (
+    AllocationRequest,
     ChangeActivity,
     ChangeCollectionStatus,
     ChangeCreditLimit,
@@ -53,6 +56,8 @@ def register(d: Day) -> None:
         "crm",
     )
     _plan_profile_story(d)
+    if any(host is d.account for host in d.sim.hosts.values()):
+        _plan_workspace(d)
 
 
 def _plan_profile_story(d: Day) -> None:
@@ -279,3 +284,43 @@ def near_the_end(d: Day) -> None:
             memo=XSS_MEMO,
             responsible="anna",
         )
+
+
+WORKSPACE_DAYS = 40
+"""How long before the end the agent's workspace items are posted."""
+
+
+def _plan_workspace(d: Day) -> None:
+    """Something for the agent to settle, dispute, promise and write off, open at the end, on
+    the account that carries the agent's fixed work: four invoices posted about six weeks
+    before the end that no routine pays, calls about or writes off; then a payment of all
+    but a small residue of the last, settled, and a payment of the third's amount without
+    remittance advice, left unsettled (the agent matches it). Drawn from a generator of
+    their own, so the customer's other draws stay as they were."""
+    sim, account = d.sim, d.account
+    post_on = business(max(d.day + timedelta(days=1), sim.today - timedelta(days=WORKSPACE_DAYS)))
+    if post_on > sim.today:
+        return
+    rng = seeded(f"arrears-demo:{sim.seed}:workspace:{d.spec.customer_id}")
+    pay_on = business(post_on + timedelta(days=9))
+
+    def post(later: Day) -> None:
+        invoices = [erp.invoice(later, rng) for _ in range(4)]
+        account.reserved.update(i.transaction_id for i in invoices)
+        *_, to_match, to_write_off = invoices
+
+        def pay(payday: Day) -> None:
+            residue = min(
+                cents(factor(rng.uniform(0.5, 20))), (to_write_off.amount / 20).quantize(CENT)
+            )
+            paid = bank.receive(payday, to_write_off.amount - residue, None, rng)
+            allocation = AllocationRequest(
+                transaction_id=to_write_off.transaction_id, amount=to_write_off.amount - residue
+            )
+            bank.settle(payday, paid, (allocation,))
+            bank.receive(payday, to_match.amount, None, rng)
+
+        if sim.schedule(account, pay_on, BANK, pay) is None:
+            pay(later)
+
+    sim.schedule(account, post_on, ERP, post)
