@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from arrears.cli.demo import (
+from arrears.cli.ledger_access import open_ledger
+from arrears.demo import (
     AGENTS,
     PROMISED_EVENT_TYPES,
     XSS_CUSTOMER_NAME,
@@ -22,7 +23,6 @@ from arrears.cli.demo import (
     DemoSummary,
     generate,
 )
-from arrears.cli.ledger_access import open_ledger
 from arrears.ledger import store
 from arrears.shared.clock import FixedClock
 from arrears.shared.events.envelope import Event

@@ -27,8 +27,8 @@ import sqlalchemy as sa
 
 from arrears.aging.app import SPEC as AGING
 from arrears.aging.settings import AgingSettings
-from arrears.cli.demo import generate
 from arrears.cli.ledger_access import open_ledger
+from arrears.demo import generate
 from arrears.ledger import store as ledger_store
 from arrears.shared.clock import FixedClock
 from arrears.shared.consumer import BatchConsumer, Delivered

@@ -70,8 +70,8 @@ def load_demo_if_empty(
 ) -> str | None:
     """A modest demo history written through the ledger into an empty event store; what was
     loaded, or None when events were already there."""
-    from arrears.cli.demo import generate
     from arrears.cli.ledger_access import open_ledger
+    from arrears.demo import generate
     from arrears.ledger.store import count_events
 
     async def load() -> str | None:

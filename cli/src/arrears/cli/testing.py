@@ -71,6 +71,7 @@ def run_test_suite(root: Path, pytest_args: list[str], *, lint: bool = True) -> 
                     str(bin_dir / "mypy"),
                     "shared/src/arrears/shared",
                     "cli/src/arrears/cli",
+                    "demo/src/arrears/demo",
                     *(str(p) for p in sorted(root.glob("services/*/src/arrears/*"))),
                 ],
             ),

@@ -196,14 +196,17 @@ class Ledger:
         *,
         actor: str,
         correlation_id: str | None = None,
+        letter_sequence: LetterSequence | None = None,
     ) -> BulkResult:
         """Bulk: every command decided by the ledger's rules, each customer's in order, and
         everything accepted appended in one transaction; a refused command is reported (by
-        its index) and appends nothing."""
+        its index) and appends nothing. `letter_sequence` is what collection letters of the
+        chunk apply (as in `execute`)."""
         return await self.append_many(
             [BulkItem.of(command) for command in commands],
             actor=actor,
             correlation_id=correlation_id,
+            letter_sequence=letter_sequence,
         )
 
     async def append_many(
@@ -212,11 +215,14 @@ class Ledger:
         *,
         actor: str,
         correlation_id: str | None = None,
+        letter_sequence: LetterSequence | None = None,
     ) -> BulkResult:
         """The bulk path (see `arrears.ledger.bulk`): decide every request in memory, then
         append in one transaction with COPY; a document number found taken refuses its
         request and a stream found appended to re-decides the chunk, until it goes in."""
-        plan = await self.plan_many(items, actor=actor, correlation_id=correlation_id)
+        plan = await self.plan_many(
+            items, actor=actor, correlation_id=correlation_id, letter_sequence=letter_sequence
+        )
         return await self.write_many(plan)
 
     async def plan_many(
@@ -225,12 +231,13 @@ class Ledger:
         *,
         actor: str,
         correlation_id: str | None = None,
+        letter_sequence: LetterSequence | None = None,
     ) -> BulkPlan:
         """Decide a chunk in memory, without writing it. A customer decided by an earlier
         plan not yet written is decided on from that plan's outcome, so a caller can decide
         the next chunk while the previous one is being written (`write_many` re-decides it
         from the store if the earlier plan did not go in as decided)."""
-        plan = BulkPlan(by_stream(items), actor, correlation_id)
+        plan = BulkPlan(by_stream(items), actor, correlation_id, letter_sequence)
         async with self.engine.connect() as conn:
             await self._decide(conn, plan, fresh=False)
         return plan
@@ -301,7 +308,7 @@ class Ledger:
         (from the store: the states were folded forward)."""
         while True:
             states, bases = await self._states_of(conn, list(plan.streams), fresh=fresh)
-            ctx = self._context(None)
+            ctx = self._context(plan.letter_sequence)
             stamp = functools.partial(
                 envelopes,
                 recorded=self._recorded(plan.actor, plan.correlation_id),
@@ -360,6 +367,8 @@ class BulkPlan:
     streams: dict[Stream, list[tuple[int, BulkItem]]]
     actor: str
     correlation_id: str | None
+    letter_sequence: LetterSequence | None = None
+    """What the chunk's collection letters apply."""
     refused: dict[int, Exception] = field(default_factory=dict)
     """Requests refused after deciding (a document number taken): kept when re-deciding."""
     states: dict[Stream, CustomerAccount] = field(default_factory=dict)
