@@ -30,7 +30,6 @@ from faststream.kafka import KafkaBroker
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_wsgi_server
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from arrears.shared import metrics
 from arrears.shared.boundary import Boundary, RefusalPage, RequestLog
 from arrears.shared.clock import Clock, clock_of
 from arrears.shared.consumer import BatchConsumer, OnCommitted, Projection
