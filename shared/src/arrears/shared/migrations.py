@@ -68,9 +68,7 @@ async def is_current(engine: AsyncEngine, script_location: Path, schema: str) ->
     revision = await current_revision(engine, schema)
     if revision is None:
         return False
-    return revision == head_revision(script_location) or revision not in revisions(
-        script_location
-    )
+    return revision == head_revision(script_location) or revision not in revisions(script_location)
 
 
 def revisions(script_location: Path) -> list[str]:

@@ -22,18 +22,20 @@ from arrears.shared.topics import AGING
 log = get_logger(__name__)
 
 
-async def keep_current(ctx: ServiceContext, *, chunk: int = 500, idle: float = 0.2) -> None:
+async def keep_current(
+    ctx: ServiceContext, *, workers: int = 2, chunk: int = 500, idle: float = 0.2
+) -> None:
     """Recompute the stored aging of customers that events touched, and roll every customer
     over when the day changes (amounts move between periods although no event arrived),
     storing the day's snapshot of each customer at that rollover: at start and then once a
-    day, not on every round."""
+    day, not on every round, on `workers` connections at once."""
     rolled_to: date | None = None
     while True:
         today, now = ctx.clock.today(), ctx.clock.now()
         try:
             refreshed = await refresh_dirty(ctx.engine, today, now, chunk=chunk)
             if rolled_to != today:
-                await roll_over(ctx.engine, today, now)
+                await roll_over(ctx.engine, today, now, workers=workers)
                 rolled_to = today
         except (OSError, SQLAlchemyError):
             log.exception("refreshing aging failed; will try again")
@@ -45,7 +47,11 @@ async def keep_current(ctx: ServiceContext, *, chunk: int = 500, idle: float = 0
 
 @asynccontextmanager
 async def aging_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
-    task = asyncio.create_task(keep_current(ctx), name="aging-refresher")
+    settings = ctx.settings
+    assert isinstance(settings, AgingSettings)
+    task = asyncio.create_task(
+        keep_current(ctx, workers=settings.rollover_workers), name="aging-refresher"
+    )
     publisher = OutboxPublisher(
         ctx.engine, ctx.broker, ctx.settings, topics=(AGING,), republish=published_state
     )

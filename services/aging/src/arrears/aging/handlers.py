@@ -11,6 +11,8 @@ publishes what changed) off the event path, many batches at a time, in the datab
 
 from __future__ import annotations
 
+import asyncio
+from collections import deque
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -196,22 +198,34 @@ async def roll_over(
     now: datetime,
     *,
     chunk: int = 5000,
+    workers: int = 2,
     definition: AgingDefinition = DEFAULT_DEFINITION,
 ) -> int:
     """Bring every stored aging to `today` when the day changed: recompute (and publish) the
     customers whose figures may have changed since their stored date, date the others as of
     today, and store the day's snapshot of every customer; customers with open amounts not
-    yet published are marked for the refresher. Returns how many customers were recomputed;
-    nothing else happens when every stored aging is already today's."""
+    yet published are marked for the refresher. The customers are recomputed `chunk` at a
+    time, each chunk in a transaction of its own, on `workers` connections at once (chunks
+    share no customer, so they neither wait for nor reorder each other's events). Returns how
+    many customers were recomputed; nothing else happens when every stored aging is already
+    today's."""
     async with engine.begin() as conn:
         unpublished = await store.mark_unpublished(conn)
         since = await store.stale_since(conn, today)
         keys = await store.rollover_candidates(conn, since, today, definition)
     if since is None and not keys:
         return 0
-    for start in range(0, len(keys), chunk):
-        async with engine.begin() as conn:
-            await refresh_aging(conn, keys[start : start + chunk], today, now=now)
+    chunks = deque(keys[start : start + chunk] for start in range(0, len(keys), chunk))
+
+    async def recompute() -> None:
+        while chunks:
+            part = chunks.popleft()
+            async with engine.begin() as conn:
+                await refresh_aging(conn, part, today, now=now)
+
+    async with asyncio.TaskGroup() as group:
+        for _ in range(min(workers, len(chunks))):
+            group.create_task(recompute())
     async with engine.begin() as conn:
         dated = await store.age_stored_to(conn, today)
         snapped = await store.snapshot_stored(conn, today, now, definition)

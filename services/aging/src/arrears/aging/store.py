@@ -860,6 +860,38 @@ def open_items_envelopes(
     )
 
 
+def open_amounts(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """The transactions `where` says, with their open amounts and currencies (what an
+    `OpenItemsChanged` item holds)."""
+    t = transactions.c
+    return sa.select(
+        t.company,
+        t.customer_id,
+        t.transaction_id,
+        t.open_amount,
+        t.open_amount_txn,
+        t.currency,
+        t.accounting_currency,
+    ).where(*where)
+
+
+def in_publishing_order(opened: sa.Select[Any], figures: sa.Subquery | sa.CTE) -> sa.Subquery:
+    """Envelopes (company, customer_id, envelope) in the order they are published: per
+    customer, its `OpenItemsChanged` pieces (`opened`, from `open_items_envelopes`) and then its
+    `CustomerAgingChanged` (the `envelope` of `figures`)."""
+    o, g = opened.subquery("opened").c, figures.c
+    envelopes = sa.union_all(
+        sa.select(o.company, o.customer_id, sa.literal(0).label("kind"), o.chunk, o.envelope),
+        sa.select(g.company, g.customer_id, sa.literal(1), sa.literal(0), g.envelope),
+    ).subquery("envelopes")
+    e = envelopes.c
+    return (
+        sa.select(e.company, e.customer_id, e.envelope)
+        .order_by(e.company, e.customer_id, e.kind, e.chunk)
+        .subquery("in_order")
+    )
+
+
 def figures_envelope(row: Any, definition: AgingDefinition, head: Head) -> sa.ColumnElement[Any]:
     """`CustomerAgingChanged` as JSONB from a row shaped like `customer_aging` with the
     ledger `position` it reflects (the figures of the domain's `changed_payload`)."""
@@ -919,19 +951,9 @@ async def store_aging(
     head = Head.of(datetime.combine(as_of, time(), UTC), recorded_at)
     fresh = aging_figures(as_of, definition, scope).cte("fresh")
     f = fresh.c
-    unpublished = (
-        sa.select(
-            t.company,
-            t.customer_id,
-            t.transaction_id,
-            t.open_amount,
-            t.open_amount_txn,
-            t.currency,
-            t.accounting_currency,
-        )
-        .where(sa.not_(t.open_published), *scope.where(t.company, t.customer_id))
-        .cte("unpublished")
-    )
+    unpublished = open_amounts(
+        sa.not_(t.open_published), *scope.where(t.company, t.customer_id)
+    ).cte("unpublished")
     u = unpublished.c
     pending = sa.select(u.company, u.customer_id).distinct().cte("pending")
     watched = [f[name] for name in CHANGE_FIELDS]
@@ -999,21 +1021,10 @@ async def store_aging(
             figures_envelope(r, definition, head).label("envelope"),
         ).cte("figures")  # referenced twice, so built once: the same event id in both
     )
-    items = open_items_envelopes(unpublished, revised, head)
-    queued = items.subquery("opened")
-    q, g = queued.c, figures.c
-    envelopes = sa.union_all(
-        sa.select(q.company, q.customer_id, sa.literal(0).label("kind"), q.chunk, q.envelope),
-        sa.select(g.company, g.customer_id, sa.literal(1), sa.literal(0), g.envelope),
-    ).subquery("envelopes")
-    e = envelopes.c
+    g = figures.c
+    queued = in_publishing_order(open_items_envelopes(unpublished, revised, head), figures)
     outbox_cte = (
-        sa.insert(outbox)
-        .from_select(
-            ["envelope"],
-            sa.select(e.envelope).order_by(e.company, e.customer_id, e.kind, e.chunk),
-        )
-        .cte("queued")
+        sa.insert(outbox).from_select(["envelope"], sa.select(queued.c.envelope)).cte("queued")
     )
     last = insert(published_aging).from_select(
         ["company", "customer_id", "revision", "envelope"],
@@ -1058,35 +1069,13 @@ async def published_pages(
         .cte("page")
     )
     g = page.c
-    items = (
-        sa.select(
-            t.company,
-            t.customer_id,
-            t.transaction_id,
-            t.open_amount,
-            t.open_amount_txn,
-            t.currency,
-            t.accounting_currency,
-        )
-        .where(
-            t.open_published,
-            sa.tuple_(t.company, t.customer_id).in_(sa.select(g.company, g.customer_id)),
-        )
-        .subquery("items")
-    )
+    items = open_amounts(
+        t.open_published,
+        sa.tuple_(t.company, t.customer_id).in_(sa.select(g.company, g.customer_id)),
+    ).subquery("items")
     head = Head(g.envelope["occurred_at"], g.envelope["recorded_at"])
-    opened = open_items_envelopes(items, page, head).subquery("opened")
-    o = opened.c
-    envelopes = sa.union_all(
-        sa.select(o.company, o.customer_id, sa.literal(0).label("kind"), o.chunk, o.envelope),
-        sa.select(g.company, g.customer_id, sa.literal(1), sa.literal(0), g.envelope),
-    ).subquery("envelopes")
-    e = envelopes.c
-    rows = await conn.execute(
-        sa.select(e.company, e.customer_id, e.envelope).order_by(
-            e.company, e.customer_id, e.kind, e.chunk
-        )
-    )
+    e = in_publishing_order(open_items_envelopes(items, page, head), page).c
+    rows = await conn.execute(sa.select(e.company, e.customer_id, e.envelope))
     out: list[list[dict[str, Any]]] = []
     key: CustomerKey | None = None
     for company, customer_id, envelope in rows:

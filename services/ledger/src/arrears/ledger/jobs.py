@@ -8,7 +8,6 @@ the ledger runs it once a day (recorded in `scheduler_runs`, so a restart does n
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -24,6 +23,7 @@ from arrears.ledger.domain.letters import LetterSequence
 from arrears.ledger.records import problem_of
 from arrears.shared.errors import Problem
 from arrears.shared.logging import get_logger
+from arrears.shared.waiting import wait_event
 
 log = get_logger(__name__)
 
@@ -105,8 +105,7 @@ class DailyScheduler:
                 await self.run_due()
             except (OSError, SQLAlchemyError):
                 log.exception("scheduled job failed; will try again")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=self.interval)
+            await wait_event(self._stopping, self.interval)
 
     async def run_due(self) -> None:
         today = self.ledger.clock.today()

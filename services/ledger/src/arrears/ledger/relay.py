@@ -31,6 +31,7 @@ from arrears.shared.events.envelope import Event
 from arrears.shared.kafka import BrokerMemory
 from arrears.shared.logging import get_logger
 from arrears.shared.topics import LEDGER_TOPICS
+from arrears.shared.waiting import wait_event
 
 TOPICS = {topic.name: topic for topic in LEDGER_TOPICS}
 
@@ -189,8 +190,7 @@ class OutboxRelay:
             self._producer = None
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        await wait_event(self._stopping, seconds)
 
 
 def main() -> None:

@@ -51,6 +51,7 @@ from arrears.shared.events.notifications import (
 from arrears.shared.ids import uuid7
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import enqueue
+from arrears.shared.waiting import wait_event
 
 log = get_logger(__name__)
 
@@ -389,8 +390,7 @@ class Sender:
 
 
 async def wait_for(event: asyncio.Event, timeout: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+    await wait_event(event, timeout)
     event.clear()
 
 
