@@ -95,6 +95,9 @@ def settings_seen_by(docs: list[Doc], container: Doc) -> dict[str, str]:
     return env
 
 
+GATEWAY_METRICS_PORT = 9100
+
+
 def check_settings(service: str, env: dict[str, str]) -> ServiceSettings:
     fields = settings_class(service).model_fields
     for variable in env:
@@ -116,14 +119,19 @@ def test_every_service_has_its_deployment_ports_probes_and_settings(
     pod = deployment["spec"]["template"]
     labels = pod["metadata"]["labels"]
     assert deployment["spec"]["selector"]["matchLabels"].items() <= labels.items()
+    # The gateway's HTTP port is public: its metrics have a port of their own.
+    metrics_port = GATEWAY_METRICS_PORT if service == "gateway" else port
     assert pod["metadata"]["annotations"] == {
         "prometheus.io/scrape": "true",
-        "prometheus.io/port": str(port),
+        "prometheus.io/port": str(metrics_port),
         "prometheus.io/path": "/metrics",
     }
     (container,) = pod["spec"]["containers"]
     assert container["image"].split(":")[0].endswith(f"arrears-{service}")
-    assert container["ports"] == [{"name": "http", "containerPort": port}]
+    ports = [{"name": "http", "containerPort": port}]
+    if metrics_port != port:
+        ports.append({"name": "metrics", "containerPort": metrics_port})
+    assert container["ports"] == ports
     assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
     assert container["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     for kind in ("requests", "limits"):
@@ -135,6 +143,7 @@ def test_every_service_has_its_deployment_ports_probes_and_settings(
 
     settings = check_settings(service, settings_seen_by(docs, container))
     assert settings.http_port == port
+    assert settings.metrics_port == (None if metrics_port == port else metrics_port)
     assert settings.migrate_on_start is False, "the migration Job upgrades the schemas"
     for other in SERVICES:
         if f"{other}_url" in settings_class(service).model_fields:

@@ -91,7 +91,8 @@ def test_up_ctrl_c_then_detached_up_and_down(tmp_path: Path) -> None:
     else:
         pytest.fail("".join(lines[-60:]))
     # however long a loaded machine takes: every service reported ready on its own
-    assert sum("ready at http" in seen for seen in lines) == len(SERVICES)
+    for service in SERVICES:
+        assert any(f"{service} ready at http" in seen for seen in lines), service
     output = "".join(lines)
     assert "Web UI" in output and "/metrics" in output
     assert "demo data loaded: 40 customers" in output

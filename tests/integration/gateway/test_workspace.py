@@ -487,22 +487,22 @@ def test_payments_settlements_and_nsf_fees_are_shown_by_their_document_numbers(
     desk: Desk,
 ) -> None:
     stack = desk.stack
-    stack.register("W-2", "owner-w", name="Numbered Ltd")
-    invoice = stack.invoice("W-2", "W2-INV-1", "300.00")
-    payment = stack.post("W-2", "/payments", {"payment_date": "2026-03-10", "amount": "300.00"})
-    assert payment["document_number"] == "PAY-W-2-0001"
+    stack.register("W-9", "owner-w", name="Numbered Ltd")
+    invoice = stack.invoice("W-9", "W9-INV-1", "300.00")
+    payment = stack.post("W-9", "/payments", {"payment_date": "2026-03-10", "amount": "300.00"})
+    assert payment["document_number"] == "PAY-W-9-0001"
     stack.post(
-        "W-2",
+        "W-9",
         "/settlements",
         {
             "paying_transaction_id": payment["transaction_id"],
             "allocations": [{"transaction_id": invoice}],
         },
     )
-    nsf = stack.post("W-2", f"/payments/{payment['transaction_id']}/nsf", {"fee_amount": "25.00"})
-    assert nsf["nsf_fee"]["document_number"] == "PAY-W-2-0001-NSF"
-    stack.wait_for_timeline("W-2", "PaymentReturnedNsf")
-    page = desk.wes.http.get(f"/companies/{COMPANY}/customers/W-2").text
+    nsf = stack.post("W-9", f"/payments/{payment['transaction_id']}/nsf", {"fee_amount": "25.00"})
+    assert nsf["nsf_fee"]["document_number"] == "PAY-W-9-0001-NSF"
+    stack.wait_for_timeline("W-9", "PaymentReturnedNsf")
+    page = desk.wes.http.get(f"/companies/{COMPANY}/customers/W-9").text
     timeline = section(page, "timeline")
     rows = dict(
         re.findall(
@@ -512,19 +512,19 @@ def test_payments_settlements_and_nsf_fees_are_shown_by_their_document_numbers(
         )
     )
     for kind in ("payment", "settlement", "nsf_return"):
-        assert "PAY-W-2-0001" in rows[kind], (kind, rows[kind])
+        assert "PAY-W-9-0001" in rows[kind], (kind, rows[kind])
         assert payment["transaction_id"] not in rows[kind], (kind, rows[kind])
-    assert "PAY-W-2-0001-NSF" in timeline and nsf["nsf_fee"]["transaction_id"] not in timeline
-    fee_history = f"/companies/{COMPANY}/customers/W-2/transactions/PAY-W-2-0001-NSF/history"
+    assert "PAY-W-9-0001-NSF" in timeline and nsf["nsf_fee"]["transaction_id"] not in timeline
+    fee_history = f"/companies/{COMPANY}/customers/W-9/transactions/PAY-W-9-0001-NSF/history"
     fee_page = desk.wes.http.get(fee_history)
     assert fee_page.status_code == 200 and "NSF return" in fee_page.text
-    assert "Collections history of PAY-W-2-0001-NSF" in fee_page.text
-    history = f"/companies/{COMPANY}/customers/W-2/transactions/PAY-W-2-0001/history"
+    assert "Collections history of PAY-W-9-0001-NSF" in fee_page.text
+    history = f"/companies/{COMPANY}/customers/W-9/transactions/PAY-W-9-0001/history"
     assert f'href="{history}' in timeline
     traced = desk.wes.http.get(history)
-    assert traced.status_code == 200 and "Collections history of PAY-W-2-0001" in traced.text
+    assert traced.status_code == 200 and "Collections history of PAY-W-9-0001" in traced.text
     assert "Settlement" in traced.text and "NSF return" in traced.text
-    api = desk.wes.http.get(f"/v1/companies/{COMPANY}/customers/W-2/transactions/W2-INV-1/history")
+    api = desk.wes.http.get(f"/v1/companies/{COMPANY}/customers/W-9/transactions/W9-INV-1/history")
     assert api.status_code == 200, api.text
     assert api.json()["transaction_id"] == invoice
-    assert api.json()["document_number"] == "W2-INV-1"
+    assert api.json()["document_number"] == "W9-INV-1"

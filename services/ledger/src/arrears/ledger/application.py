@@ -158,6 +158,13 @@ class Ledger:
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311
                 continue
             except (DomainError, store.DuplicateDocument, ValidationError) as error:
+                if isinstance(error, store.DuplicateDocument) and idempotency_key is not None:
+                    # A concurrent retry of this very request may have claimed the number
+                    # first (numbers given by the ledger are decided alike): answer as it did.
+                    async with self.engine.connect() as conn:
+                        replay = await self._replay(conn, idempotency_key, digest)
+                    if replay is not None:
+                        return replay
                 raise problem_of(error) from error
         raise Problem(503, "contention", "too many concurrent writers on this customer; retry")
 
