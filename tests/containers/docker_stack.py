@@ -46,6 +46,8 @@ class Containers:
     kafka_bootstrap: str
     run_id: str = field(default_factory=lambda: uuid7().hex[-10:])
     ports: dict[str, int] = field(default_factory=dict)
+    gateway_metrics_port: int = field(default_factory=lambda: pick_port(None))
+    """The gateway's HTTP port is public: production serves its metrics on a port of their own."""
 
     def __post_init__(self) -> None:
         while len(set(self.ports.values())) < len(SERVICE_NAMES):
@@ -68,6 +70,8 @@ class Containers:
             "ARREARS_MIGRATE_ON_START": "false",
         }
         env["ARREARS_HTTP_PORT"] = str(self.ports[service])
+        if service == "gateway":
+            env["ARREARS_METRICS_PORT"] = str(self.gateway_metrics_port)
         fields = importlib.import_module(f"arrears.{service}.app").SPEC.settings.model_fields
         env.update(
             {f"ARREARS_{s.upper()}_URL": self.url(s) for s in SERVICE_NAMES if f"{s}_url" in fields}
