@@ -109,6 +109,33 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_verify(args: argparse.Namespace) -> int:
+    from arrears.cli.progress import progress_bar
+    from arrears.cli.verify import SERVICES, verify
+
+    unknown = sorted(set(args.service) - set(SERVICES))
+    if unknown:
+        print(f"unknown service {', '.join(unknown)}; one of {', '.join(SERVICES)}")
+        return 2
+    url, postgres = database_url()
+    try:
+        with progress_bar("verify: aging figures", unit="customers") as report:
+            found = asyncio.run(verify(url, services=args.service or None, on_progress=report))
+    finally:
+        if postgres is not None:
+            postgres.stop()
+    shown = found.differences[: args.limit]
+    for difference in shown:
+        print(difference.line())
+    if len(found.differences) > len(shown):
+        print(f"... and {len(found.differences) - len(shown)} more")
+    for consumer, streams in sorted(found.checked.items()):
+        wrong = sum(1 for d in found.differences if f"{d.service}/{d.consumer}" == consumer)
+        print(f"{consumer}: {streams} customer streams checked, {wrong} differences")
+    print("every read model agrees with the event store" if found.ok else "differences found")
+    return 0 if found.ok else 1
+
+
 def cmd_test(args: argparse.Namespace) -> int:
     from arrears.cli.testing import run_test_suite
 
@@ -154,6 +181,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("service", choices=REPLAYABLE)
     p.add_argument("--schema", help="replay into this schema instead of the service's own")
     p.set_defaults(func=cmd_replay)
+
+    from arrears.cli.verify import SERVICES as VERIFIABLE
+
+    p = sub.add_parser(
+        "verify", help="check every read model against the ledger's event store (exit 1 if not)"
+    )
+    p.add_argument("service", nargs="*", help=f"of {', '.join(VERIFIABLE)} (default: every one)")
+    p.add_argument("--limit", type=int, default=50, help="differences printed at most")
+    p.set_defaults(func=cmd_verify)
 
     from arrears.cli import demo, imports
 

@@ -1,0 +1,245 @@
+"""`arrears verify`: every read model checked against what the ledger's event store implies.
+
+For each consumer of the ledger's topics (aging, timeline, summary, the notifier's, the
+gateway's), per customer stream: the events of the topics it reads, counted and with their
+last sequence, read from the store; the consumer's `stream_positions` must show the same
+count applied and the same last sequence. Fewer is `behind` (not applied yet, or lost), more
+is `applied_twice`, a stream the store lacks is `unknown`.
+
+Aging is also checked on its figures: for every customer it has applied completely, the
+ledger's own fold of the stream (`rebuild`, the writer's rules) gives each transaction's open
+amount in the accounting currency and the balance; aging's `transactions.open_amount` and
+`customer_aging.balance` must equal them to the cent.
+
+Read-only; safe on a running system (a consumer still catching up shows as `behind`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from arrears.aging import store as aging_store
+from arrears.ledger import store as ledger_store
+from arrears.ledger.domain.state import rebuild
+from arrears.shared.clock import SystemClock
+from arrears.shared.consumer import stream_positions
+from arrears.shared.db import create_engine
+from arrears.shared.topics import LEDGER_TOPICS
+
+Stream = tuple[str, str]
+SERVICES = ("aging", "timeline", "summary", "notifier", "gateway")
+LEDGER_TOPIC_NAMES = frozenset(t.name for t in LEDGER_TOPICS)
+NOTHING_OPEN = (Decimal(0), Decimal(0))
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One way a read model disagrees with the event store."""
+
+    service: str
+    consumer: str
+    company: str
+    customer_id: str
+    kind: str
+    expected: str
+    found: str
+
+    def line(self) -> str:
+        return (
+            f"{self.service}/{self.consumer} {self.company}/{self.customer_id}: {self.kind} "
+            f"(event store: {self.expected}; read model: {self.found})"
+        )
+
+
+@dataclass(frozen=True)
+class Consumer:
+    service: str
+    name: str
+    topics: frozenset[str]
+
+
+def ledger_consumers(services: Iterable[str] = SERVICES) -> list[Consumer]:
+    """The projections of these services that read only ledger topics, with their topics."""
+    found = []
+    for service in services:
+        spec = importlib.import_module(f"arrears.{service}.app").SPEC
+        for projection in spec.projections(SimpleNamespace(clock=SystemClock())):
+            topics = frozenset(t.name for t in projection.topics)
+            if topics <= LEDGER_TOPIC_NAMES:
+                found.append(Consumer(service, projection.name, topics))
+    return found
+
+
+async def _stored(conn: AsyncConnection, topics: frozenset[str]) -> dict[Stream, tuple[int, int]]:
+    """Per stream: how many events of these topics the store holds, and the last sequence."""
+    e = ledger_store.events.c
+    rows = await conn.execute(
+        sa.select(e.company, e.customer_id, sa.func.count(), sa.func.max(e.sequence))
+        .where(e.topic.in_(sorted(topics)))
+        .group_by(e.company, e.customer_id)
+    )
+    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
+
+
+async def _applied(conn: AsyncConnection, consumer: str) -> dict[Stream, tuple[int, int]]:
+    p = stream_positions.c
+    rows = await conn.execute(
+        sa.select(p.company, p.customer_id, p.events_applied, p.max_sequence).where(
+            p.consumer == consumer
+        )
+    )
+    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
+
+
+def compare_positions(
+    consumer: Consumer,
+    stored: dict[Stream, tuple[int, int]],
+    applied: dict[Stream, tuple[int, int]],
+) -> list[Difference]:
+    """Streams whose applied events differ from the stored ones (count, last sequence)."""
+    out = []
+    for stream in sorted(stored.keys() | applied.keys()):
+        want, got = stored.get(stream), applied.get(stream)
+        if want == got:
+            continue
+        if want is None:
+            kind = "unknown"
+        elif got is None or got[0] < want[0]:
+            kind = "behind"
+        elif got[0] > want[0]:
+            kind = "applied_twice"
+        else:
+            kind = "last_sequence"
+        out.append(
+            Difference(
+                consumer.service,
+                consumer.name,
+                *stream,
+                kind,
+                _positions(want),
+                _positions(got),
+            )
+        )
+    return out
+
+
+def _positions(value: tuple[int, int] | None) -> str:
+    return "nothing" if value is None else f"{value[0]} events up to sequence {value[1]}"
+
+
+async def compare_aging(
+    ledger: AsyncEngine, aging: AsyncEngine, streams: Sequence[Stream]
+) -> list[Difference]:
+    """Aging's open amounts and balance of these streams against the ledger's fold."""
+    async with ledger.connect() as conn:
+        history = await ledger_store.load_streams(conn, streams)
+    t, a = aging_store.transactions.c, aging_store.customer_aging.c
+    async with aging.connect() as conn:
+        among = sa.tuple_(t.company, t.customer_id).in_(streams)
+        rows = await conn.execute(
+            sa.select(
+                t.company, t.customer_id, t.transaction_id, t.open_amount, t.open_amount_txn
+            ).where(among)
+        )
+        open_amounts: dict[Stream, dict[str, tuple[Decimal, Decimal]]] = {}
+        for company, customer_id, transaction_id, accounting, own in rows:
+            open_amounts.setdefault((company, customer_id), {})[transaction_id] = (accounting, own)
+        rows = await conn.execute(
+            sa.select(a.company, a.customer_id, a.balance).where(
+                sa.tuple_(a.company, a.customer_id).in_(streams)
+            )
+        )
+        balances: dict[Stream, Decimal] = {(r[0], r[1]): r[2] for r in rows}
+    out = []
+    for stream in streams:
+        state = rebuild(*stream, history.get(stream, []))
+        implied = {
+            txn.transaction_id: (txn.open_accounting_amount, txn.open_amount)
+            for txn in state.transactions.values()
+        }
+        stored = open_amounts.get(stream, {})
+        for transaction_id in sorted(implied.keys() | stored.keys()):
+            want = implied.get(transaction_id, NOTHING_OPEN)
+            got = stored.get(transaction_id, NOTHING_OPEN)
+            if want != got:
+                out.append(
+                    Difference(
+                        "aging",
+                        "aging",
+                        *stream,
+                        f"open amount of {transaction_id} (accounting, transaction currency)",
+                        f"{want[0]}, {want[1]}",
+                        f"{got[0]}, {got[1]}",
+                    )
+                )
+        balance = balances.get(stream)
+        if balance is not None and balance != state.balance:
+            out.append(
+                Difference("aging", "aging", *stream, "balance", str(state.balance), str(balance))
+            )
+    return out
+
+
+@dataclass
+class Report:
+    differences: list[Difference]
+    streams: int
+    checked: Counter[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+async def verify(
+    database_url: str,
+    *,
+    services: Sequence[str] | None = None,
+    schemas: dict[str, str] | None = None,
+    ledger_schema: str = "ledger",
+    chunk: int = 500,
+    on_progress: Callable[[int, int], None] = lambda done, total: None,
+) -> Report:
+    """Check every read model of `services` against the ledger's event store (`on_progress`
+    counts the customers whose aging figures were checked)."""
+    schemas = schemas or {}
+    ledger = create_engine(database_url, ledger_schema, pool_size=1)
+    engines: dict[str, AsyncEngine] = {}
+    differences: list[Difference] = []
+    checked: Counter[str] = Counter()
+    streams: set[Stream] = set()
+    try:
+        for consumer in ledger_consumers(services or SERVICES):
+            service = consumer.service
+            if service not in engines:
+                schema = schemas.get(service, service)
+                engines[service] = create_engine(database_url, schema, pool_size=1)
+            engine = engines[service]
+            async with ledger.connect() as conn:
+                stored = await _stored(conn, consumer.topics)
+            async with engine.connect() as conn:
+                applied = await _applied(conn, consumer.name)
+            streams |= stored.keys()
+            found = compare_positions(consumer, stored, applied)
+            differences += found
+            checked[f"{consumer.service}/{consumer.name}"] = len(stored)
+            if consumer.service == "aging":
+                lagging = {(d.company, d.customer_id) for d in found}
+                complete = sorted(s for s in stored if s not in lagging)
+                for start in range(0, len(complete), chunk):
+                    part = complete[start : start + chunk]
+                    differences += await compare_aging(ledger, engine, part)
+                    on_progress(start + len(part), len(complete))
+        return Report(differences, len(streams), checked)
+    finally:
+        await ledger.dispose()
+        for engine in engines.values():
+            await engine.dispose()

@@ -1,0 +1,87 @@
+"""`arrears verify` agrees with read models built from the event store, and names every way a
+damaged one disagrees: an open amount changed, events not applied, events applied twice, a
+customer the store does not have."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from arrears.aging import store as aging_store
+from arrears.cli.replay import replay
+from arrears.cli.verify import Report, verify
+from arrears.shared.consumer import stream_positions
+from arrears.shared.db import create_engine
+from tests.integration.ledger.conftest import LedgerHarness, ledger
+
+__all__ = ["ledger"]
+
+pytestmark = pytest.mark.integration
+
+
+async def test_verify_agrees_then_names_each_damage(ledger: LedgerHarness) -> None:
+    h = ledger
+    for n in range(3):
+        await h.register(f"V-{n}")
+        await h.invoice(f"V-{n}", f"V-{n}-1", "100.00")
+        await h.invoice(f"V-{n}", f"V-{n}-2", "40.00")
+    paid = await h.client.post(
+        h.url("V-1", "/payments"), json={"payment_date": "2026-05-01", "amount": "25.00"}
+    )
+    assert paid.status_code == 201, paid.text
+    url, ledger_schema = h.settings.database_url, h.settings.schema_name
+    schemas = {s: f"{ledger_schema}_{s}" for s in ("aging", "timeline")}
+    for service, schema in schemas.items():
+        await replay(service, url, schema=schema, ledger_schema=ledger_schema)
+
+    async def check() -> Report:
+        return await verify(
+            url, services=["aging", "timeline"], schemas=schemas, ledger_schema=ledger_schema
+        )
+
+    report = await check()
+    assert report.ok, [d.line() for d in report.differences]
+    assert report.streams == 3
+    assert report.checked == {"aging/aging": 3, "timeline/timeline": 3}
+
+    aging = create_engine(url, schemas["aging"])
+    timeline = create_engine(url, schemas["timeline"])
+    t, p = aging_store.transactions.c, stream_positions.c
+    try:
+        async with aging.begin() as conn:
+            await conn.execute(
+                sa.update(aging_store.transactions)
+                .where(t.customer_id == "V-0", t.document_number == "V-0-2")
+                .values(open_amount=sa.literal(39))
+            )
+            await conn.execute(
+                sa.update(stream_positions)
+                .where(p.customer_id == "V-2")
+                .values(events_applied=p.events_applied + 1)
+            )
+        async with timeline.begin() as conn:
+            await conn.execute(sa.delete(stream_positions).where(p.customer_id == "V-1"))
+            await conn.execute(
+                sa.insert(stream_positions).values(
+                    consumer="timeline",
+                    company=h.company,
+                    customer_id="V-GHOST",
+                    max_sequence=1,
+                    events_applied=1,
+                    last_recorded_at=sa.func.now(),
+                )
+            )
+    finally:
+        await aging.dispose()
+        await timeline.dispose()
+
+    report = await check()
+    found = {(d.service, d.customer_id, d.kind.split(" (")[0]) for d in report.differences}
+    assert not report.ok
+    assert ("aging", "V-2", "applied_twice") in found
+    assert ("timeline", "V-1", "behind") in found
+    assert ("timeline", "V-GHOST", "unknown") in found
+    [changed] = [d for d in report.differences if d.customer_id == "V-0"]
+    assert changed.kind.startswith("open amount of ")
+    assert changed.expected.startswith("40.00") and changed.found.startswith("39")
+    assert len(report.differences) == 4
