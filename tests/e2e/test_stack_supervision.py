@@ -122,3 +122,19 @@ def supervise(state: Path, stack: RunningStack) -> None:
     output = "".join(stack.output)
     assert "the broker exited" in output and "broker restarted" in output
     assert json.loads((state / "stack.json").read_text())["kafka_bootstrap"]
+
+    # A read model rebuilt while the stack runs: its service is stopped meanwhile and started
+    # again afterwards, and every read model then agrees with the event store.
+    timeline = service_pid(stack, "timeline")
+    rebuilt = arrears(state, "replay", "timeline")
+    assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
+    assert "stopping timeline" in rebuilt.stdout and "starting timeline again" in rebuilt.stdout
+    assert service_pid(stack, "timeline") != timeline and status(stack.url("timeline")) == 200
+    verified = poll_until(
+        lambda: arrears(state, "verify"),
+        lambda done: done.returncode == 0,
+        timeout=300,
+        interval=2.0,
+        what="every read model to agree with the event store",
+    )
+    assert "every read model agrees with the event store" in verified.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -97,12 +98,18 @@ def database_url() -> tuple[str, LocalPostgres | None]:
 def cmd_replay(args: argparse.Namespace) -> int:
     from arrears.cli.progress import progress_bar
     from arrears.cli.replay import replay
+    from arrears.cli.stack import ServicePaused, paused
 
     url, postgres = database_url()
     try:
-        with progress_bar(f"replay {args.service}") as report:
+        # Into the service's own schema on a running stack: the service is stopped meanwhile.
+        pause = contextlib.nullcontext(False) if args.schema else paused(state_dir(), args.service)
+        with pause, progress_bar(f"replay {args.service}") as report:
             total = asyncio.run(replay(args.service, url, schema=args.schema, on_progress=report))
         print(f"{args.service}: read model rebuilt from {total} stored events")
+    except ServicePaused as exc:
+        print(exc, file=sys.stderr)
+        return 1
     finally:
         if postgres is not None:
             postgres.stop()

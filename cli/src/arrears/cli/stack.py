@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import compileall
+import contextlib
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -605,6 +607,37 @@ def service_command(state_dir: Path, action: str, service: str) -> int:
     ok, message = ask(state_dir, action, service, int(state["pid"]))
     _say(message)
     return 0 if ok else 1
+
+
+class ServicePaused(Exception):
+    """The running stack could not stop the service to be rebuilt."""
+
+
+@contextlib.contextmanager
+def paused(state_dir: Path, service: str) -> Iterator[bool]:
+    """While the body runs, `service` of the stack running from `state_dir` is stopped (its
+    supervisor does not restart it); afterwards it is started again and waited for. Yields
+    whether a stack was running. When the body fails the service stays stopped, and says so:
+    a half-rebuilt read model must not be served or consumed into."""
+    state = _read_state(state_dir)
+    if state is None:
+        yield False
+        return
+    pid = int(state["pid"])
+    _say(f"the stack is running: stopping {service} while its read model is rebuilt ...")
+    ok, message = ask(state_dir, "stop", service, pid)
+    if not ok:
+        raise ServicePaused(f"could not stop {service}: {message}")
+    try:
+        yield True
+    except BaseException:
+        _say(f"{service} stays stopped; start it with ./arrears start {service} when it is fixed")
+        raise
+    _say(f"starting {service} again ...")
+    ok, message = ask(state_dir, "start", service, pid)
+    _say(message)
+    if not ok:
+        raise ServicePaused(f"could not start {service} again: {message}")
 
 
 def down(state_dir: Path) -> int:
