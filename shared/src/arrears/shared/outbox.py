@@ -29,6 +29,7 @@ from arrears.shared.kafka import BrokerMemory
 from arrears.shared.logging import get_logger
 from arrears.shared.settings import ServiceSettings
 from arrears.shared.topics import Topic
+from arrears.shared.waiting import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -181,6 +182,4 @@ async def running(publisher: OutboxPublisher) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -18,6 +17,7 @@ from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
 from arrears.shared.service import ServiceContext, ServiceSpec
 from arrears.shared.topics import AGING
+from arrears.shared.waiting import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -59,9 +59,7 @@ async def aging_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
         async with running(publisher):
             yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await cancel_and_wait(task)
 
 
 SPEC = ServiceSpec(

@@ -49,6 +49,7 @@ from arrears.shared.events.notifications import (
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import enqueue
 from arrears.shared.topics import ALL_TOPICS, Topic
+from arrears.shared.waiting import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -253,6 +254,4 @@ class Dispatcher:
                 if not claimed:
                     await wait_for(self.wake, self.settings.email_poll_s)
         finally:
-            for task in list(self.tasks):
-                task.cancel()
-            await asyncio.gather(*self.tasks, return_exceptions=True)
+            await cancel_and_wait(*self.tasks)

@@ -51,7 +51,7 @@ from arrears.shared.events.notifications import (
 from arrears.shared.ids import uuid7
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import enqueue
-from arrears.shared.waiting import wait_event
+from arrears.shared.waiting import cancel_and_wait, wait_event
 
 log = get_logger(__name__)
 
@@ -494,8 +494,4 @@ async def running_tasks(*coroutines: Any) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*tasks)
