@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.aging import store as aging_store
 from arrears.cli.replay import replay
@@ -33,7 +34,23 @@ async def test_verify_agrees_then_names_each_damage(ledger: LedgerHarness) -> No
     schemas = {s: f"{ledger_schema}_{s}" for s in ("aging", "timeline")}
     for service, schema in schemas.items():
         await replay(service, url, schema=schema, ledger_schema=ledger_schema)
+    aging = create_engine(url, schemas["aging"])
+    timeline = create_engine(url, schemas["timeline"])
+    try:
+        await verify_and_damage(h, url, ledger_schema, schemas, aging, timeline)
+    finally:
+        await aging.dispose()
+        await timeline.dispose()
 
+
+async def verify_and_damage(
+    h: LedgerHarness,
+    url: str,
+    ledger_schema: str,
+    schemas: dict[str, str],
+    aging: AsyncEngine,
+    timeline: AsyncEngine,
+) -> None:
     async def check() -> Report:
         return await verify(
             url, services=["aging", "timeline"], schemas=schemas, ledger_schema=ledger_schema
@@ -44,36 +61,30 @@ async def test_verify_agrees_then_names_each_damage(ledger: LedgerHarness) -> No
     assert report.streams == 3
     assert report.checked == {"aging/aging": 3, "timeline/timeline": 3}
 
-    aging = create_engine(url, schemas["aging"])
-    timeline = create_engine(url, schemas["timeline"])
     t, p = aging_store.transactions.c, stream_positions.c
-    try:
-        async with aging.begin() as conn:
-            await conn.execute(
-                sa.update(aging_store.transactions)
-                .where(t.customer_id == "V-0", t.document_number == "V-0-2")
-                .values(open_amount=sa.literal(39))
+    async with aging.begin() as conn:
+        await conn.execute(
+            sa.update(aging_store.transactions)
+            .where(t.customer_id == "V-0", t.document_number == "V-0-2")
+            .values(open_amount=sa.literal(39))
+        )
+        await conn.execute(
+            sa.update(stream_positions)
+            .where(p.customer_id == "V-2")
+            .values(events_applied=p.events_applied + 1)
+        )
+    async with timeline.begin() as conn:
+        await conn.execute(sa.delete(stream_positions).where(p.customer_id == "V-1"))
+        await conn.execute(
+            sa.insert(stream_positions).values(
+                consumer="timeline",
+                company=h.company,
+                customer_id="V-GHOST",
+                max_sequence=1,
+                events_applied=1,
+                last_recorded_at=sa.func.now(),
             )
-            await conn.execute(
-                sa.update(stream_positions)
-                .where(p.customer_id == "V-2")
-                .values(events_applied=p.events_applied + 1)
-            )
-        async with timeline.begin() as conn:
-            await conn.execute(sa.delete(stream_positions).where(p.customer_id == "V-1"))
-            await conn.execute(
-                sa.insert(stream_positions).values(
-                    consumer="timeline",
-                    company=h.company,
-                    customer_id="V-GHOST",
-                    max_sequence=1,
-                    events_applied=1,
-                    last_recorded_at=sa.func.now(),
-                )
-            )
-    finally:
-        await aging.dispose()
-        await timeline.dispose()
+        )
 
     report = await check()
     found = {(d.service, d.customer_id, d.kind.split(" (")[0]) for d in report.differences}

@@ -82,7 +82,10 @@ def test_the_stack_pins_a_date_as_an_offset_for_every_process(
 ) -> None:
     from arrears.cli.stack import pin_clock
 
-    monkeypatch.delenv("ARREARS_CLOCK", raising=False)
+    # pin_clock sets the variable itself: setenv first, so that the test's end removes it
+    # again (a moved clock left behind would move every later test's services).
+    monkeypatch.setenv("ARREARS_CLOCK", "")
+    monkeypatch.delenv("ARREARS_CLOCK")
     assert pin_clock(None) is None
     pinned = pin_clock("2026-03-01")
     assert pinned is not None and pinned.endswith("d")
