@@ -60,9 +60,7 @@ def images(docker: Docker, repo_root: Path) -> None:
 
 
 @pytest.fixture
-def system(
-    docker: Docker, images: None, tmp_path: Path
-) -> Iterator[Containers]:
+def system(docker: Docker, images: None, tmp_path: Path) -> Iterator[Containers]:
     postgres = LocalPostgres(tmp_path / "pg", preferred_port=None, durable=False)
     broker = LocalBroker(preferred_port=None, log_file=tmp_path / "broker.log")
     database_url = postgres.start()

@@ -63,8 +63,9 @@ def containers(doc: Doc) -> list[Doc]:
 
 
 def _targets(doc: Doc, target: Doc) -> bool:
-    return doc["kind"] == target["kind"] and target.get("name", doc["metadata"]["name"]) == (
-        doc["metadata"]["name"]
+    return (
+        doc["kind"] == target["kind"]
+        and target.get("name", doc["metadata"]["name"]) == (doc["metadata"]["name"])
     )
 
 

@@ -89,6 +89,7 @@ def test_grafana_provisions_the_dashboards_compose_mounts() -> None:
     mounts = compose["services"]["grafana"]["volumes"]
     path = provider["providers"][0]["options"]["path"]
     assert f"./deploy/grafana/dashboards:{path}:ro" in mounts
-    assert "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro" in (
-        compose["services"]["prometheus"]["volumes"]
+    assert (
+        "./deploy/prometheus/alerts.yml:/etc/prometheus/alerts.yml:ro"
+        in (compose["services"]["prometheus"]["volumes"])
     )
