@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from types import SimpleNamespace
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.aging import store as aging_store
 from arrears.ledger import store as ledger_store
 from arrears.ledger.domain.state import rebuild
 from arrears.shared.clock import SystemClock
-from arrears.shared.consumer import stream_positions
+from arrears.shared.consumer import applied_positions
 from arrears.shared.db import create_engine
 from arrears.shared.topics import LEDGER_TOPICS
 
@@ -79,27 +78,6 @@ def ledger_consumers(services: Iterable[str] = SERVICES) -> list[Consumer]:
     return found
 
 
-async def _stored(conn: AsyncConnection, topics: frozenset[str]) -> dict[Stream, tuple[int, int]]:
-    """Per stream: how many events of these topics the store holds, and the last sequence."""
-    e = ledger_store.events.c
-    rows = await conn.execute(
-        sa.select(e.company, e.customer_id, sa.func.count(), sa.func.max(e.sequence))
-        .where(e.topic.in_(sorted(topics)))
-        .group_by(e.company, e.customer_id)
-    )
-    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
-
-
-async def _applied(conn: AsyncConnection, consumer: str) -> dict[Stream, tuple[int, int]]:
-    p = stream_positions.c
-    rows = await conn.execute(
-        sa.select(p.company, p.customer_id, p.events_applied, p.max_sequence).where(
-            p.consumer == consumer
-        )
-    )
-    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
-
-
 def compare_positions(
     consumer: Consumer,
     stored: dict[Stream, tuple[int, int]],
@@ -142,30 +120,10 @@ async def compare_aging(
     """Aging's open amounts and balance of these streams against the ledger's fold."""
     async with ledger.connect() as conn:
         history = await ledger_store.load_streams(conn, streams)
-    t, a = aging_store.transactions.c, aging_store.customer_aging.c
     async with aging.connect() as conn:
-        among = sa.tuple_(t.company, t.customer_id).in_(streams)
-        rows = await conn.execute(
-            sa.select(
-                t.company, t.customer_id, t.transaction_id, t.open_amount, t.open_amount_txn
-            ).where(among)
-        )
-        open_amounts: dict[Stream, dict[str, tuple[Decimal, Decimal]]] = {}
-        for company, customer_id, transaction_id, accounting, own in rows:
-            open_amounts.setdefault((company, customer_id), {})[transaction_id] = (accounting, own)
-        rows = await conn.execute(
-            sa.select(a.company, a.customer_id, a.balance).where(
-                sa.tuple_(a.company, a.customer_id).in_(streams)
-            )
-        )
-        balances: dict[Stream, Decimal] = {(r[0], r[1]): r[2] for r in rows}
-        d = aging_store.dirty_customers.c
-        rows = await conn.execute(
-            sa.select(d.company, d.customer_id).where(
-                sa.tuple_(d.company, d.customer_id).in_(streams)
-            )
-        )
-        pending = {(r[0], r[1]) for r in rows}
+        open_amounts = await aging_store.open_amounts_of(conn, streams)
+        stored_aging = await aging_store.current_aging(conn, streams)
+        pending = await aging_store.dirty_among(conn, streams)
     out = []
     for stream in streams:
         state = rebuild(*stream, history.get(stream, []))
@@ -188,7 +146,7 @@ async def compare_aging(
                         f"{got[0]}, {got[1]}",
                     )
                 )
-        balance = balances.get(stream)
+        balance = stored_aging[stream]["balance"] if stream in stored_aging else None
         if stream in pending:  # the refresher has not recomputed its stored figures yet
             out.append(
                 Difference(
@@ -238,9 +196,9 @@ async def verify(
                 engines[service] = create_engine(database_url, schema, pool_size=1)
             engine = engines[service]
             async with ledger.connect() as conn:
-                stored = await _stored(conn, consumer.topics)
+                stored = await ledger_store.stream_counts(conn, consumer.topics)
             async with engine.connect() as conn:
-                applied = await _applied(conn, consumer.name)
+                applied = await applied_positions(conn, consumer.name)
             streams |= stored.keys()
             found = compare_positions(consumer, stored, applied)
             differences += found

@@ -81,6 +81,19 @@ stream_positions = sa.Table(
 )
 
 
+async def applied_positions(
+    conn: AsyncConnection, consumer: str
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per customer stream: how many events `consumer` applied, and the last sequence."""
+    p = stream_positions.c
+    rows = await conn.execute(
+        sa.select(p.company, p.customer_id, p.events_applied, p.max_sequence).where(
+            p.consumer == consumer
+        )
+    )
+    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
+
+
 class Delivered:
     """An event together with where it was read from, in two forms: `message`, the event's
     msgspec Struct (what the consumer decoded; cheap to read), and `event`, the pydantic

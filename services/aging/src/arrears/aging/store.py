@@ -1466,6 +1466,32 @@ async def mark_dirty(conn: AsyncConnection, keys: Iterable[CustomerKey]) -> None
     await insert_new(conn, dirty_customers, rows)
 
 
+async def open_amounts_of(
+    conn: AsyncConnection, keys: Sequence[CustomerKey]
+) -> dict[CustomerKey, dict[str, tuple[Decimal, Decimal]]]:
+    """Each transaction's current open amount of these customers: (accounting currency,
+    transaction currency) by transaction id."""
+    t = transactions.c
+    rows = await conn.execute(
+        sa.select(
+            t.company, t.customer_id, t.transaction_id, t.open_amount, t.open_amount_txn
+        ).where(*Scope(keys=keys).where(t.company, t.customer_id))
+    )
+    found: dict[CustomerKey, dict[str, tuple[Decimal, Decimal]]] = {}
+    for company, customer_id, transaction_id, accounting, own in rows:
+        found.setdefault((company, customer_id), {})[transaction_id] = (accounting, own)
+    return found
+
+
+async def dirty_among(conn: AsyncConnection, keys: Sequence[CustomerKey]) -> set[CustomerKey]:
+    """Those of these customers whose stored aging waits for the refresher."""
+    d = dirty_customers.c
+    rows = await conn.execute(
+        sa.select(d.company, d.customer_id).where(*Scope(keys=keys).where(d.company, d.customer_id))
+    )
+    return {(r[0], r[1]) for r in rows}
+
+
 async def take_dirty(conn: AsyncConnection, limit: int) -> list[CustomerKey]:
     """Claim up to `limit` customers to refresh (removed in the caller's transaction; other
     instances skip the claimed rows)."""
