@@ -875,20 +875,21 @@ def open_amounts(*where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     ).where(*where)
 
 
-def in_publishing_order(opened: sa.Select[Any], figures: sa.Subquery | sa.CTE) -> sa.Subquery:
-    """Envelopes (company, customer_id, envelope) in the order they are published: per
-    customer, its `OpenItemsChanged` pieces (`opened`, from `open_items_envelopes`) and then its
-    `CustomerAgingChanged` (the `envelope` of `figures`)."""
+def in_publishing_order(
+    opened: sa.Select[Any], figures: sa.Subquery | sa.CTE, *columns: str
+) -> sa.Select[Any]:
+    """These columns (of company, customer_id, envelope) of the envelopes in the order they
+    are published: per customer, its `OpenItemsChanged` pieces (`opened`, from
+    `open_items_envelopes`) and then its `CustomerAgingChanged` (the `envelope` of
+    `figures`)."""
     o, g = opened.subquery("opened").c, figures.c
     envelopes = sa.union_all(
         sa.select(o.company, o.customer_id, sa.literal(0).label("kind"), o.chunk, o.envelope),
         sa.select(g.company, g.customer_id, sa.literal(1), sa.literal(0), g.envelope),
     ).subquery("envelopes")
     e = envelopes.c
-    return (
-        sa.select(e.company, e.customer_id, e.envelope)
-        .order_by(e.company, e.customer_id, e.kind, e.chunk)
-        .subquery("in_order")
+    return sa.select(*(e[name] for name in columns)).order_by(
+        e.company, e.customer_id, e.kind, e.chunk
     )
 
 
@@ -1022,10 +1023,10 @@ async def store_aging(
         ).cte("figures")  # referenced twice, so built once: the same event id in both
     )
     g = figures.c
-    queued = in_publishing_order(open_items_envelopes(unpublished, revised, head), figures)
-    outbox_cte = (
-        sa.insert(outbox).from_select(["envelope"], sa.select(queued.c.envelope)).cte("queued")
+    queued = in_publishing_order(
+        open_items_envelopes(unpublished, revised, head), figures, "envelope"
     )
+    outbox_cte = sa.insert(outbox).from_select(["envelope"], queued).cte("queued")
     last = insert(published_aging).from_select(
         ["company", "customer_id", "revision", "envelope"],
         sa.select(g.company, g.customer_id, g.revision, g.envelope),
@@ -1074,8 +1075,11 @@ async def published_pages(
         sa.tuple_(t.company, t.customer_id).in_(sa.select(g.company, g.customer_id)),
     ).subquery("items")
     head = Head(g.envelope["occurred_at"], g.envelope["recorded_at"])
-    e = in_publishing_order(open_items_envelopes(items, page, head), page).c
-    rows = await conn.execute(sa.select(e.company, e.customer_id, e.envelope))
+    rows = await conn.execute(
+        in_publishing_order(
+            open_items_envelopes(items, page, head), page, "company", "customer_id", "envelope"
+        )
+    )
     out: list[list[dict[str, Any]]] = []
     key: CustomerKey | None = None
     for company, customer_id, envelope in rows:
