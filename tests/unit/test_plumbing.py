@@ -193,3 +193,13 @@ def test_repeated_kafka_client_warnings_are_shown_once_in_a_while_and_all_counte
     assert limiter.filter(later)
     assert later.msg == "Topic %s is not available (and 50 more like it in the last 30 s)"
     assert CLIENT_WARNINGS.labels(name)._value.get() - counted == 53
+
+
+def test_replicas_are_read_from_service_equals_count_and_refused_when_unclear() -> None:
+    from arrears.cli.stack import MAX_REPLICAS, parse_replicas
+
+    assert parse_replicas("aging=3,timeline=2") == {"aging": 3, "timeline": 2}
+    assert parse_replicas(None) == {} and parse_replicas(" ") == {}
+    for wrong in ("aging", "aging=0", f"aging={MAX_REPLICAS + 1}", "aging=x", "nothing=2"):
+        with pytest.raises(ValueError, match="--replicas"):
+            parse_replicas(wrong)

@@ -48,7 +48,11 @@ async def test_the_daily_rollover_judges_due_promises_once_a_day(ledger: LedgerH
         assert response.status_code == 201, response.text
     h.clock.set(NOW)
 
-    scheduler = DailyScheduler(h.client._transport.app.state.ctx.extras["ledger"], h.engine)  # type: ignore[attr-defined]
+    scheduler = DailyScheduler(
+        h.client._transport.app.state.ctx.extras["ledger"],  # type: ignore[attr-defined]
+        h.engine,
+        schema=h.settings.schema_name,
+    )
     await scheduler.run_due()  # the clock says 2026-06-15
     assert [e.type for e in await h.stream("P-1")][-1] == "PromiseToPayBroken"
     assert [e.type for e in await h.stream("P-2")][-1] == "CollectionStatusChanged"
@@ -99,7 +103,9 @@ async def test_ledger_instances_running_the_rollover_at_once_break_a_promise_onc
     assert put.status_code == 201, put.text
     h.clock.set(NOW)
     app_ledger = h.client._transport.app.state.ctx.extras["ledger"]  # type: ignore[attr-defined]
-    instances = [DailyScheduler(app_ledger, h.engine) for _ in range(3)]
+    instances = [
+        DailyScheduler(app_ledger, h.engine, schema=h.settings.schema_name) for _ in range(3)
+    ]
     await asyncio.gather(*(scheduler.run_due() for scheduler in instances))
     types = [e.type for e in await h.stream("P-3")]
     assert types.count("PromiseToPayBroken") == 1, types

@@ -27,15 +27,24 @@ def state_dir() -> Path:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from arrears.cli.stack import up
+    from arrears.cli.stack import parse_replicas, up
     from arrears.shared.clock import clock_of
 
     try:
         clock_of(args.clock)
+        replicas = parse_replicas(args.replicas)
     except ValueError as exc:
         print(f"arrears up: {exc}", file=sys.stderr)
         return 2
-    return int(up(state_dir(), detach=args.detach, demo=not args.no_demo, clock=args.clock))
+    return int(
+        up(
+            state_dir(),
+            detach=args.detach,
+            demo=not args.no_demo,
+            clock=args.clock,
+            replicas=replicas,
+        )
+    )
 
 
 def cmd_down(args: argparse.Namespace) -> int:
@@ -166,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="move every service's time: a date (2026-03-01) or an offset (+30d, -2d, +12h); "
         "default ARREARS_CLOCK, else the real time",
     )
+    p.add_argument(
+        "--replicas",
+        metavar="SERVICE=N,...",
+        help="run N instances of a service (e.g. aging=3,timeline=2): they share its schema "
+        "and consumer groups, Kafka splitting the partitions among them",
+    )
     p.set_defaults(func=cmd_up)
 
     p = sub.add_parser("down", help="stop a stack started with --detach")
@@ -175,7 +190,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     for action in ACTIONS:
         p = sub.add_parser(action, help=f"{action} one service of the running stack (./arrears up)")
-        p.add_argument("service", help="gateway, ledger, aging, timeline, summary, notifier")
+        p.add_argument(
+            "service",
+            help="gateway, ledger, aging, timeline, summary, notifier (every instance), or one "
+            "instance (aging-2)",
+        )
         p.set_defaults(func=cmd_service, action=action)
 
     p = sub.add_parser("migrate", help="apply database migrations")

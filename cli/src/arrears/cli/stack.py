@@ -48,6 +48,9 @@ MAIL_SINK = ("mailsink", 8025)
 HTTP list the gateway's admin page "Mail sink" reads): its HTTP port; SMTP is SMTP_PORT."""
 SMTP_PORT = 2525
 MODULES = {"mailsink": "arrears.notifier.sink"}
+MAX_REPLICAS = 12
+"""At most one instance of a projection per partition (the topics have 12 by default): more
+would sit idle in the consumer group."""
 DEMO_CUSTOMERS = 40
 DEMO_MONTHS = 12
 COLORS = ("36", "35", "33", "32", "34", "31", "96", "95")
@@ -119,8 +122,11 @@ def install_demo_access(database_url: str, aging_url: str) -> list[str]:
 @dataclass
 class ServiceProcess:
     name: str
+    """The instance's name: the service's, and `aging-2`, `aging-3` ... for more instances."""
     port: int
     color: str
+    service: str = ""
+    """The service it runs (its name when empty)."""
     process: subprocess.Popen[bytes] | None = None
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
     restarts: int = 0
@@ -129,16 +135,54 @@ class ServiceProcess:
     output_lines: int = 0
     """Lines the current process wrote: a starting service that writes is progressing."""
 
+    def __post_init__(self) -> None:
+        self.service = self.service or self.name
+
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def answers_to(self, name: str) -> bool:
+        """Whether a request naming `name` is meant for this instance: its own name, or its
+        service's (every instance of it)."""
+        return name in (self.name, self.service)
+
+
+def parse_replicas(text: str | None) -> dict[str, int]:
+    """`aging=3,timeline=2` as {service: instances}; services not named run once. Raises
+    ValueError naming what is wrong."""
+    known = [name for name, _ in SERVICES]
+    replicas: dict[str, int] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, equals, count = part.strip().partition("=")
+        if name not in known:
+            raise ValueError(f"--replicas: unknown service {name!r}; one of {', '.join(known)}")
+        if not equals or not count.isdigit() or not 1 <= int(count) <= MAX_REPLICAS:
+            raise ValueError(
+                f"--replicas: {part.strip()!r}: give SERVICE=N with N from 1 to {MAX_REPLICAS}"
+            )
+        replicas[name] = int(count)
+    return replicas
+
 
 class Stack:
-    def __init__(self, state_dir: Path, *, colors: bool, usual_ports: bool = True) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        colors: bool,
+        usual_ports: bool = True,
+        replicas: dict[str, int] | None = None,
+    ) -> None:
         """`usual_ports=False`: every service on a free port from the kernel, never the usual
-        ones (a second stack beside a running one, e.g. a benchmark's)."""
+        ones (a second stack beside a running one, e.g. a benchmark's). `replicas`: how many
+        instances of a service to run (one when not named); instances of a service share its
+        schema, its consumer groups (Kafka splits the partitions among them) and its
+        sessions, and elect among themselves what must run once."""
         self.state_dir = state_dir
+        self.replicas = replicas or {}
         self.colors = colors
         self.usual_ports = usual_ports
         self.postgres: LocalPostgres | None = None
@@ -179,9 +223,16 @@ class Stack:
         asyncio.run(migrate_all(self.database_url, report=_say))
         self.smtp_port = pick_port(SMTP_PORT)
         for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
-            port = pick_port(preferred if self.usual_ports else None)
-            service = ServiceProcess(name, port, COLORS[index % len(COLORS)])
-            self.services.append(service)
+            for instance in range(1, self.replicas.get(name, 1) + 1):
+                usual = self.usual_ports and instance == 1
+                self.services.append(
+                    ServiceProcess(
+                        name if instance == 1 else f"{name}-{instance}",
+                        pick_port(preferred if usual else None),
+                        COLORS[index % len(COLORS)],
+                        service=name,
+                    )
+                )
         compile_sources()
         for service in self.services:
             self._spawn(service)
@@ -224,13 +275,15 @@ class Stack:
             ARREARS_INITIAL_ADMIN_FILE=str(self.state_dir / ADMIN_FILE),
             PYTHONUNBUFFERED="1",
         )
-        env.update({f"ARREARS_{s.name.upper()}_URL": s.url for s in self.services})
+        env.update(
+            {f"ARREARS_{s.name.upper()}_URL": s.url for s in self.services if s.name == s.service}
+        )
         sink = next(s for s in self.services if s.name == MAIL_SINK[0])
         env.update(ARREARS_MAIL_SINK_URL=sink.url, ARREARS_SINK_SMTP_PORT=str(self.smtp_port))
         env.setdefault("ARREARS_WEBHOOK_ALLOW_PRIVATE_TARGETS", "true")  # receivers on this host
         if "ARREARS_SMTP_HOST" not in os.environ:  # else: the SMTP server the user named
             env.update(ARREARS_SMTP_HOST="127.0.0.1", ARREARS_SMTP_PORT=str(self.smtp_port))
-        module = MODULES.get(service.name, f"arrears.{service.name}")
+        module = MODULES.get(service.service, f"arrears.{service.service}")
         service.process = subprocess.Popen(
             [sys.executable, "-m", module],
             env=env,
@@ -329,27 +382,49 @@ class Stack:
         return not self.stopping.wait(pause)
 
     def _carry_out(self, request: ControlRequest) -> None:
-        service = next((s for s in self.services if s.name == request.service), None)
-        if service is None or service.process is None:
+        """Stop, start or restart an instance, or every instance of a service: a restart
+        takes the instances one after another (each ready before the next stops), so a
+        service with several keeps serving and consuming throughout."""
+        instances = [
+            s for s in self.services if s.answers_to(request.service) and s.process is not None
+        ]
+        if not instances:
             request.answer(False, f"no service {request.service} in this stack")
             return
         try:
-            if request.action in ("stop", "restart"):
-                service.held = True
-                _say(f"{request.action}: stopping {service.name}")
-                terminate(service.process, grace=15.0)
-            if request.action in ("start", "restart"):
-                if service.process.poll() is None:
-                    request.answer(True, f"{service.name} is running")
-                    return
-                service.held = False
-                _say(f"{request.action}: starting {service.name}")
-                self._spawn(service)
-                self._wait_ready([service])
-            request.answer(True, f"{service.name} {request.action} done")
+            if request.action == "restart":
+                for instance in instances:
+                    self._stop_instance(instance, request.action)
+                    self._start_instance(instance, request.action)
+            elif request.action == "stop":
+                for instance in instances:
+                    self._stop_instance(instance, request.action)
+            else:
+                started = [s for s in instances if self._start_instance(s, "start", wait=False)]
+                self._wait_ready(started)
+            request.answer(True, f"{request.service} {request.action} done")
         except (RuntimeError, TimeoutError) as exc:
-            service.held = False  # the supervisor restarts it as any other failure
+            for instance in instances:
+                instance.held = False  # the supervisor restarts it as any other failure
             request.answer(False, str(exc))
+
+    def _stop_instance(self, instance: ServiceProcess, action: str) -> None:
+        assert instance.process is not None
+        instance.held = True
+        _say(f"{action}: stopping {instance.name}")
+        terminate(instance.process, grace=15.0)
+
+    def _start_instance(self, instance: ServiceProcess, action: str, *, wait: bool = True) -> bool:
+        """Start a stopped instance (waited for unless `wait` is False); False when it runs."""
+        assert instance.process is not None
+        if instance.process.poll() is None:
+            return False
+        instance.held = False
+        _say(f"{action}: starting {instance.name}")
+        self._spawn(instance)
+        if wait:
+            self._wait_ready([instance])
+        return True
 
     def stop(self) -> None:
         self.stopping.set()
@@ -373,7 +448,7 @@ class Stack:
             "pid": os.getpid(),
             "database_url": self.database_url,
             "kafka_bootstrap": self.kafka_bootstrap,
-            "services": {s.name: s.url for s in self.services if s.name != MAIL_SINK[0]},
+            "services": {s.name: s.url for s in self.services if s.service != MAIL_SINK[0]},
             "mail_sink": {
                 "smtp": f"127.0.0.1:{self.smtp_port}",
                 "http": next(s.url for s in self.services if s.name == MAIL_SINK[0]),
@@ -517,7 +592,14 @@ def pin_clock(setting: str | None) -> str | None:
     return pinned
 
 
-def up(state_dir: Path, *, detach: bool, demo: bool = True, clock: str | None = None) -> int:
+def up(
+    state_dir: Path,
+    *,
+    detach: bool,
+    demo: bool = True,
+    clock: str | None = None,
+    replicas: dict[str, int] | None = None,
+) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     running = _read_state(state_dir)
     if running is not None:
@@ -528,8 +610,8 @@ def up(state_dir: Path, *, detach: bool, demo: bool = True, clock: str | None = 
     if pinned is not None and not os.environ.get(DETACHED_CHILD):
         _say(f"clock moved {pinned}: today is {clock_of(pinned).today()} for every service")
     if detach:
-        return _up_detached(state_dir, demo=demo)
-    stack = Stack(state_dir, colors=sys.stdout.isatty())
+        return _up_detached(state_dir, demo=demo, replicas=replicas or {})
+    stack = Stack(state_dir, colors=sys.stdout.isatty(), replicas=replicas)
 
     def on_signal(signum: int, _frame: Any) -> None:
         stack.stopping.set()
@@ -559,12 +641,15 @@ def up(state_dir: Path, *, detach: bool, demo: bool = True, clock: str | None = 
         stack.stop()
 
 
-def _up_detached(state_dir: Path, *, demo: bool) -> int:
+def _up_detached(state_dir: Path, *, demo: bool, replicas: dict[str, int]) -> int:
     log_path = state_dir / "logs" / "stack.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    arguments = [] if demo else ["--no-demo"]
+    if replicas:
+        arguments += ["--replicas", ",".join(f"{name}={n}" for name, n in replicas.items())]
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "arrears.cli.main", "up", *(() if demo else ("--no-demo",))],
+            [sys.executable, "-m", "arrears.cli.main", "up", *arguments],
             env=dict(os.environ, **{DETACHED_CHILD: "1"}),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -599,7 +684,7 @@ def service_command(state_dir: Path, action: str, service: str) -> int:
     if state is None:
         _say("no stack is running (start one with ./arrears up)")
         return 1
-    names = {name for name, _ in SERVICES} | {MAIL_SINK[0]}
+    names = {name for name, _ in SERVICES} | {MAIL_SINK[0]} | set(state.get("services", ()))
     if service not in names:
         _say(f"unknown service {service}; one of {', '.join(sorted(names))}")
         return 2

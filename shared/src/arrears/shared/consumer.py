@@ -393,6 +393,10 @@ class BatchConsumer:
         return await self._record_rows(conn, rows)
 
     async def _record_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[Any]:
+        """Rows go in stream order: instances of one consumer that meet on the same events
+        (a rebalance redelivers what another instance is applying) or streams lock them in
+        the same order, and wait for each other instead of deadlocking."""
+        rows.sort(key=_stream_order)
         inserted = await conn.execute(
             _RECORD, {"consumer": self.consumer_name, "rows": json_rows(rows)}
         )
@@ -496,6 +500,10 @@ def _decoded(records: Sequence[ConsumerRecord[Any, Any]]) -> tuple[list[Delivere
             )
         )
     return good, poison
+
+
+def _stream_order(row: dict[str, Any]) -> tuple[str, str, int]:
+    return (row["company"], row["customer_id"], row["sequence"])
 
 
 _CLAIMING = ("ce_id", "ce_sequence", "ce_time")

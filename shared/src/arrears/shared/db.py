@@ -6,8 +6,9 @@ schema the service owns (`ServiceSettings.schema_name`), so tests can give every
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from functools import cache
 from typing import Any, Literal, TypeVar
 
@@ -35,6 +36,29 @@ def create_engine(database_url: str, schema: str, *, pool_size: int = 5) -> Asyn
 async def database_reachable(engine: AsyncEngine) -> bool:
     async with engine.connect() as conn:
         return bool((await conn.execute(text("SELECT 1"))).scalar_one() == 1)
+
+
+@contextlib.asynccontextmanager
+async def leading(engine: AsyncEngine, role: str) -> AsyncIterator[bool]:
+    """Whether this process holds `role` (e.g. "relay of the ledger", "outbox of aging")
+    among every instance sharing the database, for as long as the body runs: a session-level
+    advisory lock on a connection of its own, taken if free, released when the body ends or
+    the connection is lost. Instances of one service elect the one that runs what must run
+    once (publishing an outbox in order, a daily job) this way; the others yield False and
+    try again later."""
+    async with engine.connect() as conn:
+        got = await conn.execute(sa.select(sa.func.pg_try_advisory_lock(sa.func.hashtext(role))))
+        held = bool(got.scalar_one())
+        await conn.commit()
+        try:
+            yield held
+        finally:
+            if held and not conn.closed and not conn.invalidated:
+                with contextlib.suppress(sa.exc.DBAPIError, OSError):
+                    await conn.execute(
+                        sa.select(sa.func.pg_advisory_unlock(sa.func.hashtext(role)))
+                    )
+                    await conn.commit()
 
 
 def quoted(identifier: str) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.shared.codec import cloudevents_headers, read
+from arrears.shared.db import leading
 from arrears.shared.events.envelope import Event
 from arrears.shared.events.messages import Message
 from arrears.shared.events.registry import ContractViolation
@@ -84,6 +85,7 @@ REWINDS = Counter(
 
 class OutboxPublisher:
     """Publishes queued events in order; one round at a time, retried until acknowledged.
+    Of the instances of a service, the one leading its outbox (`leading`) publishes.
 
     Every `check_interval` seconds (and at start) it checks that the broker still holds what
     it published (`BrokerMemory`, a marker of its own): a broker that lost its data gets the
@@ -110,6 +112,7 @@ class OutboxPublisher:
         self.check_interval = check_interval
         self.republish = republish
         self.memory = BrokerMemory(settings, topics, f"arrears.{settings.service}-marker.v1")
+        self._failures = 0
 
     async def check_broker_has_everything(self) -> int:
         """Queue again what the service owns when the broker lost it; how many events."""
@@ -158,20 +161,30 @@ class OutboxPublisher:
         return len(rows)
 
     async def run(self) -> None:
-        failures = 0
-        checked = -math.inf
+        """Until cancelled: publish while this instance leads its service's outbox (one of
+        several instances sharing the schema publishes, so the order holds), else wait to
+        take over; recover from any failure."""
         while True:
             try:
-                if time.monotonic() - checked > self.check_interval:
-                    await self.check_broker_has_everything()
-                    checked = time.monotonic()
-                published = await self.publish_once()
-                failures = 0
+                async with leading(self.engine, f"{self.settings.schema_name}.outbox") as leader:
+                    if not leader:
+                        await asyncio.sleep(1.0)
+                        continue
+                    log.info("outbox publisher active")
+                    await self._serve()
             except (KafkaError, OSError, SQLAlchemyError):
-                failures += 1
+                self._failures += 1
                 log.exception("publishing derived events failed; retrying")
-                await asyncio.sleep(min(0.2 * 2**failures, 5.0))
-                continue
+                await asyncio.sleep(min(0.2 * 2**self._failures, 5.0))
+
+    async def _serve(self) -> None:
+        checked = -math.inf
+        while True:
+            if time.monotonic() - checked > self.check_interval:
+                await self.check_broker_has_everything()
+                checked = time.monotonic()
+            published = await self.publish_once()
+            self._failures = 0
             if not published:
                 await asyncio.sleep(self.idle_interval)
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from arrears.aging import api
 from arrears.aging.handlers import AgingProjection, published_state, refresh_dirty, roll_over
 from arrears.aging.settings import AgingSettings
+from arrears.shared.db import leading
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
 from arrears.shared.service import ServiceContext, ServiceSpec
@@ -28,15 +29,19 @@ async def keep_current(
     """Recompute the stored aging of customers that events touched, and roll every customer
     over when the day changes (amounts move between periods although no event arrived),
     storing the day's snapshot of each customer at that rollover: at start and then once a
-    day, not on every round, on `workers` connections at once."""
+    day, not on every round, on `workers` connections at once. Instances share the refreshing
+    (each takes dirty customers no other holds); one of them at a time rolls over, and an
+    instance that finds the day already rolled over has nothing left to do."""
     rolled_to: date | None = None
     while True:
         today, now = ctx.clock.today(), ctx.clock.now()
         try:
             refreshed = await refresh_dirty(ctx.engine, today, now, chunk=chunk)
             if rolled_to != today:
-                await roll_over(ctx.engine, today, now, workers=workers)
-                rolled_to = today
+                async with leading(ctx.engine, f"{ctx.settings.schema_name}.rollover") as leader:
+                    if leader:  # else another instance rolls over; this one looks again
+                        await roll_over(ctx.engine, today, now, workers=workers)
+                        rolled_to = today
         except (OSError, SQLAlchemyError):
             log.exception("refreshing aging failed; will try again")
             await asyncio.sleep(5.0)

@@ -25,7 +25,7 @@ async def ledger_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
     ctx.extras["letter_sequences"] = config_api.LetterSequences(ctx.engine)
     tasks: list[asyncio.Task[None]] = []
     relay = OutboxRelay(ctx.engine, settings)
-    scheduler = DailyScheduler(ledger, ctx.engine)
+    scheduler = DailyScheduler(ledger, ctx.engine, schema=ctx.settings.schema_name)
     if settings.relay_enabled:
         tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
     if settings.scheduler_enabled:

@@ -21,6 +21,7 @@ from arrears.ledger.domain import DomainError, promises
 from arrears.ledger.domain import commands as c
 from arrears.ledger.domain.letters import LetterSequence
 from arrears.ledger.records import problem_of
+from arrears.shared.db import leading
 from arrears.shared.errors import Problem
 from arrears.shared.logging import get_logger
 from arrears.shared.waiting import wait_event
@@ -90,9 +91,12 @@ async def collection_letter_run(
 class DailyScheduler:
     """Runs the promise rollover once per day of the ledger's clock."""
 
-    def __init__(self, ledger: Ledger, engine: AsyncEngine, *, interval: float = 60.0) -> None:
+    def __init__(
+        self, ledger: Ledger, engine: AsyncEngine, *, schema: str, interval: float = 60.0
+    ) -> None:
         self.ledger = ledger
         self.engine = engine
+        self.schema = schema
         self.interval = interval
         self._stopping = asyncio.Event()
 
@@ -108,6 +112,14 @@ class DailyScheduler:
             await wait_event(self._stopping, self.interval)
 
     async def run_due(self) -> None:
+        """Run today's rollover unless it ran; of several ledger instances, the one holding
+        the job's lock runs it, and the others find it done afterwards."""
+        role = f"{self.schema}.{PROMISE_ROLLOVER}"
+        async with leading(self.engine, role) as leader:
+            if leader:
+                await self._run_due()
+
+    async def _run_due(self) -> None:
         today = self.ledger.clock.today()
         async with self.engine.connect() as conn:
             if await store.job_ran(conn, PROMISE_ROLLOVER, today):

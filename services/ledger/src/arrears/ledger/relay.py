@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from arrears.ledger import store
 from arrears.ledger.settings import LedgerSettings
 from arrears.shared.codec import cloudevents_headers
+from arrears.shared.db import leading
 from arrears.shared.events.envelope import Event
 from arrears.shared.kafka import BrokerMemory
 from arrears.shared.logging import get_logger
@@ -37,7 +38,6 @@ TOPICS = {topic.name: topic for topic in LEDGER_TOPICS}
 
 log = get_logger(__name__)
 
-RELAY_LOCK = 0x41525245  # advisory lock key: one active relay per database
 PUBLISHED = Counter("arrears_relay_published_total", "Events published by the outbox relay.")
 BACKLOG = Gauge("arrears_relay_backlog", "Events stored but not yet published.")
 REWINDS = Counter(
@@ -71,8 +71,8 @@ class OutboxRelay:
         failures = 0
         while not self._stopping.is_set():
             try:
-                async with self.engine.connect() as lock_conn:
-                    if not await store.try_session_lock(lock_conn, RELAY_LOCK):
+                async with leading(self.engine, f"{self.settings.schema_name}.relay") as leader:
+                    if not leader:
                         await self._sleep(1.0)
                         continue
                     log.info("outbox relay active")

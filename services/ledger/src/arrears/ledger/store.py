@@ -423,13 +423,6 @@ async def store_response(
 # ----------------------------------------------------------------------------- relay
 
 
-async def try_session_lock(conn: AsyncConnection, key: int) -> bool:
-    """Take a session-level advisory lock (held while `conn` stays open); False if taken."""
-    got = await conn.execute(sa.select(sa.func.pg_try_advisory_lock(key)))
-    await conn.commit()
-    return bool(got.scalar_one())
-
-
 @dataclass(frozen=True)
 class Unpublished:
     """An event waiting in the outbox, as the relay publishes it: the columns its key and
