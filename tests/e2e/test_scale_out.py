@@ -32,9 +32,12 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 COMPANY = "usmf"
 CUSTOMERS = 24
-REPLICAS = "aging=3,timeline=2,ledger=2,gateway=2"
+REPLICAS = "aging=3,ledger=2,gateway=2"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-RESTARTED = ("aging", "timeline", "summary", "notifier", "ledger", "gateway")
+RESTARTED = ("aging", "ledger", "gateway")
+"""Restarted instance after instance under the load: a service with several instances keeps
+serving and consuming meanwhile (restarting a service of one instance is a stop and a start,
+`tests/e2e/test_stack_supervision.py`)."""
 
 
 @dataclass
@@ -183,10 +186,10 @@ async def aging_differences(database_url: str, replayed: str) -> list[Any]:
     try:
         return list(
             await conn.fetch(
-                f"(SELECT {figures} FROM aging.customer_aging EXCEPT "
-                f"SELECT {figures} FROM {replayed}.customer_aging) UNION ALL "
-                f"(SELECT {figures} FROM {replayed}.customer_aging EXCEPT "
-                f"SELECT {figures} FROM aging.customer_aging)"
+                f"(SELECT 'live' AS side, {figures} FROM aging.customer_aging EXCEPT "
+                f"SELECT 'live', {figures} FROM {replayed}.customer_aging) UNION ALL "
+                f"(SELECT 'replayed', {figures} FROM {replayed}.customer_aging EXCEPT "
+                f"SELECT 'replayed', {figures} FROM aging.customer_aging) ORDER BY 3, 1"
             )
         )
     finally:
@@ -212,7 +215,7 @@ def phase(started: float, what: str) -> None:
 def scale_out(state: Path, stack: RunningStack) -> None:
     started = time.monotonic()
     services = stack.addresses["services"]
-    for instance in ("aging", "aging-2", "aging-3", "timeline-2", "ledger-2", "gateway-2"):
+    for instance in ("aging", "aging-2", "aging-3", "ledger-2", "gateway-2"):
         assert instance in services and status(services[instance]) == 200, services
     agings = [services[name] for name in ("aging", "aging-2", "aging-3")]
 
@@ -273,7 +276,8 @@ def scale_out(state: Path, stack: RunningStack) -> None:
     phase(started, "verified")
     replayed = arrears(state, "replay", "aging", "--schema", "aging_replayed")
     assert replayed.returncode == 0, replayed.stdout + replayed.stderr
-    assert asyncio.run(aging_differences(database_url, "aging_replayed")) == []
+    differences = asyncio.run(aging_differences(database_url, "aging_replayed"))
+    assert not differences, "\n".join(str(dict(row)) for row in differences[:10])
 
     phase(started, "replayed")
     # Two gateways share the sessions: signed in on one, the agent is known to the other.

@@ -20,6 +20,7 @@ PAGES = (
     "/admin/emails",
     "/admin/mail-sink",
     "/admin/contact-rules",
+    "/admin/letterhead",
     "/admin/webhooks",
     "/admin/print-queue",
 )
@@ -185,6 +186,40 @@ def test_the_contact_rules_are_saved_through_the_notifier(stack: Stack, admin: B
         {"company": COMPANY, "max_messages_per_week": "many", "min_days_between_letters": "1"},
     )
     assert "the numbers are whole numbers" in message(admin, wrong)
+
+
+def test_the_letterhead_is_saved_through_the_notifier(stack: Stack, admin: Browser) -> None:
+    page = admin.http.get("/admin/letterhead", params={"company": COMPANY}).text
+    assert 'name="name"' in page and 'name="address"' in page
+    saved = admin.form(
+        "/admin/letterhead",
+        {
+            "company": COMPANY,
+            "name": "Contoso <Europe> GmbH",
+            "address": "Hauptstr. 1\r\n\r\n10115 Berlin\n",
+            "signature": "Forderungsmanagement",
+        },
+    )
+    assert saved.status_code == 303
+    shown = message(admin, saved)
+    assert "Letterhead of usmf: saved." in shown
+    assert "Contoso &lt;Europe&gt; GmbH" in shown and "10115 Berlin" in shown
+    with stack.client("notifier") as notifier:
+        head = notifier.get(f"/v1/companies/{COMPANY}/letter-template").json()
+    assert head == {
+        "name": "Contoso <Europe> GmbH",
+        "address": ["Hauptstr. 1", "10115 Berlin"],
+        "signature": "Forderungsmanagement",
+    }
+    too_long = admin.form(
+        "/admin/letterhead",
+        {"company": COMPANY, "name": "X", "address": "\n".join(f"l{n}" for n in range(9))},
+    )
+    assert "at most 8 address lines" in message(admin, too_long)
+    nameless = admin.form("/admin/letterhead", {"company": COMPANY, "name": "", "address": ""})
+    assert "Letterhead not saved" in message(admin, nameless)
+    with stack.client("notifier") as notifier:  # neither changed anything
+        assert notifier.get(f"/v1/companies/{COMPANY}/letter-template").json() == head
 
 
 def test_webhooks_are_managed_by_integration_tokens_and_in_the_admin_pages(

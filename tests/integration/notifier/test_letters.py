@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
+from arrears.shared.ids import reprint_id
 from tests.integration.notifier.conftest import COMPANY, Desk
 from tests.support import wait_until
 
@@ -179,3 +180,81 @@ async def test_a_disputed_invoice_never_appears_in_a_delivered_letter(desk: Desk
         [message] = desk.smtp.messages_with(email["message_id"])
         [attachment] = list(message.iter_attachments())
         assert "L3-DISPUTED" not in pdf_text(attachment.get_content())
+
+
+async def reprint(desk: Desk, customer_id: str, transaction_id: str, **body: Any) -> str:
+    """Ask the ledger for a reprint; the id of the document the notifier renders for it."""
+    response = await desk.ledger.post(
+        f"/v1/companies/{COMPANY}/customers/{customer_id}/transactions/{transaction_id}/reprint",
+        json=body,
+    )
+    assert response.status_code == 201, response.text
+    [event] = response.json()["events"]
+    return reprint_id(event["event_id"])
+
+
+async def document_when(desk: Desk, document_id: str, *states: str) -> dict[str, Any]:
+    async def current() -> dict[str, Any]:
+        response = await desk.notifier.get(f"/v1/companies/{COMPANY}/letters/{document_id}")
+        return dict(response.json()) if response.status_code == 200 else {}
+
+    found: dict[str, Any] = await wait_until(
+        current,
+        lambda document: document.get("state") in states,
+        timeout=240,
+        interval=0.2,
+        what=f"reprint {document_id} to be {states}",
+    )
+    return found
+
+
+async def test_a_reprint_is_emailed_as_a_marked_copy_even_of_a_disputed_invoice(desk: Desk) -> None:
+    """The copy goes to the address the agent typed, in the customer's language, with the
+    invoice as posted (number, dates, amount); the dunning rules of the gate do not hold a
+    copy back (the invoice is disputed), the do-not-contact flag would."""
+    await customer(desk, "R-1", name=XSS, language="de")
+    txn = await invoice(desk, "R-1", "R1-INV-A", "1234.50")
+    disputed = await desk.ledger.put(
+        f"/v1/companies/{COMPANY}/customers/R-1/transactions/{txn}/collection-status",
+        json={"status": "disputed", "reason_code": "PRICE"},
+    )
+    assert disputed.status_code in (200, 201), disputed.text
+    document_id = await reprint(desk, "R-1", txn, channel="email", recipient="copy@r-1.example")
+    document = await document_when(desk, document_id, "emailed", "blocked", "failed")
+    assert document["state"] == "emailed" and document["kind"] == "reprint", document
+    email = await desk.email_when(document["email_id"], "delivered")
+    assert email["purpose"] == "reprint" and email["to"]["address"] == "copy@r-1.example"
+    [message] = desk.smtp.messages_with(email["message_id"])
+    [attachment] = list(message.iter_attachments())
+    text = pdf_text(attachment.get_content())
+    for expected in (XSS, "Rechnung R1-INV-A (Kopie)", "01.03.2026", "31.03.2026", "1.234,50 EUR"):
+        assert expected in text, (expected, text)
+    html = await desk.notifier.get(f"/v1/companies/{COMPANY}/letters/{document_id}/html")
+    assert "&lt;script&gt;" in html.text and "<script>alert" not in html.text
+
+
+async def test_a_reprint_goes_to_the_print_queue_or_stays_for_the_portal(desk: Desk) -> None:
+    await customer(desk, "R-2", language="en")
+    txn = await invoice(desk, "R-2", "R2-INV-A", "250.00")
+    printed = await document_when(
+        desk,
+        await reprint(desk, "R-2", txn, channel="print", copy_kind="original"),
+        "print_queued",
+        "blocked",
+        "failed",
+    )
+    assert printed["state"] == "print_queued", printed
+    queue = await desk.notifier.get(f"/v1/companies/{COMPANY}/print-queue")
+    assert printed["letter_id"] in {item["letter_id"] for item in queue.json()["items"]}
+    pdf = await desk.notifier.get(f"/v1/companies/{COMPANY}/letters/{printed['letter_id']}/pdf")
+    text = pdf_text(pdf.content)
+    assert "Invoice R2-INV-A" in text and "(Copy)" not in text and "250.00 EUR" in text
+
+    portal = await document_when(
+        desk, await reprint(desk, "R-2", txn, channel="portal"), "available", "failed"
+    )
+    assert portal["state"] == "available" and portal["channel"] == "portal", portal
+    without = await document_when(
+        desk, await reprint(desk, "R-2", txn, channel="email"), "emailed", "failed"
+    )
+    assert without["state"] == "failed" and "no email address" in without["note"], without

@@ -22,3 +22,9 @@ def uuid7(unix_ms: int | None = None) -> uuid.UUID:
 def stream_key(company: str, customer_id: str) -> str:
     """The stream id of a customer account, also the Kafka message key."""
     return f"{company}/{customer_id}"
+
+
+def reprint_id(event_id: object) -> str:
+    """The id of the document an `InvoiceReprintRequested` produces (the notifier renders it
+    under this id beside the collection letters; the workspace links the timeline entry to it)."""
+    return f"reprint-{event_id}"

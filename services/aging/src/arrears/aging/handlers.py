@@ -5,7 +5,8 @@ facts are inserted under their keys (a redelivered event adds nothing), customer
 statuses merge by sequence, and the movements an event implies are derived with the
 settlements and write-offs recorded so far (including earlier events of the same batch); the
 open amount of every transaction that moved is recomputed from its movements. Every customer
-the batch touched is marked for `refresh_dirty`, which recomputes today's aging (and
+the batch touched is marked for `refresh_dirty` first (the mark is held until the batch
+commits, so no refresher ages a customer halfway), which recomputes today's aging (and
 publishes what changed) off the event path, many batches at a time, in the database.
 """
 
@@ -58,6 +59,7 @@ class AgingProjection:
         # (`is_a`), so the models are never built here.
         events = [cast(Event, d.message) for d in batch]
         touched: set[CustomerKey] = {(e.company, e.customer_id) for e in events}
+        await store.mark_dirty(conn, touched)  # first: held while the facts are written
         await self._customers(conn, events)
         transactions = [store.row_of(f) for e in events for f in transactions_of(e)]
         await store.insert_new(conn, store.transactions, transactions)
@@ -67,7 +69,6 @@ class AgingProjection:
         await store.recompute_spans(conn, changed)
         statuses = [store.row_of(s) for e in events if (s := status_of(e)) is not None]
         await store.insert_new(conn, store.statuses, statuses)
-        await store.mark_dirty(conn, touched)
 
     async def settle(self, engine: AsyncEngine) -> int:
         """Bring the derived figures up to date (what the service's refresher does live)."""

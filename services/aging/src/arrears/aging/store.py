@@ -1466,8 +1466,22 @@ async def customer_exists(conn: AsyncConnection, company: str, customer_id: str)
 
 
 async def mark_dirty(conn: AsyncConnection, keys: Iterable[CustomerKey]) -> None:
+    """Mark these customers for the refresher, and hold their marks until the caller's
+    transaction ends (first in a projection's transaction): a refresher (`take_dirty` skips
+    held marks) never ages a customer whose facts are being written, and one that took the
+    mark before is waited for, so the mark stands again afterwards. Without the hold, a
+    refresher could take a mark that already stood, age the customer without the facts still
+    being written, and leave it unmarked."""
     rows = [{"company": c, "customer_id": k} for c, k in sorted(set(keys))]
-    await insert_new(conn, dirty_customers, rows)
+    if rows:
+        stmt = insert(dirty_customers)
+        await conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["company", "customer_id"],
+                set_={"customer_id": stmt.excluded.customer_id},
+            ),
+            rows,
+        )
 
 
 async def open_amounts_of(

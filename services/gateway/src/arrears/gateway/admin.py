@@ -43,6 +43,8 @@ from arrears.shared.errors import Problem
 router = APIRouter(route_class=PageRoute, include_in_schema=False, prefix="/admin")
 SignedIn = Annotated[Session, Depends(page_session)]
 COMPANY_PATTERN = re.compile(r"^[A-Za-z0-9_.-]{1,20}$")
+LETTERHEAD_LINES = 8
+"""Address lines a letterhead holds (the notifier refuses more)."""
 
 
 class Invalid(Exception):
@@ -424,16 +426,42 @@ async def email_page(request: Request, session: SignedIn, email_id: str) -> Resp
     return await admin_page(request, session, "email.html", context)
 
 
+async def company_setting_page(
+    request: Request, session: Session, path: str, template: str, name: str
+) -> Response:
+    """An admin page showing one of the notifier's company settings (`path` under the
+    company) to edit, as `name` in the template."""
+    admin_of(session)
+    company = company_of(request, session)
+    setting = await gateway_of(request).upstreams.get_json(
+        "notifier", f"/v1/companies/{part(company)}/{path}"
+    )
+    return await admin_page(request, session, template, {"company": company, name: setting})
+
+
+async def save_company_setting(
+    request: Request, session: Session, company: str, path: str, body: Any, what: str, back: str
+) -> Response:
+    """Put a company setting to the notifier; back to the page with what it answered."""
+    response = await gateway_of(request).upstreams.call(
+        "notifier",
+        "PUT",
+        f"/v1/companies/{part(company)}/{path}",
+        json=body,
+        headers={"X-Arrears-Actor": session.principal.actor},
+    )
+    if response.status_code >= 400:
+        reason = problem_from("notifier", response).detail
+        return await done(request, session, back, "error", f"{what} not saved: {reason}.")
+    return await done(request, session, back, "success", f"{what} of {company}: saved.")
+
+
 @router.get("/contact-rules")
 async def contact_rules_page(request: Request, session: SignedIn) -> Response:
     """The company's contact rules, applied by the notifier's outbound gate."""
-    admin_of(session)
-    company = company_of(request, session)
-    policy = await gateway_of(request).upstreams.get_json(
-        "notifier", f"/v1/companies/{part(company)}/contact-policy"
+    return await company_setting_page(
+        request, session, "contact-policy", "admin/contact_rules.html", "policy"
     )
-    context = {"company": company, "policy": policy}
-    return await admin_page(request, session, "admin/contact_rules.html", context)
 
 
 @router.post("/contact-rules", dependencies=[Depends(form_csrf)])
@@ -461,17 +489,41 @@ async def save_contact_rules(request: Request, session: SignedIn) -> Response:
         )
     except Invalid as invalid:
         return await done(request, session, back, "error", f"Contact rules not saved: {invalid}.")
-    response = await gateway_of(request).upstreams.call(
-        "notifier",
-        "PUT",
-        f"/v1/companies/{part(company)}/contact-policy",
-        json=body,
-        headers={"X-Arrears-Actor": session.principal.actor},
+    return await save_company_setting(
+        request, session, company, "contact-policy", body, "Contact rules", back
     )
-    if response.status_code >= 400:
-        reason = problem_from("notifier", response).detail
-        return await done(request, session, back, "error", f"Contact rules not saved: {reason}.")
-    return await done(request, session, back, "success", f"Contact rules of {company}: saved.")
+
+
+@router.get("/letterhead")
+async def letterhead_page(request: Request, session: SignedIn) -> Response:
+    """The company's letterhead, printed on every collection letter and reprint."""
+    return await company_setting_page(
+        request, session, "letter-template", "admin/letterhead.html", "head"
+    )
+
+
+@router.post("/letterhead", dependencies=[Depends(form_csrf)])
+async def save_letterhead(request: Request, session: SignedIn) -> Response:
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with("/admin/letterhead", company=company)
+    try:
+        if not COMPANY_PATTERN.match(company):
+            raise Invalid("unknown company")
+        address = [line.strip() for line in field(form, "address").splitlines() if line.strip()]
+        if len(address) > LETTERHEAD_LINES:
+            raise Invalid(f"at most {LETTERHEAD_LINES} address lines")
+        body = {
+            "name": field(form, "name").strip(),
+            "address": address,
+            "signature": field(form, "signature").strip(),
+        }
+    except Invalid as invalid:
+        return await done(request, session, back, "error", f"Letterhead not saved: {invalid}.")
+    return await save_company_setting(
+        request, session, company, "letter-template", body, "Letterhead", back
+    )
 
 
 # ----------------------------------------------------------------------------- webhooks

@@ -13,6 +13,7 @@ from urllib.parse import quote
 import httpx
 
 from arrears.gateway.views import Column, GridSpec, GridState, url_with
+from arrears.shared.ids import reprint_id
 from arrears.shared.inputs import in_date_range
 
 ENTRY_TYPES: tuple[tuple[str, str], ...] = (
@@ -195,8 +196,18 @@ def entry_view(entry: Mapping[str, Any]) -> dict[str, Any]:
         "description": ", ".join(w for w in words if w and w != "None"),
         "texts": texts,
         "roles": list(entry.get("roles") or ()),
-        "letter_id": details.get("letter_id") if kind == "letter" else None,
+        "letter_id": document_of(kind, entry, details),
     }
+
+
+def document_of(kind: str, entry: Mapping[str, Any], details: Mapping[str, Any]) -> str | None:
+    """The notifier's rendered document an entry links to: a collection letter's, or the
+    reprint an `InvoiceReprintRequested` produced."""
+    if kind == "letter":
+        return details.get("letter_id")
+    if kind == "reprint" and entry.get("event_id"):
+        return reprint_id(entry["event_id"])
+    return None
 
 
 # ----------------------------------------------------------------------------- my activities

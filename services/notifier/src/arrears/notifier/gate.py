@@ -15,6 +15,9 @@ Rules, each refusing with its own code and reason:
   rolling 7 days before now.
 - `letter_interval`: a letter comes sooner than the company's minimum number of days after
   the customer's previous letter.
+
+A reprint (a copy of a posted document, sent because it was asked for) serves the customer
+rather than pressing for payment: only `do_not_contact` applies to it.
 """
 
 from __future__ import annotations
@@ -99,6 +102,11 @@ def _open_promise(item: ItemStatus) -> bool:
     return item.status == "promised_to_pay" and item.promise_state in (None, "open")
 
 
+SERVICE_PURPOSES = frozenset({"reprint"})
+"""Messages that serve the customer rather than press for payment (a copy of a document
+they asked for): only the do-not-contact flag holds them back."""
+
+
 def decide(policy: Policy, facts: CustomerFacts, message: Message, now: datetime) -> Decision:
     """Every rule the message breaks (none: it may go)."""
     refusals: list[Refusal] = []
@@ -106,6 +114,8 @@ def decide(policy: Policy, facts: CustomerFacts, message: Message, now: datetime
         refusals.append(
             Refusal("do_not_contact", "the customer's profile says not to contact them")
         )
+    if message.purpose in SERVICE_PURPOSES:
+        return Decision(tuple(refusals))
     wanted = set(message.related_transaction_ids)
     covered = [i for i in facts.items if not wanted or i.transaction_id in wanted]
     disputed = sorted(i.transaction_id for i in covered if i.status == "disputed")

@@ -5,7 +5,9 @@ ledger's topics, one transaction per batch.
   receivables core's `status_change`; the newest sequence wins;
 - the customer's do-not-contact flag, from registrations and profile changes that set it;
 - what a letter needs of the customer (name, contacts, language: the profile's attributes);
-- each collection letter posted, queued to be rendered and delivered.
+- each collection letter posted, queued to be rendered and delivered;
+- the documents a reprint reproduces (invoices, credit notes, interest notes as posted), and
+  each reprint requested, queued like a letter.
 """
 
 from __future__ import annotations
@@ -19,9 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from arrears.notifier import store
 from arrears.shared.consumer import Delivered
 from arrears.shared.events import customers as cu
+from arrears.shared.events import invoices as iv
 from arrears.shared.events import letters as le
-from arrears.shared.receivables import status_change
+from arrears.shared.ids import reprint_id
+from arrears.shared.receivables import posted_documents, status_change
 from arrears.shared.topics import CUSTOMERS, INVOICES, LETTERS, Topic
+
+REPRINTABLE = ("invoice", "credit_note", "interest_note")
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class GateFacts:
         flags: dict[tuple[str, str], dict[str, Any]] = {}
         profiles: list[dict[str, Any]] = []
         documents: list[dict[str, Any]] = []
+        posted: list[dict[str, Any]] = []
         for delivered in batch:
             event = delivered.event
             key = (event.company, event.customer_id)
@@ -84,8 +91,39 @@ class GateFacts:
                         "posting_date": event.data.posting_date,
                         "data": event.data.model_dump(mode="json"),
                         "actor": event.actor,
+                        "kind": "letter",
                     }
                 )
+            posted += [
+                {
+                    "company": event.company,
+                    "customer_id": event.customer_id,
+                    "transaction_id": document.transaction_id,
+                    "kind": document.kind,
+                    "document_number": document.document_number,
+                    "document_date": document.document_date,
+                    "due_date": document.due_date,
+                    "currency": document.currency,
+                    "amount": document.amount,
+                }
+                for document in posted_documents(event)
+                if document.kind in REPRINTABLE and document.document_number
+            ]
+            if isinstance(event, iv.InvoiceReprintRequested):
+                documents.append(
+                    {
+                        "company": event.company,
+                        "letter_id": reprint_id(event.event_id),
+                        "customer_id": event.customer_id,
+                        "document_number": event.data.document_number,
+                        "level": 0,
+                        "posting_date": event.occurred_at.date(),
+                        "data": event.data.model_dump(mode="json"),
+                        "actor": event.actor,
+                        "kind": "reprint",
+                    }
+                )
+        await store.save_documents(conn, posted)
         await store.upsert_items(conn, list(items.values()))
         await store.upsert_contact_flags(conn, list(flags.values()))
         await store.merge_profiles(conn, profiles)

@@ -1,5 +1,7 @@
-"""HTTP routes of collection letters: a customer's letters and their state, each letter's
-PDF and HTML, the print queue, and the company's letterhead."""
+"""HTTP routes of collection letters and reprints: a customer's letters and their state, each
+letter's PDF and HTML, the print queue, and the company's letterhead. A reprint is listed
+beside the letters (`kind` "reprint", level 0) under the id `reprint-<event id>` of the
+`InvoiceReprintRequested` that asked for it."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ Actor = Annotated[
 def letter_json(row: Any) -> dict[str, Any]:
     return {
         "letter_id": row.letter_id,
+        "kind": row.kind,
         "company": row.company,
         "customer_id": row.customer_id,
         "document_number": row.document_number,

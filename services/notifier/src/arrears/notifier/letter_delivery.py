@@ -1,7 +1,10 @@
-"""Delivering collection letters: each posted letter is rendered (HTML and PDF) from the
-company's letterhead in the customer's language, passes the outbound gate, and goes by the
-customer's channel: email with the PDF attached when the customer has a collections contact
-with an email address, else the print queue (for post)."""
+"""Delivering collection letters and reprints: each posted letter is rendered (HTML and PDF)
+from the company's letterhead in the customer's language, passes the outbound gate, and goes
+by the customer's channel: email with the PDF attached when the customer has a collections
+contact with an email address, else the print queue (for post). A reprint (an invoice, credit
+note or interest note sent again) is rendered the same way and goes by the channel the agent
+chose: email (to the address given, else the collections contact), print, or the portal (kept
+to be downloaded, nothing sent)."""
 
 from __future__ import annotations
 
@@ -24,12 +27,17 @@ from arrears.notifier.domain import (
 )
 from arrears.notifier.emails import Emails, check_gate, wait_for
 from arrears.notifier.letters import (
+    REPRINT_WORDING,
+    WORDING,
     LetterDoc,
     Letterhead,
     Line,
+    ReprintDoc,
     language_of,
     render_html,
     render_pdf,
+    render_reprint_html,
+    render_reprint_pdf,
     words,
 )
 from arrears.shared.logging import get_logger
@@ -37,10 +45,10 @@ from arrears.shared.logging import get_logger
 log = get_logger(__name__)
 
 
-def letter_doc(row: Any, profile: dict[str, Any], letterhead: Letterhead) -> LetterDoc:
-    data = row.data
+def address_of(profile: dict[str, Any]) -> tuple[str, ...]:
+    """The lines under the customer's name: who to attend, how to reach them, the country."""
     contact = profile.get("collections_contact") or {}
-    address = tuple(
+    return tuple(
         line
         for line in (
             contact.get("name") and f"Attn. {contact['name']}",
@@ -49,6 +57,31 @@ def letter_doc(row: Any, profile: dict[str, Any], letterhead: Letterhead) -> Let
         )
         if line
     )
+
+
+def reprint_doc(
+    row: Any, document: Any, profile: dict[str, Any], letterhead: Letterhead
+) -> ReprintDoc:
+    data = row.data
+    return ReprintDoc(
+        kind=document.kind,
+        document_number=document.document_number,
+        copy_kind=data["copy_kind"],
+        document_date=document.document_date,
+        due_date=document.due_date,
+        currency=document.currency,
+        amount=Decimal(document.amount),
+        printed_on=row.posting_date,
+        customer_name=str(profile.get("name") or row.customer_id),
+        address=address_of(profile),
+        language=language_of(data.get("language"), profile.get("language")),
+        letterhead=letterhead,
+    )
+
+
+def letter_doc(row: Any, profile: dict[str, Any], letterhead: Letterhead) -> LetterDoc:
+    data = row.data
+    address = address_of(profile)
     fee = data.get("fee")
     return LetterDoc(
         document_number=data["document_number"],
@@ -84,6 +117,9 @@ class LetterDesk:
         return Letterhead(row.name, tuple(row.address), row.signature)
 
     async def deliver(self, row: Any) -> None:
+        if row.kind == "reprint":
+            await self.deliver_reprint(row)
+            return
         async with self.emails.engine.connect() as conn:
             profile = await store.profile_of(conn, row.company, row.customer_id)
         doc = letter_doc(row, profile, await self.letterhead(row.company))
@@ -92,29 +128,98 @@ class LetterDesk:
         values: dict[str, Any] = {"html": html, "pdf": pdf, "language": doc.language}
         email = (profile.get("collections_contact") or {}).get("email")
         if email:
-            values |= await self.by_email(row, doc, email, pdf, related)
+            w = words(doc)
+            values |= await self.by_email(
+                row,
+                f"{w['title']} {doc.document_number}",
+                doc.customer_name,
+                doc.letterhead,
+                email,
+                pdf,
+                related,
+                salutation=w["salutation"].format(name=doc.customer_name),
+                regards=w["regards"],
+                purpose=Purpose.LETTER,
+            )
         else:
             values |= await self.to_print(row, related)
         async with self.emails.engine.begin() as conn:
             await store.letter_done(conn, row.company, row.letter_id, values)
 
+    async def deliver_reprint(self, row: Any) -> None:
+        """Render the reprinted document and send it by the channel asked for."""
+        async with self.emails.engine.connect() as conn:
+            profile = await store.profile_of(conn, row.company, row.customer_id)
+            document = await store.posted_document(conn, row.company, row.data["transaction_id"])
+        if document is None:  # the ledger refuses reprints of what it did not post
+            note = f"no posted document {row.data['transaction_id']} is known"
+            async with self.emails.engine.begin() as conn:
+                await store.letter_done(
+                    conn, row.company, row.letter_id, {"state": "failed", "note": note}
+                )
+            return
+        doc = reprint_doc(row, document, profile, await self.letterhead(row.company))
+        html, pdf = render_reprint_html(doc), await asyncio.to_thread(render_reprint_pdf, doc)
+        related = (document.transaction_id,)
+        values: dict[str, Any] = {"html": html, "pdf": pdf, "language": doc.language}
+        channel = row.data["channel"]
+        if channel == "email":
+            address = row.data.get("recipient") or (profile.get("collections_contact") or {}).get(
+                "email"
+            )
+            if address:
+                language = language_of(doc.language)
+                w = REPRINT_WORDING[language]
+                values |= await self.by_email(
+                    row,
+                    f"{w.get(doc.kind, w['invoice'])} {doc.document_number}",
+                    doc.customer_name,
+                    doc.letterhead,
+                    address,
+                    pdf,
+                    related,
+                    salutation=WORDING[language]["salutation"].format(name=doc.customer_name),
+                    regards=w["regards"],
+                    purpose=Purpose.REPRINT,
+                )
+            else:
+                values |= {
+                    "state": "failed",
+                    "channel": "email",
+                    "note": "no email address: none given and no collections contact has one",
+                }
+        elif channel == "print":
+            values |= await self.to_print(row, related, purpose="reprint")
+        else:  # the portal: kept for the customer to download, nothing sent
+            values |= {"state": "available", "channel": channel}
+        async with self.emails.engine.begin() as conn:
+            await store.letter_done(conn, row.company, row.letter_id, values)
+
     async def by_email(
-        self, row: Any, doc: LetterDoc, address: str, pdf: bytes, related: tuple[str, ...]
+        self,
+        row: Any,
+        title: str,
+        customer_name: str,
+        letterhead: Letterhead,
+        address: str,
+        pdf: bytes,
+        related: tuple[str, ...],
+        *,
+        salutation: str,
+        regards: str,
+        purpose: Purpose,
     ) -> dict[str, Any]:
-        w = words(doc)
         try:
             draft = draft_of(
                 to_address=address,
-                to_name=doc.customer_name,
-                subject=f"{w['title']} {doc.document_number}",
-                text=f"{w['salutation'].format(name=doc.customer_name)}\n\n"
-                f"{w['title']} {doc.document_number}: PDF.\n\n{w['regards']}\n"
-                f"{doc.letterhead.signature}\n",
+                to_name=customer_name,
+                subject=title,
+                text=f"{salutation}\n\n{title}: PDF.\n\n{regards}\n{letterhead.signature}\n",
                 html=None,
-                purpose=Purpose.LETTER,
+                purpose=purpose,
                 attachments=(
                     attachment_of(
-                        f"{doc.document_number}.pdf",
+                        f"{row.document_number}.pdf",
                         "application/pdf",
                         base64.b64encode(pdf).decode(),
                     ),
@@ -138,9 +243,11 @@ class LetterDesk:
             return {"state": "failed", "channel": "email", "note": error.detail}
         return {"state": "emailed", "channel": "email", "email_id": email.email_id}
 
-    async def to_print(self, row: Any, related: tuple[str, ...]) -> dict[str, Any]:
+    async def to_print(
+        self, row: Any, related: tuple[str, ...], *, purpose: str = "letter"
+    ) -> dict[str, Any]:
         now = self.emails.clock.now()
-        message = gate.Message("letter", related, row.letter_id)
+        message = gate.Message(purpose, related, row.letter_id)
         async with self.emails.engine.begin() as conn:
             decision, _ = await check_gate(
                 conn, row.company, row.customer_id, message, row.actor, now, None, None

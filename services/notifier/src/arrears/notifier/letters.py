@@ -1,6 +1,7 @@
-"""Collection letters as documents: the wording of each level in the customer's language
-(English, German), and the letter rendered as HTML (autoescaped template) and as PDF
-(ReportLab). Pure: a letter in, bytes or text out.
+"""Collection letters and reprints as documents: the wording of each letter level and of a
+reprinted invoice, credit note or interest note in the customer's language (English, German),
+rendered as HTML (autoescaped templates) and as PDF (ReportLab). Pure: a document in, bytes or
+text out.
 
 Every text that comes from outside (names, addresses, document numbers) is data: escaped in
 the HTML, and put into the PDF as text, never as markup.
@@ -13,6 +14,7 @@ from datetime import date
 from decimal import Decimal
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 from xml.sax.saxutils import escape
 
 import jinja2
@@ -117,6 +119,59 @@ WORDING: dict[str, dict[str, str]] = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class ReprintDoc:
+    """A posted document sent again: an invoice, credit note or interest note as posted,
+    marked as a copy unless the original was asked for."""
+
+    kind: str
+    """invoice, credit_note or interest_note"""
+    document_number: str
+    copy_kind: str
+    """copy or original"""
+    document_date: date
+    due_date: date | None
+    currency: str
+    amount: Decimal
+    printed_on: date
+    customer_name: str
+    address: tuple[str, ...] = ()
+    language: str = "en"
+    letterhead: Letterhead = field(default_factory=Letterhead)
+
+
+REPRINT_WORDING: dict[str, dict[str, str]] = {
+    "en": {
+        "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "interest_note": "Interest note",
+        "copy": "Copy",
+        "number": "Document number",
+        "document_date": "Document date",
+        "due": "Due date",
+        "printed": "Printed on",
+        "amount": "Amount",
+        "intro": "As requested, you receive our {document} {number} again.",
+        "copy_note": "This copy reproduces the document as it was posted.",
+        "regards": "Kind regards",
+    },
+    "de": {
+        "invoice": "Rechnung",
+        "credit_note": "Gutschrift",
+        "interest_note": "Zinsrechnung",
+        "copy": "Kopie",
+        "number": "Belegnummer",
+        "document_date": "Belegdatum",
+        "due": "Fällig am",
+        "printed": "Gedruckt am",
+        "amount": "Betrag",
+        "intro": "wie gewünscht erhalten Sie unsere {document} {number} erneut.",
+        "copy_note": "Diese Kopie gibt den Beleg so wieder, wie er gebucht wurde.",
+        "regards": "Mit freundlichen Grüßen",
+    },
+}
+
+
 def language_of(*preferences: str | None) -> str:
     """The first preference we write letters in ('en' when none is)."""
     for preference in preferences:
@@ -145,12 +200,14 @@ def day(value: date, language: str) -> str:
     return value.strftime("%d.%m.%Y") if language == "de" else value.isoformat()
 
 
-HTML = jinja2.Environment(
+TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
-).get_template("letter.html")
+)
+HTML = TEMPLATES.get_template("letter.html")
 """The letter as HTML; every value escaped."""
+REPRINT_HTML = TEMPLATES.get_template("reprint.html")
 
 
 def _values(letter: LetterDoc) -> dict[str, object]:
@@ -187,20 +244,9 @@ def render_pdf(letter: LetterDoc) -> bytes:
     with their amounts, the totals."""
     values = _values(letter)
     w = WORDING[str(values["lang"])]
-    styles = getSampleStyleSheet()
-    body, small = styles["BodyText"], ParagraphStyle("small", parent=styles["BodyText"], fontSize=8)
-
-    def text(value: object, style: ParagraphStyle = body) -> Paragraph:
-        return Paragraph(escape(str(value)), style)
-
     story = [
-        text(letter.letterhead.name, styles["Heading3"]),
-        *(text(line, small) for line in letter.letterhead.address),
-        Spacer(1, 8 * mm),
-        text(letter.customer_name),
-        *(text(line) for line in letter.address),
-        Spacer(1, 8 * mm),
-        text(w["title"], styles["Heading1"]),
+        *_addressed(letter.letterhead, letter.customer_name, letter.address),
+        text(w["title"], STYLES["Heading1"]),
         text(f"{w['number']}: {letter.document_number}"),
         text(f"{w['date']}: {values['date']}"),
         Spacer(1, 4 * mm),
@@ -247,13 +293,87 @@ def render_pdf(letter: LetterDoc) -> bytes:
         text(w["regards"]),
         text(letter.letterhead.signature),
     ]
+    return _pdf(f"{w['title']} {letter.document_number}", letter.letterhead, story)
+
+
+STYLES = getSampleStyleSheet()
+SMALL = ParagraphStyle("small", parent=STYLES["BodyText"], fontSize=8)
+
+
+def text(value: object, style: ParagraphStyle = STYLES["BodyText"]) -> Paragraph:
+    """Outside text as a paragraph: escaped, never read as markup."""
+    return Paragraph(escape(str(value)), style)
+
+
+def _addressed(letterhead: Letterhead, name: str, address: tuple[str, ...]) -> list[Any]:
+    """The letterhead, then the customer's name and address."""
+    return [
+        text(letterhead.name, STYLES["Heading3"]),
+        *(text(line, SMALL) for line in letterhead.address),
+        Spacer(1, 8 * mm),
+        text(name),
+        *(text(line) for line in address),
+        Spacer(1, 8 * mm),
+    ]
+
+
+def _pdf(title: str, letterhead: Letterhead, story: list[Any]) -> bytes:
     out = BytesIO()
     document = SimpleDocTemplate(
-        out,
-        pagesize=A4,
-        title=f"{w['title']} {letter.document_number}",
-        author=letter.letterhead.name,
-        invariant=True,
+        out, pagesize=A4, title=title, author=letterhead.name, invariant=True
     )
     document.build(story)
     return out.getvalue()
+
+
+def _reprint_values(doc: ReprintDoc) -> dict[str, Any]:
+    lang = language_of(doc.language)
+    w = REPRINT_WORDING[lang]
+    name = w.get(doc.kind, w["invoice"])
+    title = f"{name} {doc.document_number}"
+    return {
+        "lang": lang,
+        "w": w,
+        "d": doc,
+        "title": f"{title} ({w['copy']})" if doc.copy_kind == "copy" else title,
+        "intro": w["intro"].format(document=name, number=doc.document_number),
+        "salutation": WORDING[lang]["salutation"].format(name=doc.customer_name),
+        "document_date": day(doc.document_date, lang),
+        "due": day(doc.due_date, lang) if doc.due_date else "",
+        "printed": day(doc.printed_on, lang),
+        "amount": money(doc.amount, lang),
+    }
+
+
+def render_reprint_html(doc: ReprintDoc) -> str:
+    return REPRINT_HTML.render(_reprint_values(doc))
+
+
+def render_reprint_pdf(doc: ReprintDoc) -> bytes:
+    """The reprint as an A4 PDF: letterhead, address, the document's number, dates and
+    amount, marked as a copy unless the original was asked for."""
+    v = _reprint_values(doc)
+    w = v["w"]
+    rows: list[list[object]] = [
+        [text(w["number"]), text(doc.document_number)],
+        [text(w["document_date"]), text(v["document_date"])],
+        *([[text(w["due"]), text(v["due"])]] if v["due"] else []),
+        [text(w["amount"]), text(f"{v['amount']} {doc.currency}")],
+        [text(w["printed"]), text(v["printed"])],
+    ]
+    table = Table(rows, colWidths=[60 * mm, 90 * mm])
+    table.setStyle(TableStyle([("LINEBELOW", (0, -2), (-1, -2), 0.5, colors.black)]))
+    story = [
+        *_addressed(doc.letterhead, doc.customer_name, doc.address),
+        text(v["title"], STYLES["Heading1"]),
+        text(v["salutation"]),
+        text(v["intro"]),
+        Spacer(1, 4 * mm),
+        table,
+        Spacer(1, 6 * mm),
+        *([text(w["copy_note"])] if doc.copy_kind == "copy" else []),
+        Spacer(1, 4 * mm),
+        text(w["regards"]),
+        text(doc.letterhead.signature),
+    ]
+    return _pdf(str(v["title"]), doc.letterhead, story)

@@ -563,6 +563,20 @@ letter_templates = sa.Table(
     sa.Column("address", postgresql.ARRAY(sa.Text), nullable=False),
     sa.Column("signature", sa.Text, nullable=False),
 )
+posted_documents = sa.Table(
+    "posted_documents",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("transaction_id", sa.Text, primary_key=True),
+    sa.Column("customer_id", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("document_number", sa.Text, nullable=False),
+    sa.Column("document_date", sa.Date, nullable=False),
+    sa.Column("due_date", sa.Date),
+    sa.Column("currency", sa.Text, nullable=False),
+    sa.Column("amount", sa.Numeric(24, 6), nullable=False),
+)
+"""The documents a reprint reproduces (invoices, credit notes, interest notes), as posted."""
 letters = sa.Table(
     "letters",
     metadata,
@@ -583,6 +597,8 @@ letters = sa.Table(
     sa.Column("pdf", sa.LargeBinary),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("kind", sa.Text, nullable=False, server_default="letter"),
+    # "letter" (a collection letter) or "reprint" (a posted document sent again)
 )
 lt = letters.c
 LETTER_FIELDS = [c for c in letters.c if c.name not in ("html", "pdf", "data")]
@@ -611,6 +627,19 @@ async def queue_letters(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -
             .on_conflict_do_nothing(index_elements=["company", "letter_id"]),
             list(rows),
         )
+
+
+async def save_documents(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(insert(posted_documents).on_conflict_do_nothing(), list(rows))
+
+
+async def posted_document(conn: AsyncConnection, company: str, transaction_id: str) -> Any:
+    d = posted_documents.c
+    query = sa.select(posted_documents).where(
+        d.company == company, d.transaction_id == transaction_id
+    )
+    return (await conn.execute(query)).first()
 
 
 async def pending_letters(conn: AsyncConnection, limit: int) -> list[Any]:
