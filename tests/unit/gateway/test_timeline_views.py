@@ -77,6 +77,21 @@ def test_a_status_change_says_from_what_to_what_with_its_note() -> None:
     assert view["texts"] == [("Note", "price")]
 
 
+def test_letters_and_reprints_link_the_document_the_notifier_rendered() -> None:
+    letter = entry_view({"type": "letter", "details": {"letter_id": "CL-7"}})
+    reprint = entry_view(
+        {
+            "type": "reprint",
+            "event_id": "01a23c85-5c33-7165-8412-5b16927b3500",
+            "details": {"copy_kind": "copy", "channel": "print"},
+        }
+    )
+    status = entry_view({"type": "status_change", "event_id": "x", "details": {}})
+    assert letter["letter_id"] == "CL-7"
+    assert reprint["letter_id"] == "reprint-01a23c85-5c33-7165-8412-5b16927b3500"
+    assert status["letter_id"] is None
+
+
 def test_activities_are_filtered_case_insensitively_and_sorted_oldest_due_first() -> None:
     rows = [
         {"due": "2026-06-03T00:00:00Z", "purpose": "Call back", "kind": "task"},

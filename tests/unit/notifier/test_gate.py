@@ -98,3 +98,16 @@ def test_every_broken_rule_is_named() -> None:
         "frequency_cap",
         "letter_interval",
     ]
+
+
+def test_a_reprint_is_held_back_only_by_do_not_contact() -> None:
+    facts = CustomerFacts(
+        items=[item("A", "disputed"), item("B", "promised_to_pay", NOW.date(), "open")],
+        messages_sent=[NOW] * 3,
+        last_letter_on=NOW.date(),
+    )
+    reprint = Message("reprint", ["A"])
+    assert codes(facts, reprint) == []
+    assert codes(CustomerFacts(do_not_contact=True, items=facts.items), reprint) == [
+        "do_not_contact"
+    ]
