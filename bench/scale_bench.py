@@ -152,7 +152,8 @@ async def bench(args: argparse.Namespace, url: str, bootstrap: str) -> list[str]
     lines = [
         f"### {args.customers:,} customers, {total:,} events, instances {args.instances}",
         "",
-        f"{harness.invocation('bench/scale_bench.py')} load average {load_before} before, "
+        harness.invocation("scale_bench.py") + f"; embedded PostgreSQL (durable, fsync on) and "
+        f"the broker (in memory) on the same machine; load average {load_before} before, "
         f"{harness.load_average()} after. Medians of {args.repeat} run(s).",
         "",
         "| way | events/s | vs limit | per-instance efficiency | events applied by each |",
