@@ -43,6 +43,9 @@ from arrears.notifier.letters import (
 from arrears.shared.logging import get_logger
 
 log = get_logger(__name__)
+LEASE_S = 300.0
+"""How long a letter taken by one instance stays its own before another may take it (an
+instance that stopped halfway)."""
 
 
 def address_of(profile: dict[str, Any]) -> tuple[str, ...]:
@@ -263,8 +266,8 @@ class LetterDesk:
     async def run(self) -> None:
         while True:
             try:
-                async with self.emails.engine.connect() as conn:
-                    rows = await store.pending_letters(conn, 20)
+                async with self.emails.engine.begin() as conn:
+                    rows = await store.claim_letters(conn, 20, lease_s=LEASE_S)
                 for row in rows:
                     await self.deliver(row)
             except (SQLAlchemyError, OSError):

@@ -642,9 +642,30 @@ async def posted_document(conn: AsyncConnection, company: str, transaction_id: s
     return (await conn.execute(query)).first()
 
 
-async def pending_letters(conn: AsyncConnection, limit: int) -> list[Any]:
-    query = sa.select(letters).where(lt.state == "pending").order_by(lt.created_at).limit(limit)
-    return list(await conn.execute(query))
+async def claim_letters(conn: AsyncConnection, limit: int, *, lease_s: float) -> list[Any]:
+    """Take up to `limit` letters and reprints to render and deliver, oldest first, leased for
+    `lease_s` (state `rendering`): pending ones, and ones whose delivery was interrupted (the
+    lease ran out; an email of theirs is not sent twice, its request id is the letter's).
+    Instances of the notifier never take the same letter at once."""
+    due = (
+        sa.select(lt.company, lt.letter_id)
+        .where(
+            sa.or_(
+                lt.state == "pending",
+                sa.and_(lt.state == "rendering", lt.updated_at < NOW - seconds(lease_s)),
+            )
+        )
+        .order_by(lt.created_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    stmt = (
+        sa.update(letters)
+        .where(sa.tuple_(lt.company, lt.letter_id).in_(due))
+        .values(state="rendering", updated_at=NOW)
+        .returning(letters)
+    )
+    return sorted(await conn.execute(stmt), key=lambda row: row.created_at)
 
 
 async def profile_of(conn: AsyncConnection, company: str, customer_id: str) -> dict[str, Any]:

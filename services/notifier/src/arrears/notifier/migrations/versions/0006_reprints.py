@@ -1,5 +1,6 @@
 """notifier: the documents a reprint reproduces (invoices, credit notes, interest notes as
-posted), and the kind of each rendered document (a collection letter or a reprint).
+posted), the kind of each rendered document (a collection letter or a reprint), and the
+letters in delivery (pending, or taken by an instance: `rendering`) found by one index.
 
 Revision ID: 0006
 Revises: 0005
@@ -36,9 +37,17 @@ def upgrade() -> None:
         sa.Column("kind", sa.Text, nullable=False, server_default="letter"),
         schema=target,
     )
+    op.create_index(
+        "letters_in_delivery",
+        "letters",
+        ["created_at"],
+        schema=target,
+        postgresql_where=sa.text("state IN ('pending', 'rendering')"),
+    )
 
 
 def downgrade() -> None:
     target = schema()
+    op.drop_index("letters_in_delivery", "letters", schema=target)
     op.drop_column("letters", "kind", schema=target)
     op.drop_table("posted_documents", schema=target)
