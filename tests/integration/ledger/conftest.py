@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -9,10 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from arrears.ledger import store
 from arrears.ledger.app import SPEC
+from arrears.ledger.application import Ledger
 from arrears.ledger.settings import LedgerSettings
 from arrears.shared.clock import FixedClock
 from arrears.shared.events.envelope import Event
@@ -76,8 +79,38 @@ class LedgerHarness:
         return transaction_id
 
 
+async def event_types(ledger: Ledger) -> Counter[str]:
+    async with ledger.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(store.events.c.type, sa.func.count()).group_by(store.events.c.type)
+        )
+        return Counter({row[0]: row[1] for row in rows})
+
+
+async def envelopes(ledger: Ledger, event_type: str) -> list[dict[str, Any]]:
+    async with ledger.engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(store.events.c.envelope)
+            .where(store.events.c.type == event_type)
+            .order_by(store.events.c.global_position)
+        )
+        return [row[0] for row in rows]
+
+
+@pytest.fixture
+async def ledger_http(settings: ServiceSettings) -> AsyncIterator[LedgerHarness]:
+    """The ledger service over HTTP, for tests whose own `ledger` is the application."""
+    async for harness in _ledger(settings):
+        yield harness
+
+
 @pytest.fixture
 async def ledger(settings: ServiceSettings) -> AsyncIterator[LedgerHarness]:
+    async for harness in _ledger(settings):
+        yield harness
+
+
+async def _ledger(settings: ServiceSettings) -> AsyncIterator[LedgerHarness]:
     ledger_settings = LedgerSettings(
         **(settings.model_dump() | {"scheduler_enabled": False, "relay_check_interval_s": 1.0})
     )

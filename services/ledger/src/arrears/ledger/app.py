@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from arrears.ledger import api, config_api
+from arrears.ledger import api, config_api, statements_api
 from arrears.ledger.application import Ledger
 from arrears.ledger.jobs import DailyScheduler
 from arrears.ledger.relay import OutboxRelay
@@ -47,7 +47,7 @@ SPEC = ServiceSpec(
     ),
     settings=LedgerSettings,
     migrations=Path(__file__).parent / "migrations",
-    routers=(api.router, config_api.router),
+    routers=(api.router, config_api.router, statements_api.router),
     background=ledger_runtime,
 )
 create_app = SPEC.create_app
