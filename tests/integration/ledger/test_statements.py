@@ -16,13 +16,9 @@ import sqlalchemy as sa
 from arrears.cli.ledger_access import open_ledger
 from arrears.ledger.application import Ledger
 from arrears.ledger.domain import PostInvoice, RegisterCustomer
-from arrears.ledger.statements import (
-    StatementRefused,
-    StatementReport,
-    import_statements,
-    read_document,
-)
+from arrears.ledger.statements import StatementRefused
 from arrears.ledger.statements import store as statement_store
+from arrears.ledger.statements.importer import StatementReport, import_statements, read_document
 from arrears.shared.clock import FixedClock
 from arrears.shared.events.customers import CustomerProfile
 from tests.conftest import unique_name
@@ -106,11 +102,27 @@ async def test_the_swiss_batch_credit_becomes_two_payments_once(ledger: Ledger) 
          "20170323001234567891234567891234/2", "bank-statement"),
     ]  # fmt: skip
     assert payments[0]["data"]["bank_account"] == "CH1111000000123456789"
-    assert report.lines[0].evidence == ["reference 302388292000011111111111111 is a document"]
+    # Both name their invoice by its structured reference and pay it exactly: settled at once.
+    assert report.lines[0].evidence == [
+        "302388292000011111111111111 referenced, open 2187.00 CHF",
+        "the payment equals their open amount",
+    ]
+    assert [(line.cash, line.confidence) for line in report.lines] == [
+        ("settled_automatically", "0.97"),
+        ("settled_automatically", "0.97"),
+    ]
+    settled = await envelopes(ledger, "PaymentSettled")
+    assert [(s["actor"], s["data"]["allocations"][0]["document_number"]) for s in settled] == [
+        ("cash-application", "302388292000011111111111111"),
+        ("cash-application", "302388292000022222222222222"),
+    ]
+    applied = Counter(PaymentReceived=2, PaymentAllocationProposed=2, PaymentSettled=2,
+                      PaymentAllocationAccepted=2)  # fmt: skip
+    assert await event_types(ledger) == before + applied
 
     (again,) = await load(ledger, CAMT / "oca16_test-camt053-txdtls.xml")
     assert again.as_dict()["counts"]["present"] == 2
-    assert await event_types(ledger) == before + Counter(PaymentReceived=2)
+    assert await event_types(ledger) == before + applied
 
 
 @needs_samples
@@ -141,7 +153,11 @@ async def test_the_unreconciled_statement_is_refused_unless_forced(ledger: Ledge
     )
     paid = report.lines[3]
     assert paid.customer_id == "90782"
-    assert paid.evidence == ["remittance text names customer 90782"]
+    assert paid.evidence == [
+        "remittance text names customer 90782",
+        "no open item or combination of open items matches 1405.31 EUR",
+    ]
+    assert (paid.cash, paid.confidence) == ("unmatched", "0")
     (payment,) = await envelopes(ledger, "PaymentReceived")
     assert payment["data"]["amount"] == {"amount": "1405.31", "currency": "EUR"}
     assert payment["data"]["payment_date"] == "2014-01-05"
@@ -150,7 +166,9 @@ async def test_the_unreconciled_statement_is_refused_unless_forced(ledger: Ledge
 
     (again,) = await load(ledger, CAMT / "oca16_test-camt053.xml", force=True)
     assert [line.outcome for line in again.lines] == ["refused", "refused", "refused", "present"]
-    assert await event_types(ledger) == before + Counter(PaymentReceived=1)
+    assert await event_types(ledger) == before + Counter(
+        PaymentReceived=1, PaymentAllocationProposed=1
+    )
 
 
 @needs_samples
@@ -233,7 +251,11 @@ async def test_payer_accounts_are_learned_from_identified_payments(ledger: Ledge
     (report,) = await load(ledger, statement_xml(second, statement_id="S2"))
     (line,) = report.lines
     assert (line.outcome, line.customer_id) == ("payment", "C-1")
-    assert line.evidence == [f"payer account {iban} paid for this customer before"]
+    assert line.evidence == [
+        f"payer account {iban} paid for this customer before",
+        "the amount equals the open amount of INV-7002, and of no other",
+    ]
+    assert (line.cash, line.confidence) == ("queued", "0.75")
 
 
 async def test_an_rf_reference_names_its_invoice_and_a_bad_check_names_nothing(
@@ -249,7 +271,11 @@ async def test_an_rf_reference_names_its_invoice_and_a_bad_check_names_nothing(
     ]))  # fmt: skip
     first, second = report.lines
     assert (first.outcome, first.customer_id) == ("payment", "C-RF")
-    assert first.evidence == ["creditor reference with INV20260042 is document INV-2026-0042"]
+    assert first.evidence == [
+        "INV-2026-0042 referenced, open 250.00 EUR",
+        "the payment equals their open amount",
+    ]
+    assert first.cash == "settled_automatically"
     assert second.outcome == "unidentified"
     assert second.reason is not None and "fails its check" in second.reason
 

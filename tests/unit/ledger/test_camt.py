@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from arrears.ledger.statements import StatementRefused, read_document, read_statements
+from arrears.ledger.statements import StatementRefused, read_statements
+from arrears.ledger.statements.importer import read_document
 from tests.unit.ledger.camt_samples import credit_entry, statement_xml
 
 ROOT = Path(__file__).resolve().parents[3]

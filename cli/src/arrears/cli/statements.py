@@ -20,7 +20,8 @@ def run(
     args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
 ) -> int:
     from arrears.cli.ledger_access import open_ledger
-    from arrears.ledger.statements import StatementReport, import_statements, read_document
+    from arrears.ledger.settings import LedgerSettings
+    from arrears.ledger.statements.importer import StatementReport, import_statements, read_document
 
     path = Path(args.file)
     if not path.is_file():
@@ -43,6 +44,7 @@ def run(
                 company=args.company or DEFAULT_COMPANY,
                 force=args.force,
                 actor=args.actor if args.actor != "import" else "bank-statement",
+                policies=LedgerSettings().cash_policies(),
             )
 
     try:

@@ -23,6 +23,7 @@ async def ledger_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
     ledger = Ledger(ctx.engine, ctx.clock)
     ctx.extras["ledger"] = ledger
     ctx.extras["letter_sequences"] = config_api.LetterSequences(ctx.engine)
+    ctx.extras["cash_policies"] = settings.cash_policies()
     tasks: list[asyncio.Task[None]] = []
     relay = OutboxRelay(ctx.engine, settings)
     scheduler = DailyScheduler(ledger, ctx.engine)

@@ -11,8 +11,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from arrears.ledger.api import Actor, ledger_of
-from arrears.ledger.statements import import_statements, read_document
 from arrears.ledger.statements import store as statement_store
+from arrears.ledger.statements.importer import import_statements, read_document
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId
 from arrears.shared.money import decimal_text
@@ -60,7 +60,12 @@ async def import_statement(
     body = await request.body()
     statements = await asyncio.to_thread(read_document, io.BytesIO(body), force=force)
     reports = await import_statements(
-        ledger_of(request), statements, company=company, force=force, actor=actor
+        ledger_of(request),
+        statements,
+        company=company,
+        force=force,
+        actor=actor,
+        policies=request.app.state.ctx.extras["cash_policies"],
     )
     return JSONResponse({"statements": [r.as_dict() for r in reports]}, status_code=201)
 

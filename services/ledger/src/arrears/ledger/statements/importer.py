@@ -20,6 +20,7 @@ from typing import IO, Any, Literal
 from arrears.ledger import store as ledger_store
 from arrears.ledger.application import Ledger
 from arrears.ledger.bulk import BulkItem
+from arrears.ledger.cash import CashRequest, Clue, Policies, apply_cash
 from arrears.ledger.domain import Command, ReceivePayment, ReturnPaymentNsf
 from arrears.ledger.statements import store
 from arrears.ledger.statements.camt import (
@@ -36,6 +37,7 @@ from arrears.shared.money import decimal_text
 Outcome = Literal["payment", "return", "present", "unidentified", "refused"]
 PRESENT_CODES = frozenset({"duplicate_document", "payment_already_returned"})
 CHUNK = 5000
+CASH_DISPOSITIONS = ("settled_automatically", "queued", "unmatched", "skipped", "refused")
 ACTOR = "bank-statement"
 
 
@@ -52,6 +54,10 @@ class Line:
     transaction_id: str | None = None
     reason: str | None = None
     evidence: list[str] = field(default_factory=list)
+    cash: str | None = None
+    """What cash application did with the payment (see `arrears.ledger.cash.Applied`)."""
+    confidence: str | None = None
+    proposal_id: str | None = None
 
 
 Batch = list[tuple[StatementEntry, BankTransaction, Line]]
@@ -76,12 +82,20 @@ class StatementReport:
     def count(self, outcome: Outcome) -> int:
         return sum(1 for line in self.lines if line.outcome == outcome)
 
+    def applied(self, disposition: str) -> int:
+        return sum(1 for line in self.lines if line.cash == disposition)
+
     def as_dict(self) -> dict[str, Any]:
         counts = {
             name: self.count(name)
             for name in ("payment", "return", "present", "unidentified", "refused")
         }
-        return asdict(self) | {"counts": counts, "transactions": len(self.lines)}
+        cash = {name: self.applied(name) for name in CASH_DISPOSITIONS}
+        return asdict(self) | {
+            "counts": counts,
+            "cash_application": cash,
+            "transactions": len(self.lines),
+        }
 
     def text(self) -> str:
         rows = [
@@ -92,6 +106,10 @@ class StatementReport:
             f"  already present    {self.count('present'):>7,}",
             f"  unidentified       {self.count('unidentified'):>7,}",
             f"  refused            {self.count('refused'):>7,}",
+            "  cash application:",
+            f"    settled automatically {self.applied('settled_automatically'):>7,}",
+            f"    proposed (queued)     {self.applied('queued'):>7,}",
+            f"    unmatched (queued)    {self.applied('unmatched'):>7,}",
         ]
         if self.forced:
             rows.append(f"  imported although its balances are off by {self.difference}")
@@ -138,17 +156,32 @@ async def import_statements(
     company: str,
     force: bool = False,
     actor: str = ACTOR,
+    policies: Policies | None = None,
 ) -> list[StatementReport]:
-    """Import statements read by `read_document`, one after the other."""
+    """Import statements read by `read_document`, one after the other, and apply the cash
+    of the payments they brought (with `policies`, the defaults when absent)."""
     check_balances(statements, force=force)
     return [
-        await import_statement(ledger, statement, company=company, force=force, actor=actor)
+        await import_statement(
+            ledger,
+            statement,
+            company=company,
+            force=force,
+            actor=actor,
+            policies=policies or Policies(),
+        )
         for statement in statements
     ]
 
 
 async def import_statement(
-    ledger: Ledger, statement: Statement, *, company: str, force: bool, actor: str
+    ledger: Ledger,
+    statement: Statement,
+    *,
+    company: str,
+    force: bool,
+    actor: str,
+    policies: Policies,
 ) -> StatementReport:
     report = StatementReport(
         import_id=f"STM-{uuid7().hex}",
@@ -177,7 +210,8 @@ async def import_statement(
             else:
                 line.reason = reason
     for start in range(0, len(credits), CHUNK):
-        await _receive(ledger, statement, company, credits[start : start + CHUNK], actor)
+        requests = await _receive(ledger, statement, company, credits[start : start + CHUNK], actor)
+        await _apply(ledger, requests, policies)
     for start in range(0, len(returns), CHUNK):
         await _return(ledger, statement, company, returns[start : start + CHUNK], actor)
     async with ledger.engine.begin() as conn:
@@ -226,9 +260,9 @@ async def _receive(
     company: str,
     batch: Batch,
     actor: str,
-) -> None:
+) -> list[tuple[Line, CashRequest]]:
     """Identify the customers of a chunk of credits, receive their payments in one bulk
-    append, and keep every credit as a bank receipt."""
+    append, and keep every credit as a bank receipt; what cash application is to apply."""
     found = {tx.key: clues(tx) for _, tx, _ in batch}
     async with ledger.engine.connect() as conn:
         known = await store.receipts(conn, company, [tx.key for _, tx, _ in batch])
@@ -296,6 +330,43 @@ async def _receive(
                 )
         await store.record_receipts(conn, receipts, ledger.clock.now())
         await store.learn_payers(conn, company, learned, ledger.clock.now())
+    return [
+        (line, _cash_request(company, line, found[tx.key], identification))
+        for tx, line, identification in requests
+        if line.outcome == "payment"
+    ]
+
+
+def _cash_request(
+    company: str, line: Line, found: Clues, identification: Identification
+) -> CashRequest:
+    assert line.customer_id is not None and line.transaction_id is not None
+    by_documents = identification.level in ("reference", "remittance text")
+    return CashRequest(
+        company,
+        line.customer_id,
+        line.transaction_id,
+        Clue(
+            referenced=found.references,
+            rf_references=found.rf_references,
+            mentioned=found.words,
+            identified_by=() if by_documents else identification.evidence,
+        ),
+    )
+
+
+async def _apply(
+    ledger: Ledger, requests: list[tuple[Line, CashRequest]], policies: Policies
+) -> None:
+    applied = await apply_cash(ledger, [request for _, request in requests], policies)
+    for (line, _), outcome in zip(requests, applied, strict=True):
+        line.cash = outcome.disposition
+        line.proposal_id = outcome.proposal_id
+        line.confidence = None if outcome.confidence is None else str(outcome.confidence)
+        if outcome.evidence:
+            line.evidence = list(outcome.evidence)
+        if outcome.reason:
+            line.reason = outcome.reason
 
 
 def report_lines(

@@ -95,6 +95,9 @@ class Identification:
     evidence: tuple[str, ...]
     documents: tuple[str, ...] = ()
     """Document numbers of the customer the transaction names."""
+    level: str | None = None
+    """What identified the customer: reference, remittance text, customer number or payer
+    account."""
     reason: str | None = None
     """Why no customer was identified."""
 
@@ -160,7 +163,7 @@ def identify(
                 reason=f"the {name} points to customers {', '.join(sorted(by_customer))}",
             )
         ((customer, documents),) = by_customer.items()
-        return Identification(customer, tuple(evidence), tuple(dict.fromkeys(documents)))
+        return Identification(customer, tuple(evidence), tuple(dict.fromkeys(documents)), name)
     reason = "no reference, document number, customer number or known payer account"
     if found.invalid_rf:
         reason += f" (creditor reference {found.invalid_rf[0]} fails its check)"
