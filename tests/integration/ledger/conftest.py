@@ -6,6 +6,7 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -16,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from arrears.ledger import store
 from arrears.ledger.app import SPEC
 from arrears.ledger.application import Ledger
+from arrears.ledger.domain import PostInvoice, RegisterCustomer
 from arrears.ledger.settings import LedgerSettings
 from arrears.shared.clock import FixedClock
+from arrears.shared.events.customers import CustomerProfile
 from arrears.shared.events.envelope import Event
 from arrears.shared.kafka import ensure_topics, topic_names
 from arrears.shared.settings import ServiceSettings
@@ -77,6 +80,34 @@ class LedgerHarness:
         assert response.status_code == 201, response.text
         transaction_id: str = response.json()["events"][0]["data"]["transaction_id"]
         return transaction_id
+
+
+async def register(ledger: Ledger, customer_id: str, currency: str = "EUR") -> None:
+    """Register a customer through the application (company usmf)."""
+    await ledger.execute(
+        RegisterCustomer(
+            company="usmf",
+            customer_id=customer_id,
+            profile=CustomerProfile(name=f"Customer {customer_id}"),
+            currency=currency,
+            accounting_currency=currency,
+        ),
+        actor="test",
+    )
+
+
+async def invoice(ledger: Ledger, customer_id: str, number: str, amount: str) -> None:
+    await ledger.execute(
+        PostInvoice(
+            company="usmf",
+            customer_id=customer_id,
+            document_number=number,
+            posting_date="2026-05-01",  # type: ignore[arg-type]
+            due_date="2026-05-31",  # type: ignore[arg-type]
+            amount=Decimal(amount),
+        ),
+        actor="test",
+    )
 
 
 async def event_types(ledger: Ledger) -> Counter[str]:

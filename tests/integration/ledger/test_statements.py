@@ -15,14 +15,19 @@ import sqlalchemy as sa
 
 from arrears.cli.ledger_access import open_ledger
 from arrears.ledger.application import Ledger
-from arrears.ledger.domain import PostInvoice, RegisterCustomer
 from arrears.ledger.statements import StatementRefused
 from arrears.ledger.statements import store as statement_store
 from arrears.ledger.statements.importer import StatementReport, import_statements, read_document
 from arrears.shared.clock import FixedClock
-from arrears.shared.events.customers import CustomerProfile
 from tests.conftest import unique_name
-from tests.integration.ledger.conftest import NOW, LedgerHarness, envelopes, event_types
+from tests.integration.ledger.conftest import (
+    NOW,
+    LedgerHarness,
+    envelopes,
+    event_types,
+    invoice,
+    register,
+)
 from tests.unit.ledger.camt_samples import credit_entry, statement_xml
 
 pytestmark = pytest.mark.integration
@@ -39,33 +44,6 @@ async def ledger(postgres_url: str) -> AsyncIterator[Ledger]:
         postgres_url, schema=unique_name("stm"), clock=FixedClock(NOW)
     ) as ledger:
         yield ledger
-
-
-async def register(ledger: Ledger, customer_id: str, currency: str = "EUR") -> None:
-    await ledger.execute(
-        RegisterCustomer(
-            company=COMPANY,
-            customer_id=customer_id,
-            profile=CustomerProfile(name=f"Customer {customer_id}"),
-            currency=currency,
-            accounting_currency=currency,
-        ),
-        actor="test",
-    )
-
-
-async def invoice(ledger: Ledger, customer_id: str, number: str, amount: str) -> None:
-    await ledger.execute(
-        PostInvoice(
-            company=COMPANY,
-            customer_id=customer_id,
-            document_number=number,
-            posting_date="2026-05-01",  # type: ignore[arg-type]
-            due_date="2026-05-31",  # type: ignore[arg-type]
-            amount=Decimal(amount),
-        ),
-        actor="test",
-    )
 
 
 async def load(

@@ -1,23 +1,28 @@
-"""HTTP routes of bank statements: import a camt.053/.054 document, the import reports, and
-the receipts whose customer is not identified yet."""
+"""HTTP routes of bank statements and cash application: import a camt.053/.054 document, the
+import reports, the receipts whose customer is not identified yet, the unapplied-cash queue
+and the straight-through rate. Accepting or rejecting a proposal is a command (`api.ROUTES`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import io
+from datetime import UTC, timedelta
+from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from arrears.ledger.api import Actor, ledger_of
+from arrears.ledger.cash import store as cash_store
 from arrears.ledger.statements import store as statement_store
 from arrears.ledger.statements.importer import import_statements, read_document
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId
 from arrears.shared.money import decimal_text
 
-router = APIRouter(prefix="/v1", tags=["bank statements"])
+router = APIRouter(prefix="/v1", tags=["bank statements and cash application"])
 
 XML_TYPES = ("application/xml", "text/xml")
 
@@ -103,3 +108,80 @@ async def unidentified_receipts(request: Request, company: CompanyId) -> dict[st
             for r in receipts
         ],
     }
+
+
+@router.get(
+    "/companies/{company}/unapplied-cash",
+    summary="The unapplied-cash queue: proposals waiting for an agent, oldest first",
+)
+async def unapplied_cash(
+    request: Request,
+    company: CompanyId,
+    customer_id: Annotated[str | None, Query(max_length=100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    async with request.app.state.ctx.engine.connect() as conn:
+        found = await cash_store.open_proposals(conn, company, customer_id=customer_id, limit=limit)
+    return {
+        "company": company,
+        "proposals": [
+            {
+                "customer_id": row["customer_id"],
+                "proposed_at": row["proposal"]["recorded_at"],
+                "payment": {
+                    key: row["payment"]["data"].get(key)
+                    for key in (
+                        "transaction_id",
+                        "document_number",
+                        "payment_date",
+                        "amount",
+                        "payment_reference",
+                        "remittance_info",
+                    )
+                },
+                **row["proposal"]["data"],
+            }
+            for row in found
+        ],
+    }
+
+
+@router.get(
+    "/companies/{company}/cash-application/rates",
+    summary="Straight-through rate per day: payments settled automatically among those proposed",
+)
+async def cash_rates(
+    request: Request,
+    company: CompanyId,
+    days: Annotated[int, Query(ge=1, le=3660)] = 90,
+) -> dict[str, Any]:
+    ctx = request.app.state.ctx
+    since = ctx.clock.now().astimezone(UTC).date() - timedelta(days=days - 1)
+    async with ctx.engine.connect() as conn:
+        rows = await cash_store.daily_rates(conn, company, since)
+    proposed = sum(r["proposed"] for r in rows)
+    automatic = sum(r["automatic"] for r in rows)
+    return {
+        "company": company,
+        "since": since.isoformat(),
+        "proposed": proposed,
+        "settled_automatically": automatic,
+        "straight_through_rate": _rate(automatic, proposed),
+        "days": [
+            {
+                "day": r["day"].isoformat(),
+                "proposed": r["proposed"],
+                "settled_automatically": r["automatic"],
+                "unmatched": r["unmatched"],
+                "straight_through_rate": _rate(r["automatic"], r["proposed"]),
+            }
+            for r in rows
+        ],
+    }
+
+
+def _rate(part: int, whole: int) -> str | None:
+    """A share as decimal text with four places, None of nothing."""
+    if whole == 0:
+        return None
+    return str((Decimal(part) / Decimal(whole)).quantize(Decimal("0.0001")))

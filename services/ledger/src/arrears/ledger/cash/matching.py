@@ -6,7 +6,8 @@ Confidence, strongest first:
 - documents named by a structured reference (or an ISO 11649 reference carrying their number)
   whose open amounts the payment equals: 0.97; named in the remittance text: 0.92;
 - the same documents paid short (the oldest first, the rest left open): 0.72 / 0.67, and
-  overpaid (all settled, the rest left unapplied): 0.87 / 0.82;
+  overpaid: 0.87 / 0.82 (with the one other open item the rest pays exactly, if there is
+  one; otherwise the rest is left unapplied);
 - no document named: one open item of exactly the amount 0.75 (0.5 when several have it,
   the oldest proposed); the whole open balance 0.8; one combination of open items summing to
   the amount 0.65 (0.4 when several do);
@@ -123,8 +124,15 @@ def match(state: CustomerAccount, payment: Transaction, clue: Clue, policy: Poli
                 "stays open"
             )
             return Match(_allocate(named, amount), base - Decimal("0.25"), tuple(evidence))
+        rest = amount - total
+        others = [t for t in items if t not in named]
+        also = [t for t in others if abs(t.open_amount - rest) <= policy.tolerance]
+        if len(also) == 1:
+            evidence.append(f"the rest, {_money(rest, currency)}, equals the open amount of "
+                            f"{also[0].label}, which it does not name")  # fmt: skip
+            return Match(_allocate([*named, *also], amount), base - Decimal("0.1"), tuple(evidence))
         evidence.append(
-            f"over by {_money(amount - total, currency)}: the rest stays unapplied on the payment"
+            f"over by {_money(rest, currency)}: the rest stays unapplied on the payment"
         )
         return Match(_allocate(named, total), base - Decimal("0.1"), tuple(evidence))
 

@@ -1,0 +1,85 @@
+"""The unapplied-cash queue and the straight-through rate, read from the event store: the
+proposals recorded (`PaymentAllocationProposed`) that no acceptance or rejection closed and
+whose payment was not returned, and the proposals of each day by disposition. Nothing is
+kept beside the events, so there is nothing to rebuild."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from arrears.ledger.store import schema_of
+from arrears.shared.db import quoted
+
+OPEN_PROPOSALS = """
+    SELECT p.customer_id, p.envelope AS proposal, r.envelope AS payment
+    FROM {events} p
+    JOIN {events} r
+      ON r.company = p.company AND r.customer_id = p.customer_id
+     AND r.type = 'PaymentReceived'
+     AND r.envelope->'data'->>'transaction_id' = p.envelope->'data'->>'payment_transaction_id'
+    WHERE p.company = :company AND p.type = 'PaymentAllocationProposed'
+      AND p.envelope->'data'->>'disposition' = 'queued'
+      AND (CAST(:customer_id AS text) IS NULL OR p.customer_id = :customer_id)
+      AND NOT EXISTS (
+        SELECT 1 FROM {events} d
+        WHERE d.company = p.company AND d.customer_id = p.customer_id
+          AND d.type IN ('PaymentAllocationAccepted', 'PaymentAllocationRejected')
+          AND d.envelope->'data'->>'proposal_id' = p.envelope->'data'->>'proposal_id')
+      AND NOT EXISTS (
+        SELECT 1 FROM {events} n
+        WHERE n.company = p.company AND n.customer_id = p.customer_id
+          AND n.type = 'PaymentReturnedNsf'
+          AND n.envelope->'data'->>'payment_transaction_id'
+              = p.envelope->'data'->>'payment_transaction_id')
+    ORDER BY p.recorded_at, p.global_position
+    LIMIT :limit
+    """
+
+RATES = """
+    SELECT CAST(recorded_at AT TIME ZONE 'UTC' AS date) AS day,
+           count(*) AS proposed,
+           count(*) FILTER (WHERE envelope->'data'->>'disposition' = 'settle_automatically')
+             AS automatic,
+           count(*) FILTER (WHERE jsonb_array_length(envelope->'data'->'allocations') = 0)
+             AS unmatched
+    FROM {events}
+    WHERE company = :company AND type = 'PaymentAllocationProposed'
+      AND recorded_at >= :since
+    GROUP BY 1 ORDER BY 1
+    """
+
+
+def _sql(conn: AsyncConnection, template: str) -> sa.TextClause:
+    """A statement over the ledger's event store in the connection's schema."""
+    return sa.text(template.format(events=f"{quoted(schema_of(conn))}.events"))
+
+
+async def open_proposals(
+    conn: AsyncConnection, company: str, *, customer_id: str | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The queue, oldest first: each open proposal with its customer and payment."""
+    rows = await conn.execute(
+        _sql(conn, OPEN_PROPOSALS), {"company": company, "customer_id": customer_id, "limit": limit}
+    )
+    return [
+        {"customer_id": row.customer_id, "proposal": row.proposal, "payment": row.payment}
+        for row in rows
+    ]
+
+
+async def daily_rates(conn: AsyncConnection, company: str, since: date) -> list[dict[str, Any]]:
+    """Per day: proposals made, settled automatically, and those that matched nothing."""
+    rows = await conn.execute(_sql(conn, RATES), {"company": company, "since": since})
+    return [
+        {
+            "day": row.day,
+            "proposed": row.proposed,
+            "automatic": row.automatic,
+            "unmatched": row.unmatched,
+        }
+        for row in rows
+    ]
