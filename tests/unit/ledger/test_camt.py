@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from arrears.ledger.safe_xml import XmlRefused
 from arrears.ledger.statements import StatementRefused, read_statements
 from arrears.ledger.statements.importer import read_document
 from tests.unit.ledger.camt_samples import credit_entry, statement_xml
@@ -171,7 +172,7 @@ EXTERNAL_DTD = b"""<?xml version="1.0"?>
     ],
 )
 def test_hostile_or_foreign_xml_is_refused_with_a_reason(document: bytes, code: str) -> None:
-    with pytest.raises(StatementRefused) as refused:
+    with pytest.raises(XmlRefused) as refused:
         read_statements(io.BytesIO(document))
     assert refused.value.code == code
     assert refused.value.status == 422

@@ -2,10 +2,9 @@
 .001.02 to .001.08, read into plain values: the statement's account and balances, and every
 entry with the transactions it is made of.
 
-Reading is safe by construction: the document must not declare a DTD (so no entity, internal
-or external, is ever defined), entities are never resolved, nothing is fetched over the
-network, lxml's limits on huge text nodes and depth stay on, and the file is read in one pass
-with every entry's elements dropped once read, so memory grows with the number of entries,
+Reading is safe by construction (`arrears.ledger.safe_xml`: no DTD, no entities, no network,
+lxml's limits kept), and the file is read in one pass with every entry's elements dropped once
+read, so memory grows with the number of entries,
 not with the size of their XML. Anything else is refused with the element and the reason.
 """
 
@@ -21,7 +20,7 @@ from typing import IO, Literal
 
 from lxml import etree
 
-from arrears.shared.errors import Problem
+from arrears.ledger.safe_xml import PARSER_OPTIONS, XmlRefused, refuse_dtd
 
 NAMESPACE = re.compile(r"^urn:iso:std:iso:20022:tech:xsd:camt\.(053|054)\.001\.(0[2-8])$")
 CONTAINERS = {"053": ("BkToCstmrStmt", "Stmt"), "054": ("BkToCstmrDbtCdtNtfctn", "Ntfctn")}
@@ -35,11 +34,8 @@ CURRENCY = re.compile(r"^[A-Z]{3}$")
 Kind = Literal["camt.053", "camt.054"]
 
 
-class StatementRefused(Problem):
+class StatementRefused(XmlRefused):
     """The file is not a statement this reader accepts; nothing of it is imported."""
-
-    def __init__(self, code: str, detail: str) -> None:
-        super().__init__(422, code, detail)
 
 
 @dataclass(frozen=True)
@@ -155,17 +151,7 @@ def _balance(balances: list[Balance], codes: tuple[str, ...]) -> Balance | None:
 def read_statements(source: IO[bytes]) -> list[Statement]:
     """Every statement (or notification) of a camt.053/.054 document; raises
     StatementRefused for anything that is not one."""
-    parser = etree.iterparse(
-        source,
-        events=("start", "end"),
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    parser = etree.iterparse(source, events=("start", "end"), **PARSER_OPTIONS)
     statements: list[Statement] = []
     namespace = container = message_id = ""
     current: Statement | None = None
@@ -202,11 +188,7 @@ def read_statements(source: IO[bytes]) -> list[Statement]:
 
 
 def _document(root: etree._Element) -> tuple[str, str]:
-    docinfo = root.getroottree().docinfo
-    if docinfo.internalDTD is not None or docinfo.externalDTD is not None or docinfo.doctype:
-        raise StatementRefused(
-            "dtd_not_allowed", "the document declares a DTD (entities are not accepted)"
-        )
+    refuse_dtd(root)
     qname = etree.QName(root)
     match = NAMESPACE.match(qname.namespace or "")
     if qname.localname != "Document" or match is None:
