@@ -13,6 +13,7 @@ import pytest
 from arrears.gateway.domain.access import Role
 from tests.integration.gateway.conftest import COMPANY, Browser, Stack
 from tests.unit.ledger.camt_samples import credit_entry, statement_xml
+from tests.unit.ledger.test_ubl import INVOICE
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +132,17 @@ def test_a_statement_through_the_gateway_then_the_agent_works_the_queue(till: Ti
         rates = gateway.get(f"/v1/companies/{COMPANY}/cash-application/rates",
                             headers=bearer(till.agent_token)).json()  # fmt: skip
     assert (rates["proposed"], rates["settled_automatically"]) == (3, 1)
+
+
+def test_an_e_invoice_through_the_gateway(till: Till) -> None:
+    document = INVOICE.replace(b"AMOUNT", b"75.00").replace(b"C-9", b"E-1")
+    url = f"/v1/companies/{COMPANY}/e-invoices"
+    headers = {"content-type": "application/xml"}
+    with till.stack.client() as gateway:
+        refused = gateway.post(url, content=document, headers={**bearer(till.agent_token),
+                                                               **headers})  # fmt: skip
+        assert refused.status_code == 403
+        posted = gateway.post(url, content=document, headers={**bearer(till.feed_token),
+                                                              **headers})  # fmt: skip
+        assert posted.status_code == 201, posted.text
+        assert (posted.json()["customer_id"], posted.json()["amount"]) == ("E-1", "75.00")

@@ -1,7 +1,9 @@
-"""`arrears import customers|invoices|payments|settlements|statement FILE`: the command line of the
-ledger's imports (`arrears.ledger.imports`): arguments, progress (rows/s and the time left),
-and Ctrl-C, which stops the import cleanly after the chunk being written (a second Ctrl-C
-abandons that chunk, which then appends nothing). docs/import.md is the user's guide.
+"""`arrears import customers|invoices|payments|settlements|statement|ubl FILE`: the command
+line of the ledger's imports (`arrears.ledger.imports`): arguments, progress (rows/s and the
+time left), and Ctrl-C, which stops the import cleanly after the chunk being written (a second
+Ctrl-C abandons that chunk, which then appends nothing). docs/import.md is the user's guide;
+statements and UBL documents are imported by `arrears.cli.statements` and
+`arrears.cli.einvoices` (docs/cash-application.md).
 """
 
 from __future__ import annotations
@@ -29,7 +31,15 @@ def _statement(
     return statements.run(args, database_url)
 
 
-OTHER_KINDS: dict[str, Callable[..., int]] = {"statement": _statement}
+def _ubl(
+    args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
+) -> int:
+    from arrears.cli import einvoices
+
+    return einvoices.run(args, database_url)
+
+
+OTHER_KINDS: dict[str, Callable[..., int]] = {"statement": _statement, "ubl": _ubl}
 """Imports of standard documents rather than mapped rows."""
 
 INTERRUPTED = 130
@@ -68,7 +78,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "file",
         help="CSV file, or JSON lines (.jsonl, .ndjson); for 'statement' an ISO 20022 "
-        "camt.053 or camt.054 XML file (see docs/cash-application.md)",
+        "camt.053 or camt.054 XML file; for 'ubl' a UBL invoice or credit note, or a folder "
+        "of them (see docs/cash-application.md)",
     )
     parser.add_argument(
         "--format", choices=("csv", "jsonl"), help="file format (default: by extension)"

@@ -1,8 +1,8 @@
-"""Bank statements and cash application on the public API and the workspace: importing a
-statement, the import reports, the unapplied-cash queue (each caller sees the proposals of
-the customers in its scope) and the straight-through rate; the workspace page where an agent
-accepts, edits or rejects a proposal. Every change goes to the ledger with the caller as
-the actor."""
+"""Bank statements, e-invoices and cash application on the public API and the workspace:
+importing a statement or a UBL document, the statement import reports, the unapplied-cash
+queue (each caller sees the proposals of the customers in its scope) and the straight-through
+rate; the workspace page where an agent accepts, edits or rejects a proposal. Every change
+goes to the ledger with the caller as the actor."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from arrears.shared.events.envelope import CompanyId, CustomerId
 api_router = APIRouter(prefix="/v1", tags=["bank statements and cash application"])
 page_router = APIRouter(route_class=PageRoute, include_in_schema=False)
 SignedIn = Annotated[Session, Depends(page_session)]
-MAX_STATEMENT_BYTES = 16_000_000
+MAX_DOCUMENT_BYTES = 16_000_000
 
 
 def company_wide(principal: Principal) -> None:
@@ -82,16 +82,42 @@ async def import_statement(
     ),
 ) -> Response:
     """Needs the permission `post_documents` and a caller who sees all pools."""
+    params = {"force": "true"} if force else None
+    return await forward_document(request, principal, company, "statements", params)
+
+
+@api_router.post(
+    COMPANY + "/e-invoices",
+    summary="Import a UBL invoice or credit note (PEPPOL BIS Billing 3.0)",
+    status_code=201,
+    responses={**ERRORS, 422: {"description": "Refused", "content": {PROBLEM_JSON: {}}}},
+    openapi_extra={
+        "requestBody": {"required": True, "content": {"application/xml": {"schema": {}}}}
+    },
+)
+async def import_e_invoice(request: Request, principal: Caller, company: CompanyId) -> Response:
+    """Needs the permission `post_documents` and a caller who sees all pools."""
+    return await forward_document(request, principal, company, "e-invoices", None)
+
+
+async def forward_document(
+    request: Request,
+    principal: Principal,
+    company: str,
+    collection: str,
+    params: dict[str, str] | None,
+) -> Response:
+    """An XML document to the ledger's import route, with the caller as the actor."""
     require(principal, Permission.POST_DOCUMENTS)
     company_wide(principal)
     body = await request.body()
-    if len(body) > MAX_STATEMENT_BYTES:
-        raise Problem(413, "too_large", "import statements over 16 MB with the command line")
+    if len(body) > MAX_DOCUMENT_BYTES:
+        raise Problem(413, "too_large", "import documents over 16 MB with the command line")
     response = await gateway_of(request).upstreams.call(
         "ledger",
         "POST",
-        f"/v1/companies/{part(company)}/statements",
-        params={"force": "true"} if force else None,
+        f"/v1/companies/{part(company)}/{collection}",
+        params=params,
         content=body,
         headers={
             "Content-Type": request.headers.get("content-type", ""),

@@ -1,6 +1,7 @@
-"""HTTP routes of bank statements and cash application: import a camt.053/.054 document, the
-import reports, the receipts whose customer is not identified yet, the unapplied-cash queue
-and the straight-through rate. Accepting or rejecting a proposal is a command (`api.ROUTES`).
+"""HTTP routes of documents that come in by the standards and of cash application: import a
+camt.053/.054 statement or a UBL invoice or credit note, the statement import reports, the
+receipts whose customer is not identified yet, the unapplied-cash queue and the
+straight-through rate. Accepting or rejecting a proposal is a command (`api.ROUTES`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from arrears.ledger.api import Actor, ledger_of
 from arrears.ledger.cash import store as cash_store
 from arrears.ledger.statements import store as statement_store
 from arrears.ledger.statements.importer import import_statements, read_document
+from arrears.ledger.ubl.importer import import_documents
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId
 from arrears.shared.money import decimal_text
@@ -57,11 +59,7 @@ async def import_statement(
     """Credits become received payments of the customer they are identified with, returned
     payments NSF returns of the payment they return; every other entry is reported with its
     reason. Importing the same statement again appends nothing."""
-    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media not in XML_TYPES:
-        raise Problem(
-            415, "unsupported_media_type", "send the statement as application/xml or text/xml"
-        )
+    _require_xml(request)
     body = await request.body()
     statements = await asyncio.to_thread(read_document, io.BytesIO(body), force=force)
     reports = await import_statements(
@@ -73,6 +71,59 @@ async def import_statement(
         policies=request.app.state.ctx.extras["cash_policies"],
     )
     return JSONResponse({"statements": [r.as_dict() for r in reports]}, status_code=201)
+
+
+@router.post(
+    "/companies/{company}/e-invoices",
+    summary="Import a UBL 2.1 invoice or credit note (PEPPOL BIS Billing 3.0)",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {t: {"schema": {"type": "string"}} for t in XML_TYPES},
+        }
+    },
+    responses={
+        415: {"description": "The body is not XML", "content": {PROBLEM_JSON: {}}},
+        422: {
+            "description": "Not a UBL invoice or credit note, hostile XML, or refused by the "
+            "ledger's rules: the element or rule and the reason",
+            "content": {PROBLEM_JSON: {}},
+        },
+    },
+)
+async def import_e_invoice(
+    request: Request,
+    company: CompanyId,
+    accounting_currency: Annotated[
+        str | None,
+        Query(pattern="^[A-Z]{3}$", description="Accounting currency of a new customer."),
+    ] = None,
+    actor: Actor = "e-invoice",
+) -> JSONResponse:
+    """The customer is registered if missing; a document imported before appends nothing
+    (200)."""
+    _require_xml(request)
+    body = await request.body()
+    (line,) = await import_documents(
+        ledger_of(request),
+        [("request", body)],
+        company=company,
+        accounting_currency=accounting_currency,
+        actor=actor,
+    )
+    if line.outcome == "refused":
+        code, _, detail = (line.reason or "refused: ").partition(": ")
+        raise Problem(422, code or "refused", detail or (line.reason or "refused"))
+    return JSONResponse(line.as_dict(), status_code=201 if line.outcome == "posted" else 200)
+
+
+def _require_xml(request: Request) -> None:
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media not in XML_TYPES:
+        raise Problem(
+            415, "unsupported_media_type", "send the document as application/xml or text/xml"
+        )
 
 
 @router.get("/companies/{company}/statements", summary="Recent statement imports, newest first")
