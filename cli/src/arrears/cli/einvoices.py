@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,8 @@ MAX_DOCUMENT_BYTES = 16_000_000
 def run(
     args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
 ) -> int:
-    from arrears.cli.ledger_access import open_ledger
+    from arrears.cli.ledger_access import run_in_ledger
+    from arrears.ledger.application import Ledger
     from arrears.ledger.ubl.importer import DocumentLine, import_documents
 
     path = Path(args.file)
@@ -32,23 +32,17 @@ def run(
             sources.append((file.name, b""))  # refused as not well-formed, with the others
             continue
         sources.append((file.name, file.read_bytes()))
-    url, postgres = database_url()
 
-    async def load() -> list[DocumentLine]:
-        async with open_ledger(url, schema=args.schema) as ledger:
-            return await import_documents(
-                ledger,
-                sources,
-                company=args.company or DEFAULT_COMPANY,
-                accounting_currency=args.accounting_currency,
-                actor=args.actor if args.actor != "import" else "e-invoice",
-            )
+    async def load(ledger: Ledger) -> list[DocumentLine]:
+        return await import_documents(
+            ledger,
+            sources,
+            company=args.company or DEFAULT_COMPANY,
+            accounting_currency=args.accounting_currency,
+            actor=args.actor if args.actor != "import" else "e-invoice",
+        )
 
-    try:
-        lines = asyncio.run(load())
-    finally:
-        if postgres is not None:
-            postgres.stop()
+    lines = run_in_ledger(database_url, args.schema, load)
     for line in lines:
         print(line.text())
     posted = sum(1 for line in lines if line.outcome == "posted")

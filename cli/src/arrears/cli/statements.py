@@ -5,7 +5,6 @@ user's guide."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,8 @@ DEFAULT_COMPANY = "usmf"
 def run(
     args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
 ) -> int:
-    from arrears.cli.ledger_access import open_ledger
+    from arrears.cli.ledger_access import run_in_ledger
+    from arrears.ledger.application import Ledger
     from arrears.ledger.settings import LedgerSettings
     from arrears.ledger.statements.importer import StatementReport, import_statements, read_document
 
@@ -34,28 +34,18 @@ def run(
         print(f"arrears import: {path.name} refused ({problem.code}): {problem.detail}",
               file=sys.stderr)  # fmt: skip
         return 2
-    url, postgres = database_url()
 
-    async def load() -> list[StatementReport]:
-        async with open_ledger(url, schema=args.schema) as ledger:
-            return await import_statements(
-                ledger,
-                statements,
-                company=args.company or DEFAULT_COMPANY,
-                force=args.force,
-                actor=args.actor if args.actor != "import" else "bank-statement",
-                policies=LedgerSettings().cash_policies(),
-            )
+    async def load(ledger: Ledger) -> list[StatementReport]:
+        return await import_statements(
+            ledger,
+            statements,
+            company=args.company or DEFAULT_COMPANY,
+            force=args.force,
+            actor=args.actor if args.actor != "import" else "bank-statement",
+            policies=LedgerSettings().cash_policies(),
+        )
 
-    try:
-        reports = asyncio.run(load())
-    except Problem as problem:
-        print(f"arrears import: {path.name} refused ({problem.code}): {problem.detail}",
-              file=sys.stderr)  # fmt: skip
-        return 2
-    finally:
-        if postgres is not None:
-            postgres.stop()
+    reports = run_in_ledger(database_url, args.schema, load)
     for report in reports:
         print(report.text())
     refused = sum(report.count("refused") for report in reports)

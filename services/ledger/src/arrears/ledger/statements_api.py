@@ -27,26 +27,30 @@ from arrears.shared.money import decimal_text
 router = APIRouter(prefix="/v1", tags=["bank statements and cash application"])
 
 XML_TYPES = ("application/xml", "text/xml")
+XML_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {t: {"schema": {"type": "string"}} for t in XML_TYPES},
+    }
+}
+
+
+def xml_refusals(refused: str) -> dict[int | str, dict[str, Any]]:
+    return {
+        415: {"description": "The body is not XML", "content": {PROBLEM_JSON: {}}},
+        422: {"description": refused, "content": {PROBLEM_JSON: {}}},
+    }
 
 
 @router.post(
     "/companies/{company}/statements",
     summary="Import a bank statement (ISO 20022 camt.053 or camt.054 XML)",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string"}} for t in XML_TYPES},
-        }
-    },
-    responses={
-        415: {"description": "The body is not XML", "content": {PROBLEM_JSON: {}}},
-        422: {
-            "description": "Not a camt.053/.054 document, hostile XML, or a statement whose "
-            "balances do not reconcile (without force): nothing imported",
-            "content": {PROBLEM_JSON: {}},
-        },
-    },
+    openapi_extra=XML_BODY,
+    responses=xml_refusals(
+        "Not a camt.053/.054 document, hostile XML, or a statement whose balances do not "
+        "reconcile (without force): nothing imported"
+    ),
 )
 async def import_statement(
     request: Request,
@@ -77,20 +81,11 @@ async def import_statement(
     "/companies/{company}/e-invoices",
     summary="Import a UBL 2.1 invoice or credit note (PEPPOL BIS Billing 3.0)",
     status_code=201,
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {t: {"schema": {"type": "string"}} for t in XML_TYPES},
-        }
-    },
-    responses={
-        415: {"description": "The body is not XML", "content": {PROBLEM_JSON: {}}},
-        422: {
-            "description": "Not a UBL invoice or credit note, hostile XML, or refused by the "
-            "ledger's rules: the element or rule and the reason",
-            "content": {PROBLEM_JSON: {}},
-        },
-    },
+    openapi_extra=XML_BODY,
+    responses=xml_refusals(
+        "Not a UBL invoice or credit note, hostile XML, or refused by the ledger's rules: "
+        "the element or rule and the reason"
+    ),
 )
 async def import_e_invoice(
     request: Request,
