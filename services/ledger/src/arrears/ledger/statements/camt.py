@@ -10,6 +10,7 @@ not with the size of their XML. Anything else is refused with the element and th
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterator
@@ -209,6 +210,11 @@ def _drop(element: etree._Element) -> None:
             del parent[0]
 
 
+@functools.cache
+def _qualified(namespace: str, path: str) -> str:
+    return "/".join(f"{{{namespace}}}{step}" for step in path.split("/"))
+
+
 class _Reader:
     """Namespaced child lookups on one element."""
 
@@ -217,7 +223,7 @@ class _Reader:
         self.ns = namespace
 
     def _path(self, path: str) -> str:
-        return "/".join(f"{{{self.ns}}}{step}" for step in path.split("/"))
+        return _qualified(self.ns, path)
 
     def find(self, path: str) -> etree._Element | None:
         return self.element.find(self._path(path))
