@@ -264,3 +264,37 @@ async def test_agents_accept_edit_and_reject_from_the_queue(ledger_http: LedgerH
     assert (rates["proposed"], rates["settled_automatically"]) == (3, 1)
     assert rates["straight_through_rate"] == "0.3333"
     assert [d["day"] for d in rates["days"]] == [NOW.date().isoformat()]
+
+
+async def test_payments_received_by_any_route_are_applied_by_a_run(
+    ledger_http: LedgerHarness,
+) -> None:
+    client = ledger_http.client
+    await ledger_http.register("R-1")
+    await ledger_http.invoice("R-1", "INV-R1", "120.00")
+    await ledger_http.invoice("R-1", "INV-R2", "80.00")
+
+    async def pay(amount: str, remittance: str) -> str:
+        body = {"payment_date": "2026-06-01", "amount": amount, "remittance_info": remittance}
+        response = await client.post(ledger_http.url("R-1", "/payments"), json=body)
+        assert response.status_code == 201, response.text
+        return str(response.json()["events"][0]["data"]["transaction_id"])
+
+    named = await pay("120.00", "Invoice inv-r1 is INV-R1")
+    by_amount = await pay("80.00", "June")
+    returned = await pay("5.00", "INV-R2")
+    nsf = await client.post(ledger_http.url("R-1", f"/payments/{returned}/nsf"), json={})
+    assert nsf.status_code == 201
+    run = f"/v1/companies/{ledger_http.company}/cash-application:run"
+    first = (await client.post(run)).json()
+    assert (first["payments"], first["settled_automatically"], first["queued"]) == (2, 1, 1)
+    proposals = {
+        e.data.payment_transaction_id: e.data  # type: ignore[attr-defined]
+        for e in await ledger_http.stream("R-1")
+        if e.type == "PaymentAllocationProposed"
+    }
+    assert set(proposals) == {named, by_amount}
+    assert proposals[named].disposition == "settle_automatically"
+    assert proposals[by_amount].confidence == Decimal("0.75")
+    again = (await client.post(run)).json()
+    assert again == {"company": ledger_http.company, "payments": 0}

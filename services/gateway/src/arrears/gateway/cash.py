@@ -150,6 +150,24 @@ async def unapplied_cash(request: Request, principal: Caller, company: CompanyId
     return {"company": company, "proposals": proposals}
 
 
+@api_router.post(
+    COMPANY + "/cash-application:run",
+    summary="Apply cash to every payment never applied (settle above the threshold)",
+    responses=ERRORS,
+)
+async def run_cash_application(request: Request, principal: Caller, company: CompanyId) -> Response:
+    """Needs the permission `settle` and a caller who sees all pools."""
+    require(principal, Permission.SETTLE)
+    company_wide(principal)
+    response = await gateway_of(request).upstreams.call(
+        "ledger",
+        "POST",
+        f"/v1/companies/{part(company)}/cash-application:run",
+        headers={"X-Arrears-Actor": principal.actor},
+    )
+    return passthrough(response)
+
+
 @api_router.get(
     COMPANY + "/cash-application/rates",
     summary="Straight-through rate of cash application per day",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+from collections import Counter
 from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
@@ -16,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
 from arrears.ledger.api import Actor, ledger_of
+from arrears.ledger.cash import apply_unapplied
 from arrears.ledger.cash import store as cash_store
 from arrears.ledger.statements import store as statement_store
 from arrears.ledger.statements.importer import import_statements, read_document
@@ -190,6 +192,27 @@ async def unapplied_cash(
             for row in found
         ],
     }
+
+
+@router.post(
+    "/companies/{company}/cash-application:run",
+    summary="Apply cash: propose for every payment never applied, settle above the threshold",
+)
+async def run_cash_application(
+    request: Request,
+    company: CompanyId,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 5000,
+) -> dict[str, Any]:
+    """Payments received by any route (the API, a file, a statement) that nothing was ever
+    applied to or proposed for, oldest first."""
+    applied = await apply_unapplied(
+        ledger_of(request),
+        company,
+        request.app.state.ctx.extras["cash_policies"],
+        limit=limit,
+    )
+    counts = Counter(a.disposition for a in applied)
+    return {"company": company, "payments": len(applied), **counts}
 
 
 @router.get(

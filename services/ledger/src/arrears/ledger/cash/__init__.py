@@ -3,7 +3,13 @@
 an agent otherwise (`application`), and the queue and rates read from the event store
 (`queue`). docs/cash-application.md is the user's guide."""
 
-from arrears.ledger.cash.application import Applied, CashRequest, Policies, apply_cash
+from arrears.ledger.cash.application import (
+    Applied,
+    CashRequest,
+    Policies,
+    apply_cash,
+    apply_unapplied,
+)
 from arrears.ledger.cash.matching import Clue, Match, Policy, match
 
 __all__ = [
@@ -14,5 +20,6 @@ __all__ = [
     "Policies",
     "Policy",
     "apply_cash",
+    "apply_unapplied",
     "match",
 ]

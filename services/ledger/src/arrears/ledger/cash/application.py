@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from arrears.ledger.application import Ledger
 from arrears.ledger.bulk import Builder, BulkItem
+from arrears.ledger.cash import store
 from arrears.ledger.cash.matching import Clue, Policy, match
 from arrears.ledger.domain import (
     AcceptAllocationProposal,
@@ -21,6 +22,7 @@ from arrears.ledger.domain import (
     ProposeAllocation,
     ProposedAllocationRequest,
 )
+from arrears.ledger.statements.references import clues_of
 from arrears.shared.events import payments as pm
 
 ACTOR = "cash-application"
@@ -160,3 +162,23 @@ async def apply_cash(
             Applied(disposition, data.proposal_id, data.confidence, data.evidence, reason)
         )
     return applied
+
+
+async def apply_unapplied(
+    ledger: Ledger, company: str, policies: Policies, *, limit: int = 5000
+) -> list[Applied]:
+    """Cash application for the company's payments nothing was ever applied to or proposed
+    for (received by any route), oldest first, at most `limit` of them; their remittance
+    text and reference are the clues."""
+    async with ledger.engine.connect() as conn:
+        payments = await store.unapplied_payments(conn, company, limit)
+    requests = []
+    for customer_id, transaction_id, text in payments:
+        found = clues_of((), (), text)
+        clue = Clue(
+            referenced=found.references,
+            rf_references=found.rf_references,
+            mentioned=found.words,
+        )
+        requests.append(CashRequest(company, customer_id, transaction_id, clue))
+    return await apply_cash(ledger, requests, policies)

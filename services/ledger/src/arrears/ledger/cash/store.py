@@ -1,4 +1,5 @@
-"""The unapplied-cash queue and the straight-through rate, read from the event store: the
+"""The unapplied-cash queue, the payments never applied, and the straight-through rate, read
+from the event store: the
 proposals recorded (`PaymentAllocationProposed`) that no acceptance or rejection closed and
 whose payment was not returned, and the proposals of each day by disposition. Nothing is
 kept beside the events, so there is nothing to rebuild."""
@@ -39,6 +40,28 @@ OPEN_PROPOSALS = """
     LIMIT :limit
     """
 
+UNAPPLIED_PAYMENTS = """
+    SELECT r.customer_id,
+           r.envelope->'data'->>'transaction_id' AS transaction_id,
+           coalesce(r.envelope->'data'->>'remittance_info', '') AS remittance,
+           coalesce(r.envelope->'data'->>'payment_reference', '') AS reference
+    FROM {events} r
+    WHERE r.company = :company AND r.type = 'PaymentReceived'
+      AND NOT EXISTS (
+        SELECT 1 FROM {events} s
+        WHERE s.company = r.company AND s.customer_id = r.customer_id
+          AND s.type IN ('PaymentSettled', 'PaymentAllocationProposed', 'PaymentReturnedNsf',
+                         'TransactionsWrittenOff')
+          AND (s.envelope->'data'->>'paying_transaction_id'
+                 = r.envelope->'data'->>'transaction_id'
+               OR s.envelope->'data'->>'payment_transaction_id'
+                 = r.envelope->'data'->>'transaction_id'
+               OR s.envelope->'data'->'transactions' @> jsonb_build_array(
+                    jsonb_build_object('transaction_id', r.envelope->'data'->>'transaction_id'))))
+    ORDER BY r.global_position
+    LIMIT :limit
+    """
+
 RATES = """
     SELECT CAST(recorded_at AT TIME ZONE 'UTC' AS date) AS day,
            count(*) AS proposed,
@@ -67,6 +90,18 @@ async def open_proposals(
     )
     return [
         {"customer_id": row.customer_id, "proposal": row.proposal, "payment": row.payment}
+        for row in rows
+    ]
+
+
+async def unapplied_payments(
+    conn: AsyncConnection, company: str, limit: int
+) -> list[tuple[str, str, str]]:
+    """(customer, payment, its remittance text and reference) of payments nothing was ever
+    applied to or proposed for, oldest first."""
+    rows = await conn.execute(_sql(conn, UNAPPLIED_PAYMENTS), {"company": company, "limit": limit})
+    return [
+        (row.customer_id, row.transaction_id, f"{row.remittance} {row.reference}".strip())
         for row in rows
     ]
 

@@ -67,20 +67,28 @@ class Clues:
 
 
 def clues(tx: BankTransaction) -> Clues:
-    references: list[str] = list(tx.document_numbers)
+    return clues_of(tx.creditor_references, tx.document_numbers, tx.remittance_text)
+
+
+def clues_of(
+    creditor_references: Iterable[str], document_numbers: Iterable[str], text: str
+) -> Clues:
+    """What references and remittance text give to look up."""
+    references: list[str] = list(document_numbers)
     inner: list[str] = []
     invalid: list[str] = []
-    structured = [compact(r) for r in tx.creditor_references]
-    in_text = RF.findall(compact(tx.remittance_text))
-    for ref in [*structured, *in_text]:
-        if ref.startswith("RF") and RF.fullmatch(ref):
-            if rf_is_valid(ref):
-                inner.append(ref[4:])
-            else:
-                invalid.append(ref)
-        elif ref in structured:
-            references.append(ref)
-    words = [w for w in TOKEN.findall(tx.remittance_text) if any(ch.isdigit() for ch in w)]
+    rf_like = []
+    for given in creditor_references:
+        if RF.fullmatch(compact(given)):
+            rf_like.append(compact(given))
+        else:
+            references.append(" ".join(given.split()))
+    for rf in [*rf_like, *RF.findall(compact(text))]:
+        if rf_is_valid(rf):
+            inner.append(rf[4:])
+        else:
+            invalid.append(rf)
+    words = [w for w in TOKEN.findall(text) if any(ch.isdigit() for ch in w)]
     return Clues(
         tuple(dict.fromkeys(references)),
         tuple(dict.fromkeys(inner)),
