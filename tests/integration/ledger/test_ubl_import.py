@@ -6,16 +6,25 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import AsyncIterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from arrears.cli.ledger_access import open_ledger
 from arrears.ledger.application import Ledger
+from arrears.ledger.domain import ReceivePayment
 from arrears.ledger.ubl.importer import import_documents
 from arrears.shared.clock import FixedClock
 from tests.conftest import unique_name
-from tests.integration.ledger.conftest import NOW, LedgerHarness, envelopes, event_types
+from tests.integration.ledger.conftest import (
+    NOW,
+    LedgerHarness,
+    envelopes,
+    event_types,
+    invoice,
+    register,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -58,8 +67,11 @@ async def test_the_sample_documents_post_once_with_their_customers(ledger: Ledge
         ("oasis_UBL-Invoice-2.1-Example.xml", "posted", "invoice", "TOSL108"),
         ("oasis_UBL-CreditNote-2.1-Example.xml", "posted", "credit_note", "TOSL108"),
         ("oasis_UBL-Reminder-2.1-Example.xml", "refused", None, None),
-        ("oasis_UBL-RemittanceAdvice-2.0-Example.xml", "refused", None, None),
+        ("oasis_UBL-RemittanceAdvice-2.0-Example.xml", "refused", "remittance_advice", "6577884"),
     ]
+    assert lines[8].reason == (
+        "no_unapplied_payment: no unapplied payment of 107.50 GBP from customer GT00978567"
+    )
     # Another customer's invoice with a number already taken is refused, not merged.
     assert lines[3].reason is not None and lines[3].reason.startswith("duplicate_document")
     assert lines[7].reason is not None and lines[7].reason.startswith("unsupported_document")
@@ -121,3 +133,29 @@ async def test_the_e_invoice_route(ledger_http: LedgerHarness) -> None:
     )  # fmt: skip
     assert hostile.status_code == 422 and hostile.json()["code"] == "dtd_not_allowed"
     assert (await client.post(url, content=data)).status_code == 415
+
+
+@needs_samples
+async def test_a_remittance_advice_proposes_for_the_payment_it_announces(ledger: Ledger) -> None:
+    await register(ledger, "GT00978567", "GBP")
+    await invoice(ledger, "GT00978567", "A00095678", "107.50")
+    await invoice(ledger, "GT00978567", "A00095679", "107.50")
+    await ledger.execute(
+        ReceivePayment(
+            company="usmf",
+            customer_id="GT00978567",
+            payment_date="2005-07-20",  # type: ignore[arg-type]
+            amount=Decimal("107.50"),
+        ),
+        actor="test",
+    )
+    advice = [("advice.xml", (UBL / "oasis_UBL-RemittanceAdvice-2.0-Example.xml").read_bytes())]
+    (line,) = await import_documents(ledger, advice, company="usmf")
+    assert (line.outcome, line.cash) == ("proposed", "settled_automatically")
+    (proposal,) = await envelopes(ledger, "PaymentAllocationProposed")
+    assert [a["document_number"] for a in proposal["data"]["allocations"]] == ["A00095678"]
+    assert proposal["data"]["evidence"][0] == ("remittance advice 6577884 announces this payment")
+    (settled,) = await envelopes(ledger, "PaymentSettled")
+    assert settled["actor"] == "cash-application"
+    (again,) = await import_documents(ledger, advice, company="usmf")
+    assert again.outcome == "refused"  # the payment is applied: nothing is left to propose for

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from arrears.ledger.safe_xml import XmlRefused
-from arrears.ledger.ubl.reader import read_document
+from arrears.ledger.ubl.reader import read_document, read_remittance_advice
 
 ROOT = Path(__file__).resolve().parents[3]
 UBL = ROOT.parent / "shared" / "data" / "ubl"
@@ -117,3 +117,16 @@ def test_a_minimal_invoice_is_due_on_its_issue_date_when_nothing_says_otherwise(
     document = read_document(INVOICE.replace(b"AMOUNT", b"12.50"))
     assert (document.customer.customer_id, document.customer.name) == ("C-9", "C-9")
     assert document.due_date is None and document.amount == Decimal("12.50")
+
+
+@needs_samples
+def test_a_remittance_advice_reads_as_the_payment_and_the_invoices_it_pays() -> None:
+    advice = read_remittance_advice(
+        (UBL / "oasis_UBL-RemittanceAdvice-2.0-Example.xml").read_bytes()
+    )
+    assert (advice.number, advice.customer_id, advice.currency, advice.total) == (
+        "6577884", "GT00978567", "GBP", Decimal("107.50"),
+    )  # fmt: skip
+    assert advice.lines == (("A00095678", Decimal("107.50")),)
+    with pytest.raises(XmlRefused):
+        read_remittance_advice((UBL / "peppol_base-example.xml").read_bytes())

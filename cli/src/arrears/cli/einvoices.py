@@ -19,6 +19,7 @@ def run(
 ) -> int:
     from arrears.cli.ledger_access import run_in_ledger
     from arrears.ledger.application import Ledger
+    from arrears.ledger.settings import LedgerSettings
     from arrears.ledger.ubl.importer import DocumentLine, import_documents
 
     path = Path(args.file)
@@ -40,13 +41,17 @@ def run(
             company=args.company or DEFAULT_COMPANY,
             accounting_currency=args.accounting_currency,
             actor=args.actor if args.actor != "import" else "e-invoice",
+            policies=LedgerSettings().cash_policies(),
         )
 
     lines = run_in_ledger(database_url, args.schema, load)
     for line in lines:
         print(line.text())
-    posted = sum(1 for line in lines if line.outcome == "posted")
+    posted = sum(1 for line in lines if line.outcome in ("posted", "proposed"))
     present = sum(1 for line in lines if line.outcome == "present")
     refused = sum(1 for line in lines if line.outcome == "refused")
-    print(f"{len(lines)} documents: {posted} posted, {present} already present, {refused} refused")
+    print(
+        f"{len(lines)} documents: {posted} posted or proposed, {present} already present, "
+        f"{refused} refused"
+    )
     return 0 if refused == 0 else 1

@@ -81,7 +81,7 @@ async def import_statement(
 
 @router.post(
     "/companies/{company}/e-invoices",
-    summary="Import a UBL 2.1 invoice or credit note (PEPPOL BIS Billing 3.0)",
+    summary="Import a UBL 2.1 invoice, credit note (PEPPOL BIS Billing 3.0) or remittance advice",
     status_code=201,
     openapi_extra=XML_BODY,
     responses=xml_refusals(
@@ -99,7 +99,8 @@ async def import_e_invoice(
     actor: Actor = "e-invoice",
 ) -> JSONResponse:
     """The customer is registered if missing; a document imported before appends nothing
-    (200)."""
+    (200). A remittance advice becomes the proposal for the customer's unapplied payment of its
+    total (201), settled at once when it reaches the company's threshold."""
     _require_xml(request)
     body = await request.body()
     (line,) = await import_documents(
@@ -108,6 +109,7 @@ async def import_e_invoice(
         company=company,
         accounting_currency=accounting_currency,
         actor=actor,
+        policies=request.app.state.ctx.extras["cash_policies"],
     )
     if line.outcome == "refused":
         code, _, detail = (line.reason or "refused: ").partition(": ")

@@ -90,7 +90,7 @@ def _propose(request: CashRequest, policy: Policy) -> Builder:
     return build
 
 
-def _settle_automatically(request: CashRequest) -> Builder:
+def settle_automatically(request: CashRequest) -> Builder:
     def build(state: CustomerAccount) -> Command | None:
         for proposal in reversed(state.proposals.values()):
             if (
@@ -118,21 +118,28 @@ async def apply_cash(
 ) -> list[Applied]:
     """Propose for every request, and settle at once what reaches the threshold; one bulk
     append for them all. One result per request, in order."""
+    proposals = [_propose(request, policies.of(request.company)) for request in requests]
+    return await record_proposals(ledger, requests, proposals, actor=actor)
+
+
+async def record_proposals(
+    ledger: Ledger,
+    requests: Sequence[CashRequest],
+    proposals: Sequence[Builder],
+    *,
+    actor: str = ACTOR,
+) -> list[Applied]:
+    """Decide each request's proposal (a builder of `ProposeAllocation`), and settle at once
+    those that reach the threshold; one bulk append."""
     items: list[BulkItem] = []
-    for request in requests:
+    for request, proposal in zip(requests, proposals, strict=True):
         first = len(items)
+        items.append(BulkItem(request.company, request.customer_id, proposal))
         items.append(
             BulkItem(
                 request.company,
                 request.customer_id,
-                _propose(request, policies.of(request.company)),
-            )
-        )
-        items.append(
-            BulkItem(
-                request.company,
-                request.customer_id,
-                _settle_automatically(request),
+                settle_automatically(request),
                 after=first,
             )
         )
@@ -173,12 +180,12 @@ async def apply_unapplied(
     async with ledger.engine.connect() as conn:
         payments = await store.unapplied_payments(conn, company, limit)
     requests = []
-    for customer_id, transaction_id, text in payments:
-        found = clues_of((), (), text)
+    for payment in payments:
+        found = clues_of((), (), payment.text)
         clue = Clue(
             referenced=found.references,
             rf_references=found.rf_references,
             mentioned=found.words,
         )
-        requests.append(CashRequest(company, customer_id, transaction_id, clue))
+        requests.append(CashRequest(company, payment.customer_id, payment.transaction_id, clue))
     return await apply_cash(ledger, requests, policies)

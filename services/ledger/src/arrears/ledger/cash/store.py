@@ -6,7 +6,9 @@ kept beside the events, so there is nothing to rebuild."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -44,9 +46,12 @@ UNAPPLIED_PAYMENTS = """
     SELECT r.customer_id,
            r.envelope->'data'->>'transaction_id' AS transaction_id,
            coalesce(r.envelope->'data'->>'remittance_info', '') AS remittance,
-           coalesce(r.envelope->'data'->>'payment_reference', '') AS reference
+           coalesce(r.envelope->'data'->>'payment_reference', '') AS reference,
+           r.envelope->'data'->'amount'->>'amount' AS amount,
+           r.envelope->'data'->'amount'->>'currency' AS currency
     FROM {events} r
     WHERE r.company = :company AND r.type = 'PaymentReceived'
+      AND (CAST(:customer_id AS text) IS NULL OR r.customer_id = :customer_id)
       AND NOT EXISTS (
         SELECT 1 FROM {events} s
         WHERE s.company = r.company AND s.customer_id = r.customer_id
@@ -94,14 +99,32 @@ async def open_proposals(
     ]
 
 
+@dataclass(frozen=True)
+class UnappliedPayment:
+    customer_id: str
+    transaction_id: str
+    amount: Decimal
+    currency: str
+    text: str
+    """Its remittance text and payment reference."""
+
+
 async def unapplied_payments(
-    conn: AsyncConnection, company: str, limit: int
-) -> list[tuple[str, str, str]]:
-    """(customer, payment, its remittance text and reference) of payments nothing was ever
-    applied to or proposed for, oldest first."""
-    rows = await conn.execute(_sql(conn, UNAPPLIED_PAYMENTS), {"company": company, "limit": limit})
+    conn: AsyncConnection, company: str, limit: int, *, customer_id: str | None = None
+) -> list[UnappliedPayment]:
+    """Payments nothing was ever applied to or proposed for, oldest first."""
+    rows = await conn.execute(
+        _sql(conn, UNAPPLIED_PAYMENTS),
+        {"company": company, "limit": limit, "customer_id": customer_id},
+    )
     return [
-        (row.customer_id, row.transaction_id, f"{row.remittance} {row.reference}".strip())
+        UnappliedPayment(
+            row.customer_id,
+            row.transaction_id,
+            Decimal(row.amount),
+            row.currency,
+            f"{row.remittance} {row.reference}".strip(),
+        )
         for row in rows
     ]
 

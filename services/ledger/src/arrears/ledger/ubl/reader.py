@@ -26,6 +26,7 @@ from arrears.ledger.safe_xml import XmlRefused, parse
 
 UBL = "urn:oasis:names:specification:ubl:schema:xsd:"
 ROOTS = {UBL + "Invoice-2": "Invoice", UBL + "CreditNote-2": "CreditNote"}
+REMITTANCE = UBL + "RemittanceAdvice-2"
 NS = {
     "cac": UBL + "CommonAggregateComponents-2",
     "cbc": UBL + "CommonBasicComponents-2",
@@ -106,6 +107,57 @@ def _amount(node: etree._Element, path: str, currency: str) -> Decimal | None:
         raise XmlRefused("invalid_amount", f"{path}: {text!r}") from error
 
 
+@dataclass(frozen=True)
+class RemittanceAdvice:
+    """A customer's announcement of a payment and of what it pays."""
+
+    number: str
+    customer_id: str
+    currency: str
+    total: Decimal
+    lines: tuple[tuple[str, Decimal], ...]
+    """(invoice number, amount paid on it) each."""
+
+
+def is_remittance_advice(data: bytes) -> bool:
+    return bool(etree.QName(parse(data)).namespace == REMITTANCE)
+
+
+def read_remittance_advice(data: bytes) -> RemittanceAdvice:
+    """A UBL RemittanceAdvice: the customer (the account number we gave it, else its party
+    identification), the payment's total and the invoices each line pays."""
+    root = parse(data)
+    if etree.QName(root).namespace != REMITTANCE:
+        raise XmlRefused("unsupported_document", "not a UBL RemittanceAdvice")
+    number = _required(root, "cbc:ID")
+    total_element = root.find("cbc:TotalPaymentAmount", NS)
+    currency = (total_element.get("currencyID") or "").strip() if total_element is not None else ""
+    if not CURRENCY.match(currency):
+        raise XmlRefused("missing_element", "cbc:TotalPaymentAmount with its currencyID is needed")
+    total = _amount(root, "cbc:TotalPaymentAmount", currency)
+    assert total is not None
+    customer = root.find("cac:AccountingCustomerParty", NS)
+    customer_id = None
+    if customer is not None:
+        customer_id = _text(customer, "cbc:SupplierAssignedAccountID") or _text(
+            customer, "cac:Party/cac:PartyIdentification/cbc:ID"
+        )
+    if customer_id is None:
+        raise XmlRefused(
+            "missing_element",
+            "cac:AccountingCustomerParty has no cbc:SupplierAssignedAccountID or party "
+            "identification",
+        )
+    lines = []
+    for line in root.findall("cac:RemittanceAdviceLine", NS):
+        invoice = _text(line, "cac:BillingReference/cac:InvoiceDocumentReference/cbc:ID")
+        debit = _amount(line, "cbc:DebitLineAmount", currency) or Decimal(0)
+        credit = _amount(line, "cbc:CreditLineAmount", currency) or Decimal(0)
+        if invoice is not None and debit - credit > 0:
+            lines.append((invoice, debit - credit))
+    return RemittanceAdvice(number, customer_id, currency, total, tuple(lines))
+
+
 def read_document(data: bytes) -> UblDocument:
     root = parse(data)
     qname = etree.QName(root)
@@ -114,7 +166,7 @@ def read_document(data: bytes) -> UblDocument:
         raise XmlRefused(
             "unsupported_document",
             f"{{{qname.namespace or ''}}}{qname.localname} is not a UBL Invoice or CreditNote"
-            " (reminders, statements and remittance advice are not imported as documents)",
+            " (reminders and statements are not imported)",
         )
     number = _required(root, "cbc:ID")
     issue_date = _date(root, "cbc:IssueDate")
