@@ -101,6 +101,7 @@ def test_a_statement_through_the_gateway_then_the_agent_works_the_queue(till: Ti
             f"amount:{allocation['transaction_id']}": "240.00",
             f"proposed:{allocation['transaction_id']}": "250.00",
             "note": "10.00 kept as a deposit",
+            "deduction_reason": "DEPOSIT",
         },
     )
     assert accepted.status_code == 303
@@ -115,6 +116,11 @@ def test_a_statement_through_the_gateway_then_the_agent_works_the_queue(till: Ti
         ("cash-application", False),
         ("cara", True),
     ]
+    (disputed,) = [e for e in events if e["type"] == "CollectionStatusChanged"]
+    assert (disputed["data"]["document_number"], disputed["data"]["reason_code"]) == (
+        "C-INV-1",
+        "DEPOSIT",
+    )
     settled = [e for e in events if e["type"] == "PaymentSettled"]
     assert sorted(e["data"]["amount"]["amount"] for e in settled) == ["200.00", "240.00"]
     assert {e["actor"] for e in settled} == {"cara", "cash-application"}

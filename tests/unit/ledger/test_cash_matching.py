@@ -164,3 +164,34 @@ def test_proposals_are_decided_by_the_ledger_rules() -> None:
         book.decide(c.ProposeAllocation, payment_transaction_id=payment, confidence="0.5",
                     threshold="0.9")  # fmt: skip
     assert applied.value.code == "payment_applied"
+
+
+def test_a_short_payment_accepted_with_a_deduction_reason_disputes_the_rest() -> None:
+    book, (first, second) = book_with("100.00", "50.00")
+    payment = book.payment("140.00")
+    proposed = book.one(
+        c.ProposeAllocation,
+        payment_transaction_id=payment,
+        allocations=[
+            {"transaction_id": first, "amount": "100.00"},
+            {"transaction_id": second, "amount": "40.00"},
+        ],
+        confidence="0.72",
+        threshold="0.9",
+    )
+    assert proposed.disposition == "queued"
+    events = book.run(
+        c.AcceptAllocationProposal, proposal_id=proposed.proposal_id, deduction_reason="DAMAGED"
+    )
+    assert [e.type for e in events] == [
+        "PaymentSettled",
+        "CollectionStatusChanged",
+        "PaymentAllocationAccepted",
+    ]
+    status = events[1].data
+    assert (status.transaction_id, status.status.value, status.reason_code) == (  # type: ignore[attr-defined]
+        second,
+        "disputed",
+        "DAMAGED",
+    )
+    assert book.open(second)[0] == D("10.00") and book.open(first)[0] == D("0")

@@ -278,7 +278,8 @@ async def decide_proposal(
 
 def accepted_body(form: Any) -> dict[str, Any]:
     """The allocations as the agent left them: `amount:<transaction id>` fields, blank or
-    zero to leave a transaction out; none changed keeps the proposal's own."""
+    zero to leave a transaction out; none changed keeps the proposal's own. A deduction reason
+    disputes what a short payment leaves open."""
     allocations = []
     edited = False
     for name, value in form.multi_items():
@@ -305,4 +306,7 @@ def accepted_body(form: Any) -> dict[str, Any]:
     note = form.get("note")
     if isinstance(note, str) and note.strip():
         body["note"] = note.strip()[:2000]
+    reason = form.get("deduction_reason")
+    if isinstance(reason, str) and reason.strip():
+        body["deduction_reason"] = reason.strip()[:50]
     return body

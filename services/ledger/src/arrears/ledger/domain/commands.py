@@ -414,6 +414,11 @@ class AcceptAllocationProposal(Command):
         default=None, description="Date the settlement takes effect; today when absent."
     )
     note: Note | None = Field(default=None, description="Agent's note.")
+    deduction_reason: ReasonCode | None = Field(
+        default=None,
+        description="Dispute what stays open on each transaction the payment pays short, with "
+        "this deduction reason code; the rest just stays open when absent.",
+    )
 
 
 class RejectAllocationProposal(Command):

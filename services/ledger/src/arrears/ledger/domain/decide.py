@@ -838,6 +838,8 @@ def _accept_proposal(
     changes = _settle(state, settle, ctx)
     settled = changes[0].data
     assert isinstance(settled, pm.PaymentSettledData)
+    if cmd.deduction_reason is not None:
+        changes += _disputed_deductions(state, cmd, settled, ctx)
     data = payload(
         pm.PaymentAllocationAcceptedData,
         proposal_id=proposal.proposal_id,
@@ -847,6 +849,34 @@ def _accept_proposal(
         note=cmd.note,
     )
     return [*changes, Change(pm.PaymentAllocationAccepted, data, _now(ctx))]
+
+
+def _disputed_deductions(
+    state: CustomerAccount,
+    cmd: c.AcceptAllocationProposal,
+    settled: pm.PaymentSettledData,
+    ctx: Context,
+) -> list[Change]:
+    """A dispute, with the deduction reason, of every transaction the settlement leaves
+    partly open (one disputed already stays as it is)."""
+    changes: list[Change] = []
+    for part in settled.allocations:
+        target = state.transactions[part.transaction_id]
+        paid = part.invoice_currency_amount or part.amount
+        if paid.amount >= target.open_amount or target.collection_status is (
+            iv.CollectionStatus.DISPUTED
+        ):
+            continue
+        dispute = c.ChangeCollectionStatus(
+            company=cmd.company,
+            customer_id=cmd.customer_id,
+            transaction_id=target.transaction_id,
+            status=iv.CollectionStatus.DISPUTED,
+            reason_code=cmd.deduction_reason,
+            note=cmd.note,
+        )
+        changes += _change_status(state, dispute, ctx)
+    return changes
 
 
 @_handles(c.RejectAllocationProposal)
