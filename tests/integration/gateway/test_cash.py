@@ -152,3 +152,29 @@ def test_an_e_invoice_through_the_gateway(till: Till) -> None:
                                                               **headers})  # fmt: skip
         assert posted.status_code == 201, posted.text
         assert (posted.json()["customer_id"], posted.json()["amount"]) == ("E-1", "75.00")
+
+
+def test_a_supervisor_names_the_customer_of_an_unidentified_receipt(till: Till) -> None:
+    xml = statement_xml(
+        [credit_entry("GW-U", "33.00", currency="USD", text="for last month")],
+        currency="USD",
+        statement_id="GW-STMT-U",
+    )
+    with till.stack.client() as gateway:
+        done = gateway.post(f"/v1/companies/{COMPANY}/statements", content=xml, headers={
+            **bearer(till.feed_token), "content-type": "application/xml"})  # fmt: skip
+        assert done.json()["statements"][0]["counts"]["unidentified"] == 1
+    till.stack.account("sam", {Role.SUPERVISOR}, may_view_all=True)
+    with till.stack.sign_in("sam") as sam:
+        page = sam.http.get("/cash", params={"company": COMPANY}).text
+        assert "Receipts without a customer (1)" in page and "for last month" in page
+        assert "Receipts without a customer" not in till.cara.http.get("/cash").text
+        naming = {"company": COMPANY, "bank_key": "GW-U", "customer_id": "C-1"}
+        answer = sam.form("/cash/receipts/assign", naming)
+        assert answer.status_code == 303
+        after = sam.http.get("/cash").text
+        assert re.search(r"Receipt GW-U is payment PAY-\w+ of C-1", after), after
+        assert "Receipts without a customer" not in after
+        again = sam.form("/cash/receipts/assign", naming)
+        assert again.status_code == 303
+        assert "Refused:" in sam.http.get("/cash").text

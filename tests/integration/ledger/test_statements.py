@@ -15,10 +15,17 @@ import sqlalchemy as sa
 
 from arrears.cli.ledger_access import open_ledger
 from arrears.ledger.application import Ledger
+from arrears.ledger.cash import Policies
 from arrears.ledger.statements import StatementRefused
 from arrears.ledger.statements import store as statement_store
-from arrears.ledger.statements.importer import StatementReport, import_statements, read_document
+from arrears.ledger.statements.importer import (
+    StatementReport,
+    assign_receipt,
+    import_statements,
+    read_document,
+)
 from arrears.shared.clock import FixedClock
+from arrears.shared.errors import Problem
 from tests.conftest import unique_name
 from tests.integration.ledger.conftest import (
     NOW,
@@ -208,6 +215,28 @@ async def test_a_credit_naming_nobody_waits_as_an_unidentified_receipt(ledger: L
     assert again.lines[0].outcome == "unidentified"
     async with ledger.engine.connect() as conn:
         assert len(await statement_store.unidentified_receipts(conn, COMPANY)) == 1
+
+    # An agent names its customer: it becomes that customer's payment, once.
+    await register(ledger, "C-54")
+    await invoice(ledger, "C-54", "INV-54", "5.00")
+    assigned = await assign_receipt(
+        ledger, COMPANY, "98888208N8", "C-54", actor="anna", policies=Policies()
+    )
+    assert (assigned.customer_id, assigned.cash) == ("C-54", "queued")  # by amount: 0.75
+    (payment,) = await envelopes(ledger, "PaymentReceived")
+    assert (payment["actor"], payment["data"]["document_number"]) == ("anna", "98888208N8")
+    assert payment["data"]["amount"] == {"amount": "5.00", "currency": "EUR"}
+    with pytest.raises(Problem) as twice:
+        await assign_receipt(ledger, COMPANY, "98888208N8", "C-54", actor="anna",
+                             policies=Policies())  # fmt: skip
+    assert twice.value.code == "receipt_identified"
+    with pytest.raises(Problem) as unknown:
+        await assign_receipt(ledger, COMPANY, "nope", "C-54", actor="anna", policies=Policies())
+    assert unknown.value.status == 404
+    async with ledger.engine.connect() as conn:
+        assert await statement_store.unidentified_receipts(conn, COMPANY) == []
+    (third,) = await load(ledger, CAMT / "oca16_test-camt054.xml")
+    assert (third.lines[0].outcome, third.lines[0].customer_id) == ("present", "C-54")
 
 
 @needs_samples

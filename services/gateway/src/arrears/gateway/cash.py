@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from arrears.gateway import commands
-from arrears.gateway.api import COMPANY, ERRORS, Caller, passthrough
+from arrears.gateway.api import COMPANY, ERRORS, Caller, JsonObject, passthrough
 from arrears.gateway.auth import Session
 from arrears.gateway.domain.access import Permission, Principal
 from arrears.gateway.upstream import part, problem_from
@@ -128,18 +128,6 @@ async def forward_document(
 
 
 @api_router.get(
-    COMPANY + "/statements", summary="Recent statement import reports", responses=ERRORS
-)
-async def statement_reports(request: Request, principal: Caller, company: CompanyId) -> Response:
-    require(principal, Permission.READ)
-    company_wide(principal)
-    response = await gateway_of(request).upstreams.call(
-        "ledger", "GET", f"/v1/companies/{part(company)}/statements"
-    )
-    return passthrough(response)
-
-
-@api_router.get(
     COMPANY + "/unapplied-cash",
     summary="The unapplied-cash queue (proposals of the customers in the caller's scope)",
     responses=ERRORS,
@@ -148,6 +136,60 @@ async def unapplied_cash(request: Request, principal: Caller, company: CompanyId
     require(principal, Permission.READ)
     proposals = await queue_of(gateway_of(request), principal, company)
     return {"company": company, "proposals": proposals}
+
+
+COMPANY_WIDE_READS: tuple[tuple[str, str], ...] = (
+    ("statements", "Recent statement import reports"),
+    ("unidentified-receipts", "Bank credits whose customer is not identified yet"),
+)
+"""(collection, summary) of the ledger's company-wide lists, for callers who see all pools."""
+
+
+def add_company_wide_read(collection: str, summary: str) -> None:
+    async def endpoint(request: Request, principal: Caller, company: CompanyId) -> Response:
+        require(principal, Permission.READ)
+        company_wide(principal)
+        response = await gateway_of(request).upstreams.call(
+            "ledger", "GET", f"/v1/companies/{part(company)}/{collection}"
+        )
+        return passthrough(response)
+
+    endpoint.__name__ = "list_" + collection.replace("-", "_")
+    api_router.add_api_route(
+        f"{COMPANY}/{collection}", endpoint, methods=["GET"], summary=summary, responses=ERRORS
+    )
+
+
+for _read in COMPANY_WIDE_READS:
+    add_company_wide_read(*_read)
+
+
+@api_router.post(
+    COMPANY + "/unidentified-receipts:assign",
+    summary="Name the customer of an unidentified receipt: it becomes that customer's payment",
+    status_code=201,
+    responses=ERRORS,
+)
+async def assign_receipt(
+    request: Request, principal: Caller, company: CompanyId, body: JsonObject
+) -> Response:
+    """Needs the permission `settle` and a caller who sees all pools. Body: `bank_key`,
+    `customer_id`."""
+    return passthrough(await assigned(gateway_of(request), principal, company, body))
+
+
+async def assigned(
+    gateway: Gateway, principal: Principal, company: str, body: dict[str, Any]
+) -> Any:
+    require(principal, Permission.SETTLE)
+    company_wide(principal)
+    return await gateway.upstreams.call(
+        "ledger",
+        "POST",
+        f"/v1/companies/{part(company)}/unidentified-receipts:assign",
+        json=body,
+        headers={"X-Arrears-Actor": principal.actor},
+    )
 
 
 @api_router.post(
@@ -201,14 +243,18 @@ async def cash_page(request: Request, session: SignedIn, company: str | None = N
     if not companies:
         return render(request, "cash.html", {"companies": [], "flash": flash})
     chosen = company if company in companies else companies[0]
-    queue, rates, reports = await asyncio.gather(
+    company_path = f"/v1/companies/{part(chosen)}"
+    queue, rates, reports, receipts = await asyncio.gather(
         queue_of(gateway, principal, chosen),
         gateway.upstreams.get_json(
-            "ledger", f"/v1/companies/{part(chosen)}/cash-application/rates", {"days": 30}
+            "ledger", company_path + "/cash-application/rates", {"days": 30}
         ),
-        gateway.upstreams.get_json("ledger", f"/v1/companies/{part(chosen)}/statements")
+        gateway.upstreams.get_json("ledger", company_path + "/statements")
         if principal.may_view_all
-        else _no_reports(),
+        else _nothing("imports"),
+        gateway.upstreams.get_json("ledger", company_path + "/unidentified-receipts")
+        if principal.may_view_all
+        else _nothing("receipts"),
     )
     return render(
         request,
@@ -219,14 +265,44 @@ async def cash_page(request: Request, session: SignedIn, company: str | None = N
             "proposals": queue,
             "rates": rates,
             "reports": reports["imports"][:10],
+            "receipts": receipts["receipts"],
             "may_settle": principal.can(Permission.SETTLE),
             "flash": flash,
         },
     )
 
 
-async def _no_reports() -> dict[str, Any]:
-    return {"imports": []}
+async def _nothing(key: str) -> dict[str, Any]:
+    return {key: []}
+
+
+@page_router.post("/cash/receipts/assign", dependencies=[Depends(form_csrf)])
+async def assign_receipt_page(request: Request, session: SignedIn) -> Response:
+    """Name the customer of an unidentified receipt from the page."""
+    gateway, principal = gateway_of(request), session.principal
+    form = await request.form()
+    values = {k: form.get(k) for k in ("company", "bank_key", "customer_id")}
+    company = values["company"] if isinstance(values["company"], str) else ""
+    back = f"/cash?company={part(company)}"
+    if not all(isinstance(v, str) and v.strip() for v in values.values()):
+        await gateway.auth.set_flash(session, "error", "Name a customer for the receipt.")
+        return RedirectResponse(back, status_code=303)
+    body = {"bank_key": str(values["bank_key"]), "customer_id": str(values["customer_id"]).strip()}
+    try:
+        response = await assigned(gateway, principal, company, body)
+        if response.status_code >= 400:
+            raise problem_from("ledger", response)
+    except Problem as problem:
+        await gateway.auth.set_flash(session, "error", f"Refused: {problem.detail}")
+        return RedirectResponse(back, status_code=303)
+    done = response.json()
+    await gateway.auth.set_flash(
+        session,
+        "ok",
+        f"Receipt {done['bank_key']} is payment {done['transaction_id']} of "
+        f"{done['customer_id']} ({done['cash'].replace('_', ' ')}).",
+    )
+    return RedirectResponse(back, status_code=303)
 
 
 PROPOSAL = "/companies/{company}/customers/{customer_id}/cash-proposals/{proposal_id}"

@@ -9,21 +9,23 @@ from __future__ import annotations
 import asyncio
 import io
 from collections import Counter
+from dataclasses import asdict
 from datetime import UTC, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from arrears.ledger.api import Actor, ledger_of
 from arrears.ledger.cash import apply_unapplied
 from arrears.ledger.cash import store as cash_store
 from arrears.ledger.statements import store as statement_store
-from arrears.ledger.statements.importer import import_statements, read_document
+from arrears.ledger.statements.importer import assign_receipt, import_statements, read_document
 from arrears.ledger.ubl.importer import import_documents
 from arrears.shared.errors import PROBLEM_JSON, Problem
-from arrears.shared.events.envelope import CompanyId
+from arrears.shared.events.envelope import CompanyId, CustomerId
 from arrears.shared.money import decimal_text
 
 router = APIRouter(prefix="/v1", tags=["bank statements and cash application"])
@@ -158,6 +160,32 @@ async def unidentified_receipts(request: Request, company: CompanyId) -> dict[st
             for r in receipts
         ],
     }
+
+
+class ReceiptAssignment(BaseModel):
+    bank_key: str = Field(min_length=1, max_length=64, description="The unidentified receipt.")
+    customer_id: CustomerId = Field(description="The customer it is a payment of.")
+
+
+@router.post(
+    "/companies/{company}/unidentified-receipts:assign",
+    summary="Name the customer of an unidentified receipt: it becomes that customer's payment",
+    status_code=201,
+)
+async def assign_unidentified_receipt(
+    request: Request, company: CompanyId, body: ReceiptAssignment, actor: Actor = "api"
+) -> dict[str, Any]:
+    """The payment is received with the bank's key as its document number, the payer's
+    account is learned for the customer, and cash application applies it."""
+    assigned = await assign_receipt(
+        ledger_of(request),
+        company,
+        body.bank_key,
+        body.customer_id,
+        actor=actor,
+        policies=request.app.state.ctx.extras["cash_policies"],
+    )
+    return asdict(assigned)
 
 
 @router.get(

@@ -13,7 +13,7 @@ appends, with the same rules as one command at a time.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import IO, Any, Literal
 
@@ -30,7 +30,14 @@ from arrears.ledger.statements.camt import (
     StatementRefused,
     read_statements,
 )
-from arrears.ledger.statements.references import Clues, Identification, clues, identify
+from arrears.ledger.statements.references import (
+    Clues,
+    Identification,
+    clues,
+    clues_of,
+    identify,
+)
+from arrears.shared.errors import Problem
 from arrears.shared.ids import uuid7
 from arrears.shared.money import decimal_text
 
@@ -475,3 +482,68 @@ async def _return(
             line.outcome, line.reason = "present", "returned before"
         else:
             line.reason = f"{problem.code}: {problem.detail}"
+
+
+@dataclass(frozen=True)
+class Assigned:
+    """An unidentified receipt named to its customer: its payment and what cash application
+    did with it."""
+
+    bank_key: str
+    customer_id: str
+    transaction_id: str
+    cash: str
+    proposal_id: str | None
+
+
+async def assign_receipt(
+    ledger: Ledger,
+    company: str,
+    bank_key: str,
+    customer_id: str,
+    *,
+    actor: str,
+    policies: Policies,
+) -> Assigned:
+    """Receive an unidentified receipt as a payment of `customer_id` (an agent named it),
+    learn its payer account, and apply its cash; refused (a Problem) when there is no such
+    receipt, it has its customer already, or the ledger refuses the payment."""
+    async with ledger.engine.connect() as conn:
+        receipt = (await store.receipts(conn, company, [bank_key])).get(bank_key)
+    if receipt is None:
+        raise Problem(404, "unknown_receipt", f"no bank receipt {bank_key} in {company}")
+    if receipt.transaction_id is not None:
+        raise Problem(
+            409,
+            "receipt_identified",
+            f"bank receipt {bank_key} is payment {receipt.transaction_id} of "
+            f"{receipt.customer_id} already",
+        )
+    outcome = await ledger.execute(
+        ReceivePayment(
+            company=company,
+            customer_id=customer_id,
+            payment_date=receipt.booking_date,
+            amount=receipt.amount,
+            currency=receipt.currency,
+            document_number=bank_key,
+            method_of_payment="BANK",
+            payment_reference=_clip(receipt.end_to_end_id, 100),
+            bank_account=receipt.account[:50],
+            remittance_info=receipt.remittance[:1000] or None,
+        ),
+        actor=actor,
+    )
+    transaction_id = str(outcome.events[0].data.transaction_id)
+    now = ledger.clock.now()
+    async with ledger.engine.begin() as conn:
+        named = replace(receipt, customer_id=customer_id, transaction_id=transaction_id)
+        await store.record_receipts(conn, [named], now)
+        if receipt.payer_iban:
+            await store.learn_payers(conn, company, {receipt.payer_iban: customer_id}, now)
+    found = clues_of((), (), receipt.remittance)
+    clue = Clue(found.references, found.rf_references, found.words)
+    (applied,) = await apply_cash(
+        ledger, [CashRequest(company, customer_id, transaction_id, clue)], policies
+    )
+    return Assigned(bank_key, customer_id, transaction_id, applied.disposition, applied.proposal_id)
