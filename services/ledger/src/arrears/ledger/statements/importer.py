@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from typing import IO, Any, Literal
 
@@ -257,8 +258,11 @@ def _clip(text: str | None, length: int) -> str | None:
     return text[:length] if text else None
 
 
-def _day(entry: StatementEntry) -> Any:
-    return entry.booking_date or entry.value_date
+def _day(entry: StatementEntry) -> date:
+    """The entry's booking date, else its value date (an entry has one: `_classify`)."""
+    day = entry.booking_date or entry.value_date
+    assert day is not None
+    return day
 
 
 async def _receive(
@@ -320,7 +324,7 @@ async def _receive(
         event = result.outcomes[index].events[0]
         line.outcome = "payment"
         line.transaction_id = str(event.data.transaction_id)
-        if tx.payer_iban and any(not e.startswith("payer") for e in identification.evidence):
+        if tx.payer_iban and identification.level in ("reference", "remittance text"):
             learned[tx.payer_iban] = identification.customer_id or ""
     async with ledger.engine.begin() as conn:
         for tx, line in present:
@@ -329,7 +333,7 @@ async def _receive(
             if holder is not None:
                 line.customer_id, line.transaction_id = holder
         by_key = {tx.key: (entry, tx) for entry, tx, _ in batch}
-        for line in report_lines(requests, present):
+        for line in [*(line for _, line, _ in requests), *(line for _, line in present)]:
             if line.transaction_id is not None and line.customer_id is not None:
                 entry, tx = by_key[line.key]
                 receipts.append(
@@ -374,13 +378,6 @@ async def _apply(
             line.evidence = list(outcome.evidence)
         if outcome.reason:
             line.reason = outcome.reason
-
-
-def report_lines(
-    requests: list[tuple[BankTransaction, Line, Identification]],
-    present: list[tuple[BankTransaction, Line]],
-) -> list[Line]:
-    return [line for _, line, _ in requests] + [line for _, line in present]
 
 
 def _receipt(
