@@ -93,17 +93,23 @@ class StatementReport:
     def applied(self, disposition: str) -> int:
         return sum(1 for line in self.lines if line.cash == disposition)
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, brief: bool = False) -> dict[str, Any]:
+        """The report; `brief` keeps only the lines of transactions refused or unidentified
+        (what the stored report holds: the rest are events)."""
         counts = {
             name: self.count(name)
             for name in ("payment", "return", "present", "unidentified", "refused")
         }
         cash = {name: self.applied(name) for name in CASH_DISPOSITIONS}
-        return asdict(self) | {
+        report = asdict(self) | {
             "counts": counts,
             "cash_application": cash,
             "transactions": len(self.lines),
         }
+        if brief:
+            kept = ("refused", "unidentified")
+            report["lines"] = [line for line in report["lines"] if line["outcome"] in kept]
+        return report
 
     def text(self) -> str:
         rows = [
@@ -229,7 +235,7 @@ async def import_statement(
             company,
             statement.statement_id,
             ledger.clock.now(),
-            report.as_dict(),
+            report.as_dict(brief=True),
         )
     return report
 
