@@ -70,9 +70,10 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Import customers, invoices, payments or settlements from CSV or JSON lines through "
-        "the ledger, streaming in batches. Re-importing a file appends nothing twice. Exit "
-        "code 0 when no row was rejected, 1 otherwise, 2 when nothing could be imported. "
-        "See docs/import.md."
+        "the ledger, streaming in batches; or a bank statement (camt.053/.054, then cash "
+        "application) or UBL invoices and credit notes. Re-importing a file appends nothing "
+        "twice. Exit code 0 when no row was rejected, 1 otherwise, 2 when nothing could be "
+        "imported. See docs/import.md and docs/cash-application.md."
     )
     parser.add_argument("kind", choices=(*KINDS, *OTHER_KINDS), help="what the file holds")
     parser.add_argument(
