@@ -210,3 +210,16 @@ def test_a_batch_whose_transactions_do_not_add_up_is_flagged() -> None:
     (statement,) = read_statements(io.BytesIO(xml))
     assert statement.entries[0].problem is not None
     assert "90.00" in statement.entries[0].problem
+
+
+def test_a_deeply_nested_document_is_refused() -> None:
+    depth = 5000  # beyond lxml's nesting limit, kept on
+    document = (
+        b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.02">'
+        + b"<a>" * depth
+        + b"</a>" * depth
+        + b"</Document>"
+    )
+    with pytest.raises(XmlRefused) as refused:
+        read_statements(io.BytesIO(document))
+    assert refused.value.code == "invalid_xml"
