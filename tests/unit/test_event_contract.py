@@ -98,7 +98,7 @@ def test_registry_finds_every_event_class() -> None:
         and obj is not Event
         and obj.__module__ == module.__name__
     ]
-    assert len(declared) == 31
+    assert len(declared) == 34
     for cls in declared:
         assert cls in ALL_EVENTS, f"{cls.__name__} is missing from its module's EVENTS"
         assert event_class(*event_types_of(cls)) is cls

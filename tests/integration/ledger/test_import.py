@@ -17,7 +17,6 @@ from collections import Counter
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -31,6 +30,7 @@ from arrears.ledger.domain import rebuild
 from arrears.ledger.imports import ImportSummary, import_file
 from arrears.shared.db import create_engine
 from tests.conftest import unique_name
+from tests.integration.ledger.conftest import envelopes, event_types
 from tests.support import wait_until
 
 pytestmark = pytest.mark.integration
@@ -72,22 +72,6 @@ async def run_import(ledger: Ledger, argv: list[str]) -> tuple[ImportSummary, li
     err = io.StringIO()
     summary = await import_file(ledger, imports.options_from_args(parse(argv)), err=err)
     return summary, [line for line in err.getvalue().splitlines() if line.startswith("row ")]
-
-
-async def event_types(ledger: Ledger) -> Counter[str]:
-    async with ledger.engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(store.events.c.type, sa.func.count()).group_by(store.events.c.type)
-        )
-        return Counter({row[0]: row[1] for row in rows})
-
-
-async def envelopes(ledger: Ledger, event_type: str) -> list[dict[str, Any]]:
-    async with ledger.engine.connect() as conn:
-        rows = await conn.execute(
-            sa.select(store.events.c.envelope).where(store.events.c.type == event_type)
-        )
-        return [row[0] for row in rows]
 
 
 def us_date(text: str) -> str:

@@ -95,6 +95,9 @@ MINIMAL: dict[type[Command], dict[str, Any]] = {
     },
     c.ReverseSettlement: {"settlement_id": "S-1", "reason": "r"},
     c.ReturnPaymentNsf: {"payment_transaction_id": "P-1"},
+    c.ProposeAllocation: {"payment_transaction_id": "P-1", "confidence": "0.5", "threshold": "0.9"},
+    c.AcceptAllocationProposal: {"proposal_id": "PRP-1"},
+    c.RejectAllocationProposal: {"proposal_id": "PRP-1", "reason": "wrong invoice"},
     c.WriteOffTransactions: {"reason_code": "BAD", "write_off_account": "6189"},
     c.ChangeCollectionStatus: {"transaction_id": "I-1", "status": "disputed"},
     c.EvaluatePromises: {"as_of": date(2025, 1, 1)},
@@ -108,7 +111,7 @@ MINIMAL: dict[type[Command], dict[str, Any]] = {
 
 def test_every_command_is_covered_here() -> None:
     assert set(MINIMAL) | {c.RegisterCustomer} == set(ALL_COMMANDS)
-    assert len(ALL_COMMANDS) == len(set(ALL_COMMANDS)) == 22
+    assert len(ALL_COMMANDS) == len(set(ALL_COMMANDS)) == 25
 
 
 @pytest.mark.parametrize("cls", list(MINIMAL), ids=lambda cls: cls.__name__)

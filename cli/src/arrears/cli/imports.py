@@ -1,7 +1,9 @@
-"""`arrears import customers|invoices|payments|settlements FILE`: the command line of the
-ledger's imports (`arrears.ledger.imports`): arguments, progress (rows/s and the time left),
-and Ctrl-C, which stops the import cleanly after the chunk being written (a second Ctrl-C
-abandons that chunk, which then appends nothing). docs/import.md is the user's guide.
+"""`arrears import customers|invoices|payments|settlements|statement|ubl FILE`: the command
+line of the ledger's imports (`arrears.ledger.imports`): arguments, progress (rows/s and the
+time left), and Ctrl-C, which stops the import cleanly after the chunk being written (a second
+Ctrl-C abandons that chunk, which then appends nothing). docs/import.md is the user's guide;
+statements and UBL documents are imported by `arrears.cli.statements` and
+`arrears.cli.einvoices` (docs/cash-application.md).
 """
 
 from __future__ import annotations
@@ -19,6 +21,26 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from arrears.cli.infra import LocalPostgres
 from arrears.ledger.imports import KINDS, ImportOptions, ImportSummary, UsageError, import_file
 from arrears.ledger.imports import Progress as ImportProgress
+
+
+def _statement(
+    args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
+) -> int:
+    from arrears.cli import statements
+
+    return statements.run(args, database_url)
+
+
+def _ubl(
+    args: argparse.Namespace, database_url: Callable[[], tuple[str, LocalPostgres | None]]
+) -> int:
+    from arrears.cli import einvoices
+
+    return einvoices.run(args, database_url)
+
+
+OTHER_KINDS: dict[str, Callable[..., int]] = {"statement": _statement, "ubl": _ubl}
+"""Imports of standard documents rather than mapped rows."""
 
 INTERRUPTED = 130
 """Exit code of an import stopped by Ctrl-C (the shell's code for SIGINT)."""
@@ -48,12 +70,18 @@ def options_from_args(args: argparse.Namespace) -> ImportOptions:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.description = (
         "Import customers, invoices, payments or settlements from CSV or JSON lines through "
-        "the ledger, streaming in batches. Re-importing a file appends nothing twice. Exit "
-        "code 0 when no row was rejected, 1 otherwise, 2 when nothing could be imported. "
-        "See docs/import.md."
+        "the ledger, streaming in batches; or a bank statement (camt.053/.054, then cash "
+        "application) or UBL invoices and credit notes. Re-importing a file appends nothing "
+        "twice. Exit code 0 when no row was rejected, 1 otherwise, 2 when nothing could be "
+        "imported. See docs/import.md and docs/cash-application.md."
     )
-    parser.add_argument("kind", choices=KINDS, help="what the file holds")
-    parser.add_argument("file", help="CSV file, or JSON lines (.jsonl, .ndjson)")
+    parser.add_argument("kind", choices=(*KINDS, *OTHER_KINDS), help="what the file holds")
+    parser.add_argument(
+        "file",
+        help="CSV file, or JSON lines (.jsonl, .ndjson); for 'statement' an ISO 20022 "
+        "camt.053 or camt.054 XML file; for 'ubl' a UBL invoice or credit note, or a folder "
+        "of them (see docs/cash-application.md)",
+    )
     parser.add_argument(
         "--format", choices=("csv", "jsonl"), help="file format (default: by extension)"
     )
@@ -92,6 +120,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--register-missing-customers",
         action="store_true",
         help="register unknown customers of invoices/payments (name: customer_name or id)",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="statement: import a statement whose balances do not reconcile",
     )
     parser.add_argument("--schema", default="ledger", help="the ledger's database schema")
 
@@ -151,6 +184,8 @@ def run(
 ) -> int:
     from arrears.cli.ledger_access import open_ledger
 
+    if args.kind in OTHER_KINDS:
+        return OTHER_KINDS[args.kind](args, database_url)
     try:
         options = options_from_args(args)
     except UsageError as error:

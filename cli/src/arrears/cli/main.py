@@ -219,7 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from arrears.cli import demo, imports
 
-    p = sub.add_parser("import", help="import customers, invoices, payments or settlements")
+    p = sub.add_parser(
+        "import",
+        help="import customers, invoices, payments or settlements; bank statements; UBL",
+    )
     imports.add_arguments(p)
     p.set_defaults(func=lambda args: imports.run(args, database_url))
 

@@ -118,6 +118,20 @@ COMMANDS: tuple[CommandRoute, ...] = (
     ),
     CommandRoute(
         "POST",
+        CUSTOMER + "/cash-proposals/{proposal_id}/accept",
+        "AcceptAllocationProposal",
+        P.SETTLE,
+        "Accept a cash-application proposal, as proposed or edited",
+    ),
+    CommandRoute(
+        "POST",
+        CUSTOMER + "/cash-proposals/{proposal_id}/reject",
+        "RejectAllocationProposal",
+        P.SETTLE,
+        "Reject a cash-application proposal",
+    ),
+    CommandRoute(
+        "POST",
         CUSTOMER + "/write-offs",
         "WriteOffTransactions",
         P.WRITE_OFF,

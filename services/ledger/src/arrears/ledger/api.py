@@ -95,6 +95,18 @@ ROUTES: tuple[CommandRoute, ...] = (
     ),
     CommandRoute(
         "POST",
+        CUSTOMER + "/cash-proposals/{proposal_id}/accept",
+        c.AcceptAllocationProposal,
+        "Accept a cash-application proposal (as proposed or edited): settle the payment",
+    ),
+    CommandRoute(
+        "POST",
+        CUSTOMER + "/cash-proposals/{proposal_id}/reject",
+        c.RejectAllocationProposal,
+        "Reject a cash-application proposal; the payment stays unapplied",
+    ),
+    CommandRoute(
+        "POST",
         CUSTOMER + "/write-offs",
         c.WriteOffTransactions,
         "Write off all or selected open transactions",

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from arrears.ledger import api, config_api
+from arrears.ledger import api, config_api, statements_api
 from arrears.ledger.application import Ledger
 from arrears.ledger.jobs import DailyScheduler
 from arrears.ledger.relay import OutboxRelay
@@ -23,6 +23,7 @@ async def ledger_runtime(ctx: ServiceContext) -> AsyncIterator[None]:
     ledger = Ledger(ctx.engine, ctx.clock)
     ctx.extras["ledger"] = ledger
     ctx.extras["letter_sequences"] = config_api.LetterSequences(ctx.engine)
+    ctx.extras["cash_policies"] = settings.cash_policies()
     tasks: list[asyncio.Task[None]] = []
     relay = OutboxRelay(ctx.engine, settings)
     scheduler = DailyScheduler(ledger, ctx.engine, schema=ctx.settings.schema_name)
@@ -47,7 +48,7 @@ SPEC = ServiceSpec(
     ),
     settings=LedgerSettings,
     migrations=Path(__file__).parent / "migrations",
-    routers=(api.router, config_api.router),
+    routers=(api.router, config_api.router, statements_api.router),
     background=ledger_runtime,
 )
 create_app = SPEC.create_app

@@ -377,10 +377,127 @@ class TransactionsWrittenOff(Event):
     data: TransactionsWrittenOffData
 
 
+# ---------------------------------------------------------------------------- cash application
+
+ProposalId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^\S+$",
+        description="Id of a cash-application proposal, assigned by the ledger.",
+    ),
+]
+Confidence = Annotated[
+    Decimal,
+    Field(
+        ge=0,
+        le=1,
+        max_digits=4,
+        decimal_places=3,
+        description="How sure the proposal is, from 0 (a guess) to 1 (certain).",
+    ),
+]
+
+
+class ProposedAllocation(Payload):
+    """One open transaction a proposal would settle, and how much of it."""
+
+    transaction_id: TransactionId = Field(description="The invoice, interest note or fee.")
+    document_number: DocumentNumber | None = Field(default=None, description="Its document number.")
+    amount: Money = Field(description="Amount to apply, in the payment's currency; positive.")
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        require_positive(self.amount, "amount")
+        return self
+
+
+class PaymentAllocationProposedData(Payload):
+    proposal_id: ProposalId
+    payment_transaction_id: TransactionId = Field(description="The payment to apply.")
+    allocations: tuple[ProposedAllocation, ...] = Field(
+        max_length=1000,
+        description="What the payment would settle, in order; empty when nothing matched.",
+    )
+    unapplied: Money = Field(
+        description="What would stay open on the payment after the allocations (zero or more)."
+    )
+    confidence: Confidence
+    evidence: tuple[str, ...] = Field(
+        max_length=50,
+        description="Why: each clue that produced the proposal (references, document numbers, "
+        "payer account, amounts), in words.",
+    )
+    threshold: Confidence = Field(
+        description="The company's threshold for settling automatically when proposed."
+    )
+    disposition: Literal["settle_automatically", "queued"] = Field(
+        description="Settled automatically (confidence at or above the threshold) or queued "
+        "for an agent."
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        require_currency(
+            (a.amount for a in self.allocations), self.unapplied.currency, "allocations"
+        )
+        require_unique((a.transaction_id for a in self.allocations), "allocation")
+        if self.unapplied.amount < 0:
+            raise ValueError("unapplied must not be negative")
+        return self
+
+
+class PaymentAllocationProposed(Event):
+    """Cash application matched a payment to open transactions (or found nothing) and says
+    how sure it is and why; above the company's threshold the settlement follows at once."""
+
+    topic = PAYMENTS
+    type: Literal["PaymentAllocationProposed"] = "PaymentAllocationProposed"
+    schema_version: Literal[1] = 1
+    data: PaymentAllocationProposedData
+
+
+class PaymentAllocationAcceptedData(Payload):
+    proposal_id: ProposalId
+    payment_transaction_id: TransactionId = Field(description="The payment applied.")
+    settlement_id: SettlementId = Field(description="The settlement that applied it.")
+    edited: bool = Field(description="Whether the allocations settled differ from the proposal.")
+    note: Note | None = Field(default=None, description="The agent's note.")
+
+
+class PaymentAllocationAccepted(Event):
+    """A proposal was accepted (automatically above the threshold, or by an agent, as
+    proposed or edited) and settled; the `PaymentSettled` before it holds the allocations."""
+
+    topic = PAYMENTS
+    type: Literal["PaymentAllocationAccepted"] = "PaymentAllocationAccepted"
+    schema_version: Literal[1] = 1
+    data: PaymentAllocationAcceptedData
+
+
+class PaymentAllocationRejectedData(Payload):
+    proposal_id: ProposalId
+    payment_transaction_id: TransactionId = Field(description="The payment, still unapplied.")
+    reason: str = Field(min_length=1, max_length=500, description="Why it was rejected.")
+
+
+class PaymentAllocationRejected(Event):
+    """An agent rejected a proposal; the payment stays unapplied."""
+
+    topic = PAYMENTS
+    type: Literal["PaymentAllocationRejected"] = "PaymentAllocationRejected"
+    schema_version: Literal[1] = 1
+    data: PaymentAllocationRejectedData
+
+
 EVENTS: tuple[type[Event], ...] = (
     PaymentReceived,
     PaymentSettled,
     SettlementReversed,
     PaymentReturnedNsf,
     TransactionsWrittenOff,
+    PaymentAllocationProposed,
+    PaymentAllocationAccepted,
+    PaymentAllocationRejected,
 )

@@ -34,7 +34,7 @@ SAMPLE_START = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
 """Default `recorded_at` of the first sample event."""
 
 RATE = Decimal("1.08")
-LEDGER_STORY_LENGTH = 23
+LEDGER_STORY_LENGTH = 26
 """Number of ledger events in the story; the derived events reflect up to the last one."""
 
 
@@ -296,6 +296,31 @@ def _payloads(customer_id: str, day: date, position: int) -> list[tuple[int, typ
         ),
         (
             70,
+            payments.PaymentAllocationProposed,
+            payments.PaymentAllocationProposedData(
+                proposal_id="prp-000041",
+                payment_transaction_id=pay,
+                allocations=(
+                    payments.ProposedAllocation(
+                        transaction_id=inv, document_number="INV-000101", amount=_eur("1134.50")
+                    ),
+                    payments.ProposedAllocation(
+                        transaction_id=note, document_number="IN-000007", amount=_eur("11.35")
+                    ),
+                ),
+                unapplied=_eur("0.00"),
+                confidence=Decimal("0.85"),
+                evidence=(
+                    "remittance text names document INV-000101",
+                    "remittance text names document IN-000007",
+                    "the payment equals the open amounts of INV-000101 and IN-000007",
+                ),
+                threshold=Decimal("0.9"),
+                disposition="queued",
+            ),
+        ),
+        (
+            70,
             payments.PaymentSettled,
             payments.PaymentSettledData(
                 settlement_id="st-000031",
@@ -319,6 +344,16 @@ def _payloads(customer_id: str, day: date, position: int) -> list[tuple[int, typ
                         accounting_amount=_usd("12.26"),
                     ),
                 ),
+            ),
+        ),
+        (
+            70,
+            payments.PaymentAllocationAccepted,
+            payments.PaymentAllocationAcceptedData(
+                proposal_id="prp-000041",
+                payment_transaction_id=pay,
+                settlement_id="st-000031",
+                edited=False,
             ),
         ),
         (
@@ -360,6 +395,15 @@ def _payloads(customer_id: str, day: date, position: int) -> list[tuple[int, typ
                     transaction_id=nsf_fee, amount=_eur("15.00"), accounting_amount=_usd("16.20")
                 ),
                 bank_reason_code="AM04",
+            ),
+        ),
+        (
+            73,
+            payments.PaymentAllocationRejected,
+            payments.PaymentAllocationRejectedData(
+                proposal_id="prp-000042",
+                payment_transaction_id=pay,
+                reason="The payment was returned by the bank.",
             ),
         ),
         (

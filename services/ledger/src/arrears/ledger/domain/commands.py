@@ -369,6 +369,65 @@ class ReturnPaymentNsf(Command):
     note: Note | None = Field(default=None, description="Agent's note.")
 
 
+class ProposedAllocationRequest(BaseModel):
+    """One open transaction a proposal would settle."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    transaction_id: TransactionId = Field(description="Invoice, interest note or fee.")
+    amount: CommandAmount = Field(description="Amount to apply, in the payment's currency.")
+
+
+Confidence = Annotated[
+    Decimal,
+    Field(ge=0, le=1, max_digits=4, decimal_places=3, description="From 0 to 1."),
+]
+
+
+class ProposeAllocation(Command):
+    """Record cash application's proposal for an unapplied payment: what it would settle,
+    how sure it is and why, and whether it settles it at once (at or above the threshold)."""
+
+    payment_transaction_id: TransactionId = Field(description="The payment.")
+    allocations: tuple[ProposedAllocationRequest, ...] = Field(
+        default=(), max_length=1000, description="What it would settle; empty: nothing matched."
+    )
+    confidence: Confidence
+    evidence: tuple[Annotated[str, Field(max_length=300)], ...] = Field(
+        default=(), max_length=50, description="The clues behind the proposal, in words."
+    )
+    threshold: Confidence = Field(description="The company's threshold for settling at once.")
+
+
+class AcceptAllocationProposal(Command):
+    """Settle a payment as its open proposal says, or as edited: the settlement and the
+    proposal's acceptance are recorded together."""
+
+    proposal_id: str = Field(min_length=1, max_length=64, description="The open proposal.")
+    allocations: tuple[AllocationRequest, ...] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=1000,
+        description="Edited allocations; the proposal's own when absent.",
+    )
+    settlement_date: Day | None = Field(
+        default=None, description="Date the settlement takes effect; today when absent."
+    )
+    note: Note | None = Field(default=None, description="Agent's note.")
+    deduction_reason: ReasonCode | None = Field(
+        default=None,
+        description="Dispute what stays open on each transaction the payment pays short, with "
+        "this deduction reason code; the rest just stays open when absent.",
+    )
+
+
+class RejectAllocationProposal(Command):
+    """Reject an open proposal; the payment stays unapplied."""
+
+    proposal_id: str = Field(min_length=1, max_length=64, description="The open proposal.")
+    reason: str = Field(min_length=1, max_length=500, description="Why it is rejected.")
+
+
 class WriteOffSelection(BaseModel):
     """One transaction to write off."""
 
@@ -578,6 +637,9 @@ ALL_COMMANDS: tuple[type[Command], ...] = (
     SettleTransactions,
     ReverseSettlement,
     ReturnPaymentNsf,
+    ProposeAllocation,
+    AcceptAllocationProposal,
+    RejectAllocationProposal,
     WriteOffTransactions,
     ChangeCollectionStatus,
     EvaluatePromises,

@@ -43,6 +43,7 @@ from .state import (
     CREDIT_KINDS,
     DOCUMENT_KINDS,
     CustomerAccount,
+    Proposal,
     Transaction,
 )
 from .terms import due_date_from_terms
@@ -749,6 +750,147 @@ def _return_nsf(state: CustomerAccount, cmd: c.ReturnPaymentNsf, ctx: Context) -
         note=cmd.note,
     )
     return [Change(pm.PaymentReturnedNsf, data, start_of(posting_date))]
+
+
+# ---------------------------------------------------------------------------- cash application
+
+
+def _unapplied_payment(state: CustomerAccount, transaction_id: str) -> Transaction:
+    payment = _transaction(state, transaction_id)
+    if payment.kind != "payment":
+        raise Rejected("not_a_payment", f"{payment.label} is a {payment.kind}, not a payment")
+    if payment.cancelled:
+        raise Rejected("payment_cancelled", f"payment {payment.label} was returned (NSF)")
+    if not payment.is_open:
+        raise Conflict("payment_applied", f"nothing of payment {payment.label} is unapplied")
+    return payment
+
+
+@_handles(c.ProposeAllocation)
+def _propose(state: CustomerAccount, cmd: c.ProposeAllocation, ctx: Context) -> list[Change]:
+    payment = _unapplied_payment(state, cmd.payment_transaction_id)
+    allocations = []
+    for request in cmd.allocations:
+        target = _transaction(state, request.transaction_id)
+        if not target.is_receivable or not target.is_open:
+            raise Rejected("not_open", f"{target.label} is not an open receivable")
+        if target.currency != payment.currency:
+            raise Rejected(
+                "currency_mismatch", f"{target.label} is in {target.currency}, not in "
+                f"{payment.currency}"
+            )  # fmt: skip
+        if request.amount > target.open_amount:
+            raise _over(f"{request.amount} proposed for {target.label}, {target.open_amount} open")
+        allocations.append(
+            payload(
+                pm.ProposedAllocation,
+                transaction_id=target.transaction_id,
+                document_number=target.document_number,
+                amount=money(request.amount, payment.currency),
+            )
+        )
+    applied = sum((r.amount for r in cmd.allocations), ZERO)
+    if applied > payment.open_amount:
+        raise _over(f"{applied} proposed, {payment.open_amount} unapplied on {payment.label}")
+    automatic = bool(allocations) and cmd.confidence >= cmd.threshold
+    data = payload(
+        pm.PaymentAllocationProposedData,
+        proposal_id=ctx.new_id("PRP"),
+        payment_transaction_id=payment.transaction_id,
+        allocations=tuple(allocations),
+        unapplied=money(payment.open_amount - applied, payment.currency),
+        confidence=cmd.confidence,
+        evidence=cmd.evidence,
+        threshold=cmd.threshold,
+        disposition="settle_automatically" if automatic else "queued",
+    )
+    return [Change(pm.PaymentAllocationProposed, data, _now(ctx))]
+
+
+def _open_proposal(state: CustomerAccount, proposal_id: str) -> Proposal:
+    proposal = state.proposals.get(proposal_id)
+    if proposal is None:
+        raise NotFound("unknown_proposal", f"no proposal {proposal_id} on this customer")
+    if proposal.status != "open":
+        raise Conflict("proposal_closed", f"proposal {proposal_id} was {proposal.status}")
+    return proposal
+
+
+@_handles(c.AcceptAllocationProposal)
+def _accept_proposal(
+    state: CustomerAccount, cmd: c.AcceptAllocationProposal, ctx: Context
+) -> list[Change]:
+    proposal = _open_proposal(state, cmd.proposal_id)
+    proposed = tuple(
+        c.AllocationRequest(transaction_id=tid, amount=amount)
+        for tid, amount in proposal.allocations
+    )
+    allocations = cmd.allocations or proposed
+    if not allocations:
+        raise Rejected("nothing_to_settle", "the proposal settles nothing; give allocations")
+    settle = c.SettleTransactions(
+        company=cmd.company,
+        customer_id=cmd.customer_id,
+        paying_transaction_id=proposal.payment_transaction_id,
+        allocations=allocations,
+        settlement_date=cmd.settlement_date,
+    )
+    changes = _settle(state, settle, ctx)
+    settled = changes[0].data
+    assert isinstance(settled, pm.PaymentSettledData)
+    if cmd.deduction_reason is not None:
+        changes += _disputed_deductions(state, cmd, settled, ctx)
+    data = payload(
+        pm.PaymentAllocationAcceptedData,
+        proposal_id=proposal.proposal_id,
+        payment_transaction_id=proposal.payment_transaction_id,
+        settlement_id=settled.settlement_id,
+        edited=allocations != proposed,
+        note=cmd.note,
+    )
+    return [*changes, Change(pm.PaymentAllocationAccepted, data, _now(ctx))]
+
+
+def _disputed_deductions(
+    state: CustomerAccount,
+    cmd: c.AcceptAllocationProposal,
+    settled: pm.PaymentSettledData,
+    ctx: Context,
+) -> list[Change]:
+    """A dispute, with the deduction reason, of every transaction the settlement leaves
+    partly open (one disputed already stays as it is)."""
+    changes: list[Change] = []
+    for part in settled.allocations:
+        target = state.transactions[part.transaction_id]
+        paid = part.invoice_currency_amount or part.amount
+        if paid.amount >= target.open_amount or target.collection_status is (
+            iv.CollectionStatus.DISPUTED
+        ):
+            continue
+        dispute = c.ChangeCollectionStatus(
+            company=cmd.company,
+            customer_id=cmd.customer_id,
+            transaction_id=target.transaction_id,
+            status=iv.CollectionStatus.DISPUTED,
+            reason_code=cmd.deduction_reason,
+            note=cmd.note,
+        )
+        changes += _change_status(state, dispute, ctx)
+    return changes
+
+
+@_handles(c.RejectAllocationProposal)
+def _reject_proposal(
+    state: CustomerAccount, cmd: c.RejectAllocationProposal, ctx: Context
+) -> list[Change]:
+    proposal = _open_proposal(state, cmd.proposal_id)
+    data = payload(
+        pm.PaymentAllocationRejectedData,
+        proposal_id=proposal.proposal_id,
+        payment_transaction_id=proposal.payment_transaction_id,
+        reason=cmd.reason,
+    )
+    return [Change(pm.PaymentAllocationRejected, data, _now(ctx))]
 
 
 # ---------------------------------------------------------------------------- write-off

@@ -169,6 +169,18 @@ class Settlement:
 
 
 @dataclass
+class Proposal:
+    """A cash-application proposal for a payment: open until accepted or rejected."""
+
+    proposal_id: str
+    payment_transaction_id: str
+    allocations: tuple[tuple[str, Decimal], ...]
+    """(transaction id, amount in the payment's currency) each."""
+    disposition: str
+    status: Literal["open", "accepted", "rejected"] = "open"
+
+
+@dataclass
 class Activity:
     activity_id: str
     kind: ac.ActivityKind
@@ -226,6 +238,8 @@ class CustomerAccount:
     activities: dict[str, Activity] = field(default_factory=dict)
     letters: dict[str, Letter] = field(default_factory=dict)
     write_offs: dict[str, WriteOff] = field(default_factory=dict)
+    proposals: dict[str, Proposal] = field(default_factory=dict)
+    """Cash-application proposals by id."""
     documents: dict[tuple[str, str], str] = field(default_factory=dict)
     """Transaction id by (kind, document number), the first posted of each."""
 
@@ -759,6 +773,31 @@ def _activity_closed(state: CustomerAccount, data: ac.ActivityClosedData, event:
     activity.closing_memo = data.memo
 
 
+def _allocation_proposed(
+    state: CustomerAccount, data: pm.PaymentAllocationProposedData, event: Event
+) -> None:
+    state.proposals[data.proposal_id] = Proposal(
+        data.proposal_id,
+        data.payment_transaction_id,
+        tuple((a.transaction_id, a.amount.amount) for a in data.allocations),
+        data.disposition,
+    )
+
+
+def _proposal_closed(status: Literal["accepted", "rejected"]) -> Callable[..., None]:
+    def close(
+        state: CustomerAccount,
+        data: pm.PaymentAllocationAcceptedData | pm.PaymentAllocationRejectedData,
+        event: Event,
+    ) -> None:
+        proposal = state.proposals.setdefault(
+            data.proposal_id, Proposal(data.proposal_id, data.payment_transaction_id, (), "")
+        )
+        proposal.status = status
+
+    return close
+
+
 _APPLY: dict[type[Event], Callable[[CustomerAccount, Any, Event], None]] = {
     cu.CustomerRegistered: _customer_registered,
     cu.CustomerProfileChanged: _profile_changed,
@@ -779,6 +818,9 @@ _APPLY: dict[type[Event], Callable[[CustomerAccount, Any, Event], None]] = {
     pm.SettlementReversed: _settlement_reversed,
     pm.PaymentReturnedNsf: _payment_returned,
     pm.TransactionsWrittenOff: _written_off,
+    pm.PaymentAllocationProposed: _allocation_proposed,
+    pm.PaymentAllocationAccepted: _proposal_closed("accepted"),
+    pm.PaymentAllocationRejected: _proposal_closed("rejected"),
     lt.CollectionLetterPosted: _letter_posted,
     ac.ActivityCreated: _activity_created,
     ac.ActivityChanged: _activity_changed,

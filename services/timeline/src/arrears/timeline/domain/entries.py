@@ -470,6 +470,15 @@ def _nsf(event: Message) -> Projected:
     )
 
 
+@_rule(pm.PaymentAllocationProposed)
+@_rule(pm.PaymentAllocationAccepted)
+@_rule(pm.PaymentAllocationRejected)
+def _cash_application(event: Message) -> Projected:
+    """Cash application's proposals and their outcome make no entry: the settlement they
+    lead to has its own, and the unapplied-cash queue shows the open ones."""
+    return Projected()
+
+
 @_rule(pm.TransactionsWrittenOff)
 def _written_off(event: Message) -> Projected:
     d = event.data
