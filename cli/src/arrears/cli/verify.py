@@ -3,8 +3,9 @@
 For each consumer of the ledger's topics (aging, timeline, summary, the notifier's, the
 gateway's), per customer stream: the events of the topics it reads, counted and with their
 last sequence, read from the store; the consumer's `stream_positions` must show the same
-count applied and the same last sequence. Fewer is `behind` (not applied yet, or lost), more
-is `applied_twice`, a stream the store lacks is `unknown`.
+count applied and the same last sequence (`arrears.shared.reconcile`, which every read
+service also runs in the background). Fewer is `behind` (not applied yet, or lost), more is
+`applied_twice`, a stream the store lacks is `unknown`.
 
 Aging is also checked on its figures: for every customer it has applied completely, the
 ledger's own fold of the stream (`rebuild`, the writer's rules) gives each transaction's open
@@ -32,31 +33,16 @@ from arrears.ledger.domain.state import rebuild
 from arrears.shared.clock import SystemClock
 from arrears.shared.consumer import applied_positions
 from arrears.shared.db import create_engine
-from arrears.shared.topics import LEDGER_TOPICS
+from arrears.shared.reconcile import (
+    Difference,
+    Stream,
+    compare_positions,
+    reads_only_ledger_topics,
+    stream_counts,
+)
 
-Stream = tuple[str, str]
 SERVICES = ("aging", "timeline", "summary", "notifier", "gateway")
-LEDGER_TOPIC_NAMES = frozenset(t.name for t in LEDGER_TOPICS)
 NOTHING_OPEN = (Decimal(0), Decimal(0))
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One way a read model disagrees with the event store."""
-
-    service: str
-    consumer: str
-    company: str
-    customer_id: str
-    kind: str
-    expected: str
-    found: str
-
-    def line(self) -> str:
-        return (
-            f"{self.service}/{self.consumer} {self.company}/{self.customer_id}: {self.kind} "
-            f"(event store: {self.expected}; read model: {self.found})"
-        )
 
 
 @dataclass(frozen=True)
@@ -72,46 +58,10 @@ def ledger_consumers(services: Iterable[str] = SERVICES) -> list[Consumer]:
     for service in services:
         spec = importlib.import_module(f"arrears.{service}.app").SPEC
         for projection in spec.projections(SimpleNamespace(clock=SystemClock())):
-            topics = frozenset(t.name for t in projection.topics)
-            if topics <= LEDGER_TOPIC_NAMES:
+            if reads_only_ledger_topics(projection):
+                topics = frozenset(t.name for t in projection.topics)
                 found.append(Consumer(service, projection.name, topics))
     return found
-
-
-def compare_positions(
-    consumer: Consumer,
-    stored: dict[Stream, tuple[int, int]],
-    applied: dict[Stream, tuple[int, int]],
-) -> list[Difference]:
-    """Streams whose applied events differ from the stored ones (count, last sequence)."""
-    out = []
-    for stream in sorted(stored.keys() | applied.keys()):
-        want, got = stored.get(stream), applied.get(stream)
-        if want == got:
-            continue
-        if want is None:
-            kind = "unknown"
-        elif got is None or got[0] < want[0]:
-            kind = "behind"
-        elif got[0] > want[0]:
-            kind = "applied_twice"
-        else:
-            kind = "last_sequence"
-        out.append(
-            Difference(
-                consumer.service,
-                consumer.name,
-                *stream,
-                kind,
-                _positions(want),
-                _positions(got),
-            )
-        )
-    return out
-
-
-def _positions(value: tuple[int, int] | None) -> str:
-    return "nothing" if value is None else f"{value[0]} events up to sequence {value[1]}"
 
 
 async def compare_aging(
@@ -196,11 +146,11 @@ async def verify(
                 engines[service] = create_engine(database_url, schema, pool_size=1)
             engine = engines[service]
             async with ledger.connect() as conn:
-                stored = await ledger_store.stream_counts(conn, consumer.topics)
+                stored = await stream_counts(conn, consumer.topics)
             async with engine.connect() as conn:
                 applied = await applied_positions(conn, consumer.name)
             streams |= stored.keys()
-            found = compare_positions(consumer, stored, applied)
+            found = compare_positions(consumer.service, consumer.name, stored, applied)
             differences += found
             checked[f"{consumer.service}/{consumer.name}"] = len(stored)
             if consumer.service == "aging":
