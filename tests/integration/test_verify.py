@@ -1,6 +1,6 @@
 """`arrears verify` agrees with read models built from the event store, and names every way a
-damaged one disagrees: an open amount changed, events not applied, events applied twice, a
-customer the store does not have."""
+damaged one disagrees: an open amount changed, a timeline entry lost, events not applied, events
+applied twice, a customer the store does not have."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from arrears.cli.verify import Report, verify
 from arrears.shared.consumer import stream_positions
 from arrears.shared.db import create_engine
 from arrears.shared.reconcile import Reconciler
+from arrears.timeline import store as timeline_store
 from arrears.timeline.handlers import TimelineProjection
 from arrears.timeline.settings import TimelineSettings
 from tests.integration.ledger.conftest import LedgerHarness, ledger
@@ -77,8 +78,12 @@ async def verify_and_damage(
             .where(p.customer_id == "V-2")
             .values(events_applied=p.events_applied + 1)
         )
+    e = timeline_store.entries.c
     async with timeline.begin() as conn:
         await conn.execute(sa.delete(stream_positions).where(p.customer_id == "V-1"))
+        await conn.execute(
+            sa.delete(timeline_store.entries).where(e.customer_id == "V-0", e.sequence == 2)
+        )
         await conn.execute(
             sa.insert(stream_positions).values(
                 consumer="timeline",
@@ -96,10 +101,12 @@ async def verify_and_damage(
     assert ("aging", "V-2", "applied_twice") in found
     assert ("timeline", "V-1", "behind") in found
     assert ("timeline", "V-GHOST", "unknown") in found
-    [changed] = [d for d in report.differences if d.customer_id == "V-0"]
+    [changed] = [d for d in report.differences if d.customer_id == "V-0" and d.service == "aging"]
     assert changed.kind.startswith("open amount of ")
     assert changed.expected.startswith("40.00") and changed.found.startswith("39")
-    assert len(report.differences) == 4
+    [entries] = [d for d in report.differences if d.kind == "entries"]
+    assert (entries.customer_id, entries.expected, entries.found) == ("V-0", "2", "1")
+    assert len(report.differences) == 5
 
 
 async def test_reconciliation_counts_only_what_outlives_an_interval(ledger: LedgerHarness) -> None:

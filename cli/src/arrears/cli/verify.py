@@ -13,6 +13,11 @@ amount in the accounting currency and the balance; aging's `transactions.open_am
 `customer_aging.balance` must equal them to the cent. A customer whose stored figures still
 wait for aging's refresher (after a replay, until the service runs) is `refresh_pending`.
 
+Timeline is checked on its entries: for every customer it has applied completely, the
+timeline's own rule (`entry_count`: an entry for each event a rule gives one, one for each
+created activity) applied to the stored stream gives the number of entries its `entries`
+table must hold (`entries`).
+
 Read-only; safe on a running system (a consumer still catching up shows as `behind`).
 """
 
@@ -40,6 +45,8 @@ from arrears.shared.reconcile import (
     reads_only_ledger_topics,
     stream_counts,
 )
+from arrears.timeline import store as timeline_store
+from arrears.timeline.domain import entry_count
 
 SERVICES = ("aging", "timeline", "summary", "notifier", "gateway")
 NOTHING_OPEN = (Decimal(0), Decimal(0))
@@ -110,6 +117,26 @@ async def compare_aging(
     return out
 
 
+async def compare_timeline(
+    ledger: AsyncEngine, timeline: AsyncEngine, streams: Sequence[Stream]
+) -> list[Difference]:
+    """Timeline's entries of these streams against what the timeline's rule makes of them."""
+    async with ledger.connect() as conn:
+        history = await ledger_store.load_streams(conn, streams)
+    async with timeline.connect() as conn:
+        stored = await timeline_store.entry_counts(conn, streams)
+    out = []
+    for stream in streams:
+        want, got = entry_count(history.get(stream, [])), stored.get(stream, 0)
+        if want != got:
+            out.append(Difference("timeline", "timeline", *stream, "entries", str(want), str(got)))
+    return out
+
+
+FIGURES = {"aging": compare_aging, "timeline": compare_timeline}
+"""What is checked beyond positions, per service, for the customers applied completely."""
+
+
 @dataclass
 class Report:
     differences: list[Difference]
@@ -131,7 +158,7 @@ async def verify(
     on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> Report:
     """Check every read model of `services` against the ledger's event store (`on_progress`
-    counts the customers whose aging figures were checked)."""
+    counts the customers whose figures were checked, per service of `FIGURES`)."""
     schemas = schemas or {}
     ledger = create_engine(database_url, ledger_schema, pool_size=1)
     engines: dict[str, AsyncEngine] = {}
@@ -153,12 +180,13 @@ async def verify(
             found = compare_positions(consumer.service, consumer.name, stored, applied)
             differences += found
             checked[f"{consumer.service}/{consumer.name}"] = len(stored)
-            if consumer.service == "aging":
+            figures = FIGURES.get(consumer.service)
+            if figures is not None:
                 lagging = {(d.company, d.customer_id) for d in found}
                 complete = sorted(s for s in stored if s not in lagging)
                 for start in range(0, len(complete), chunk):
                     part = complete[start : start + chunk]
-                    differences += await compare_aging(ledger, engine, part)
+                    differences += await figures(ledger, engine, part)
                     on_progress(start + len(part), len(complete))
         return Report(differences, len(streams), checked)
     finally:
