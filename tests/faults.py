@@ -26,7 +26,7 @@ from aiokafka import AIOKafkaProducer
 
 from arrears.cli.infra import restart_postgres
 from arrears.cli.replay import REPLAYABLE, replay
-from arrears.cli.verify import Report, ledger_consumers, verify
+from arrears.cli.verify import SERVICES, Report, ledger_consumers, verify
 from arrears.shared.db import create_engine, quoted
 from arrears.shared.service import ServiceSpec
 from arrears.shared.topics import ALL_TOPICS
@@ -372,15 +372,21 @@ async def replay_differences(
 
 
 def drift_on_metrics(stack: RunningStack) -> dict[str, float]:
-    """Every reconciliation drift gauge above 0, by service/consumer/kind."""
+    """What the services' reconciliation exports: every drift gauge above 0 (by service,
+    consumer and kind), and `unreconciled` for each consumer of the ledger's topics that has
+    not completed a check yet."""
     out = {}
-    for service in ("aging", "timeline", "summary", "notifier", "gateway"):
+    reconciled = set()
+    for service in SERVICES:
         text = httpx.get(f"{stack.url(service)}/metrics", timeout=10).text
         for line in text.splitlines():
-            if line.startswith("arrears_reconcile_drift_customers{"):
-                labels, value = line.rsplit(" ", 1)
-                if float(value) > 0:
-                    out[f"{service} {labels}"] = float(value)
+            labels, _, value = line.rpartition(" ")
+            if line.startswith("arrears_reconcile_drift_customers{") and float(value) > 0:
+                out[f"{service} {labels}"] = float(value)
+            if line.startswith("arrears_reconcile_last_success_timestamp_seconds{"):
+                reconciled.add(labels.split('consumer="', 1)[1].split('"', 1)[0])
+    for consumer in sorted({c.name for c in ledger_consumers(SERVICES)} - reconciled):
+        out[f"unreconciled {consumer}"] = 1.0
     return out
 
 

@@ -42,7 +42,7 @@ Positions = dict[Stream, tuple[int, int]]
 KINDS = ("behind", "applied_twice", "unknown", "last_sequence")
 LEDGER_TOPIC_NAMES = frozenset(t.name for t in LEDGER_TOPICS)
 LOG_EVERY_S = 600.0
-"""A consumer's drift is logged when it changes, and otherwise at most this often."""
+"""A consumer's drift is logged when it appears, and then at most this often while it lasts."""
 LOGGED_DIFFERENCES = 20
 
 DRIFT = Gauge(
@@ -145,7 +145,7 @@ class Drift:
     differing: Positions | None = None
     """Per stream that differed at the previous check: what the store held then (None before
     the first check)."""
-    logged: frozenset[Difference] = frozenset()
+    drifting: bool = False
     logged_at: float = float("-inf")
 
     def observe(self, stored: Positions, applied: Positions, service: str) -> list[Difference]:
@@ -209,11 +209,10 @@ class Reconciler:
         return out
 
     def _report(self, drift: Drift, lasting: list[Difference]) -> None:
+        """A warning when drift appears and then at most every `LOG_EVERY_S` while it lasts;
+        a line when it is gone."""
         now = time.monotonic()
-        current = frozenset(lasting)
-        if current == drift.logged and now - drift.logged_at < LOG_EVERY_S:
-            return
-        if lasting:
+        if lasting and (not drift.drifting or now - drift.logged_at >= LOG_EVERY_S):
             log.warning(
                 "read model differs from the event store",
                 consumer=drift.consumer,
@@ -221,9 +220,10 @@ class Reconciler:
                 kinds=dict(Counter(d.kind for d in lasting)),
                 differences=[d.line() for d in lasting[:LOGGED_DIFFERENCES]],
             )
-        elif drift.logged:
+            drift.logged_at = now
+        elif not lasting and drift.drifting:
             log.info("read model agrees with the event store again", consumer=drift.consumer)
-        drift.logged, drift.logged_at = current, now
+        drift.drifting = bool(lasting)
 
     async def run(self) -> None:
         interval = self.settings.reconcile_interval_s
