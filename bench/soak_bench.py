@@ -29,7 +29,7 @@ import harness
 
 sys.path.insert(0, str(harness.ROOT))  # the fault matrix's load, faults and checks
 
-from arrears.cli.verify import verify
+from arrears.cli.verify import Report, verify
 from tests.e2e.local_stack import RunningStack, running_stack
 from tests.faults import (
     CommandLoad,
@@ -88,13 +88,13 @@ def count_differences(
     stored = asyncio.run(stored_once(database_url, load))
     not_once = sum(1 for n in stored.times.values() if n != 1) + len(stored.unanswered)
 
-    async def settled() -> tuple[int, dict[str, list[str]]]:
+    async def settled() -> tuple[Report, dict[str, list[str]]]:
         try:
             report = await wait_until(
                 lambda: verify(database_url), lambda r: r.ok, timeout=args.settle, interval=5
             )
-        except AssertionError:
-            report = await verify(database_url)
+        except AssertionError:  # what still differs is counted; the replays are compared once
+            return await verify(database_url), await replay_differences(database_url)
         try:
             differing = await wait_until(
                 lambda: replay_differences(database_url),
@@ -104,9 +104,11 @@ def count_differences(
             )
         except AssertionError:
             differing = await replay_differences(database_url)
-        return len(report.differences), differing
+        return report, differing
 
-    verify_differences, replay_differing = asyncio.run(settled())
+    report, replay_differing = asyncio.run(settled())
+    verify_differences = len(report.differences)
+    kinds = Counter(f"{d.service}/{d.consumer} {d.kind.split(' (')[0]}" for d in report.differences)
     tables = sum(len(v) for v in replay_differing.values())
     total = not_once + verify_differences + tables + len(load.refused)
     faults_text = ", ".join(f"{c} {faults[c]}" for c in COMPONENTS if faults[c])
@@ -130,6 +132,8 @@ def count_differences(
         "",
         f"Drove {drove / 60:.1f} minutes; goal: 0 differences.",
     ]
+    if kinds:
+        lines += ["", "verify: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))]
     for service, differing in sorted(replay_differing.items()):
         lines += ["", f"{service}: " + "; ".join(differing)]
     for path, status, text in load.refused[:10]:
@@ -160,7 +164,7 @@ def main() -> None:
             "\n".join(section),
             args.notes,
             title="Soak",
-            intro=__doc__.split("\n\n")[0].replace("Soak: the", "`bench/soak_bench.py`: the"),
+            intro="## Soak\n\n`bench/soak_bench.py`: " + __doc__.split("\n\n")[0][len("Soak: ") :],
         )
 
 
