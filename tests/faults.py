@@ -397,8 +397,9 @@ class Outcome:
     retries: int
 
 
-def settle(stack: RunningStack, load: CommandLoad) -> Outcome:
-    """Stop the load and wait until every check passes: fails with what still differs."""
+def settle(stack: RunningStack, load: CommandLoad, *, within: float = SETTLE_S) -> Outcome:
+    """Stop the load and wait (at most `within` seconds for each check) until every check
+    passes: fails with what still differs."""
     load.stop()
     assert not load.refused, (load.refused, load.answers)
     database_url = stack.addresses["database_url"]
@@ -411,7 +412,7 @@ def settle(stack: RunningStack, load: CommandLoad) -> Outcome:
         wait_until(
             lambda: verify(database_url),
             lambda r: r.ok,
-            timeout=SETTLE_S,
+            timeout=within,
             interval=2.0,
             what="arrears verify to find no difference",
         )
@@ -421,7 +422,7 @@ def settle(stack: RunningStack, load: CommandLoad) -> Outcome:
         wait_until(
             lambda: replay_differences(database_url),
             lambda differing: not differing,
-            timeout=SETTLE_S,
+            timeout=within,
             interval=2.0,
             what="every read model to equal a replay of the event store",
         )
