@@ -56,11 +56,14 @@ class RunningStack:
 
 
 @contextmanager
-def running_stack(state: Path, *extra: str) -> Iterator[RunningStack]:
-    """`arrears up` in the foreground until it is ready; Ctrl-C (SIGINT) at the end."""
+def running_stack(
+    state: Path, *extra: str, env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    """`arrears up` in the foreground until it is ready (with `env` added to its
+    environment); Ctrl-C (SIGINT) at the end."""
     up = subprocess.Popen(
         [sys.executable, "-m", "arrears.cli.main", "up", *extra],
-        env=stack_env(state),
+        env=stack_env(state) | (env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

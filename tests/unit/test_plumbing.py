@@ -121,7 +121,10 @@ def test_database_outages_answer_503_with_retry_after_and_other_errors_stay_erro
         "pool": sa_exc.TimeoutError("QueuePool limit of size 5 overflow 5 reached"),
         "down": sa_exc.OperationalError("SELECT 1", {}, ConnectionRefusedError()),
         "refused": ConnectionRefusedError(111, "Connection refused"),
+        "starting": sa_exc.DBAPIError("SELECT 1", {}, Restarting("57P03")),
+        "shutdown": sa_exc.DBAPIError("SELECT 1", {}, Restarting("57P01")),
         "bug": ValueError("not an outage"),
+        "constraint": sa_exc.DBAPIError("INSERT", {}, Restarting("23505")),
     }
 
     @app.get("/{kind}")
@@ -133,12 +136,24 @@ def test_database_outages_answer_503_with_retry_after_and_other_errors_stay_erro
         ("pool", "busy"),
         ("down", "database_unavailable"),
         ("refused", "database_unavailable"),
+        ("starting", "database_unavailable"),
+        ("shutdown", "database_unavailable"),
     ):
         answer = client.get(f"/{kind}")
         assert answer.status_code == 503, kind
         assert answer.headers["content-type"] == "application/problem+json"
         assert answer.headers["retry-after"] == "2" and answer.json()["code"] == code
     assert client.get("/bug").status_code == 500
+    assert client.get("/constraint").status_code == 500
+
+
+class Restarting(Exception):
+    """A driver error with its SQLSTATE, as PostgreSQL sends during a restart (57P01 shutting
+    down, 57P03 starting up) or for other errors (23505 a unique violation)."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
 
 
 def test_a_starting_service_progresses_while_it_works_writes_or_its_readiness_changes() -> None:

@@ -135,7 +135,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return 2
     url, postgres = database_url()
     try:
-        with progress_bar("verify: aging figures", unit="customers") as report:
+        with progress_bar("verify: figures", unit="customers") as report:
             found = asyncio.run(verify(url, services=args.service or None, on_progress=report))
     finally:
         if postgres is not None:

@@ -3,14 +3,20 @@
 For each consumer of the ledger's topics (aging, timeline, summary, the notifier's, the
 gateway's), per customer stream: the events of the topics it reads, counted and with their
 last sequence, read from the store; the consumer's `stream_positions` must show the same
-count applied and the same last sequence. Fewer is `behind` (not applied yet, or lost), more
-is `applied_twice`, a stream the store lacks is `unknown`.
+count applied and the same last sequence (`arrears.shared.reconcile`, which every read
+service also runs in the background). Fewer is `behind` (not applied yet, or lost), more is
+`applied_twice`, a stream the store lacks is `unknown`.
 
 Aging is also checked on its figures: for every customer it has applied completely, the
 ledger's own fold of the stream (`rebuild`, the writer's rules) gives each transaction's open
 amount in the accounting currency and the balance; aging's `transactions.open_amount` and
 `customer_aging.balance` must equal them to the cent. A customer whose stored figures still
 wait for aging's refresher (after a replay, until the service runs) is `refresh_pending`.
+
+Timeline is checked on its entries: for every customer it has applied completely, the
+timeline's own rule (`entry_count`: an entry for each event a rule gives one, one for each
+created activity) applied to the stored stream gives the number of entries its `entries`
+table must hold (`entries`).
 
 Read-only; safe on a running system (a consumer still catching up shows as `behind`).
 """
@@ -32,31 +38,18 @@ from arrears.ledger.domain.state import rebuild
 from arrears.shared.clock import SystemClock
 from arrears.shared.consumer import applied_positions
 from arrears.shared.db import create_engine
-from arrears.shared.topics import LEDGER_TOPICS
+from arrears.shared.reconcile import (
+    Difference,
+    Stream,
+    compare_positions,
+    reads_only_ledger_topics,
+    stream_counts,
+)
+from arrears.timeline import store as timeline_store
+from arrears.timeline.domain import entry_count
 
-Stream = tuple[str, str]
 SERVICES = ("aging", "timeline", "summary", "notifier", "gateway")
-LEDGER_TOPIC_NAMES = frozenset(t.name for t in LEDGER_TOPICS)
 NOTHING_OPEN = (Decimal(0), Decimal(0))
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One way a read model disagrees with the event store."""
-
-    service: str
-    consumer: str
-    company: str
-    customer_id: str
-    kind: str
-    expected: str
-    found: str
-
-    def line(self) -> str:
-        return (
-            f"{self.service}/{self.consumer} {self.company}/{self.customer_id}: {self.kind} "
-            f"(event store: {self.expected}; read model: {self.found})"
-        )
 
 
 @dataclass(frozen=True)
@@ -72,46 +65,10 @@ def ledger_consumers(services: Iterable[str] = SERVICES) -> list[Consumer]:
     for service in services:
         spec = importlib.import_module(f"arrears.{service}.app").SPEC
         for projection in spec.projections(SimpleNamespace(clock=SystemClock())):
-            topics = frozenset(t.name for t in projection.topics)
-            if topics <= LEDGER_TOPIC_NAMES:
+            if reads_only_ledger_topics(projection):
+                topics = frozenset(t.name for t in projection.topics)
                 found.append(Consumer(service, projection.name, topics))
     return found
-
-
-def compare_positions(
-    consumer: Consumer,
-    stored: dict[Stream, tuple[int, int]],
-    applied: dict[Stream, tuple[int, int]],
-) -> list[Difference]:
-    """Streams whose applied events differ from the stored ones (count, last sequence)."""
-    out = []
-    for stream in sorted(stored.keys() | applied.keys()):
-        want, got = stored.get(stream), applied.get(stream)
-        if want == got:
-            continue
-        if want is None:
-            kind = "unknown"
-        elif got is None or got[0] < want[0]:
-            kind = "behind"
-        elif got[0] > want[0]:
-            kind = "applied_twice"
-        else:
-            kind = "last_sequence"
-        out.append(
-            Difference(
-                consumer.service,
-                consumer.name,
-                *stream,
-                kind,
-                _positions(want),
-                _positions(got),
-            )
-        )
-    return out
-
-
-def _positions(value: tuple[int, int] | None) -> str:
-    return "nothing" if value is None else f"{value[0]} events up to sequence {value[1]}"
 
 
 async def compare_aging(
@@ -160,6 +117,26 @@ async def compare_aging(
     return out
 
 
+async def compare_timeline(
+    ledger: AsyncEngine, timeline: AsyncEngine, streams: Sequence[Stream]
+) -> list[Difference]:
+    """Timeline's entries of these streams against what the timeline's rule makes of them."""
+    async with ledger.connect() as conn:
+        history = await ledger_store.load_streams(conn, streams)
+    async with timeline.connect() as conn:
+        stored = await timeline_store.entry_counts(conn, streams)
+    out = []
+    for stream in streams:
+        want, got = entry_count(history.get(stream, [])), stored.get(stream, 0)
+        if want != got:
+            out.append(Difference("timeline", "timeline", *stream, "entries", str(want), str(got)))
+    return out
+
+
+FIGURES = {"aging": compare_aging, "timeline": compare_timeline}
+"""What is checked beyond positions, per service, for the customers applied completely."""
+
+
 @dataclass
 class Report:
     differences: list[Difference]
@@ -181,7 +158,7 @@ async def verify(
     on_progress: Callable[[int, int], None] = lambda done, total: None,
 ) -> Report:
     """Check every read model of `services` against the ledger's event store (`on_progress`
-    counts the customers whose aging figures were checked)."""
+    counts the customers whose figures were checked, per service of `FIGURES`)."""
     schemas = schemas or {}
     ledger = create_engine(database_url, ledger_schema, pool_size=1)
     engines: dict[str, AsyncEngine] = {}
@@ -196,19 +173,20 @@ async def verify(
                 engines[service] = create_engine(database_url, schema, pool_size=1)
             engine = engines[service]
             async with ledger.connect() as conn:
-                stored = await ledger_store.stream_counts(conn, consumer.topics)
+                stored = await stream_counts(conn, consumer.topics)
             async with engine.connect() as conn:
                 applied = await applied_positions(conn, consumer.name)
             streams |= stored.keys()
-            found = compare_positions(consumer, stored, applied)
+            found = compare_positions(consumer.service, consumer.name, stored, applied)
             differences += found
             checked[f"{consumer.service}/{consumer.name}"] = len(stored)
-            if consumer.service == "aging":
+            figures = FIGURES.get(consumer.service)
+            if figures is not None:
                 lagging = {(d.company, d.customer_id) for d in found}
                 complete = sorted(s for s in stored if s not in lagging)
                 for start in range(0, len(complete), chunk):
                     part = complete[start : start + chunk]
-                    differences += await compare_aging(ledger, engine, part)
+                    differences += await figures(ledger, engine, part)
                     on_progress(start + len(part), len(complete))
         return Report(differences, len(streams), checked)
     finally:

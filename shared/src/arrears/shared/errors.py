@@ -78,8 +78,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, on_http)
     for kind in (
         sa_exc.TimeoutError,
-        sa_exc.OperationalError,
-        sa_exc.InterfaceError,
+        sa_exc.DBAPIError,
         ConnectionError,
     ):
         app.add_exception_handler(kind, on_unavailable)
@@ -87,6 +86,16 @@ def install_problem_handlers(app: FastAPI) -> None:
 
 RETRY_AFTER_S = 2
 """What an answer of 503 asks the client to wait before trying again, in seconds."""
+OUTAGE_SQLSTATES = ("08", "57P")
+"""PostgreSQL's error classes of an outage: a connection exception (08...), and the server
+shutting down or still starting up (57P01-57P03), as during a restart."""
+
+
+def _outage(exc: BaseException) -> bool:
+    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError):
+        return True
+    state = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return isinstance(exc, sa_exc.DBAPIError) and str(state).startswith(OUTAGE_SQLSTATES)
 
 
 def unavailable(exc: BaseException) -> Problem | None:
@@ -98,7 +107,7 @@ def unavailable(exc: BaseException) -> Problem | None:
         return Problem(
             503, "busy", "every database connection is in use; nothing was done, try again"
         )
-    if isinstance(exc, sa_exc.OperationalError | sa_exc.InterfaceError | ConnectionError):
+    if _outage(exc):
         return Problem(
             503,
             "database_unavailable",

@@ -38,6 +38,7 @@ from arrears.shared.errors import PROBLEM_JSON, Problem, install_problem_handler
 from arrears.shared.kafka import create_broker
 from arrears.shared.logging import configure_logging, get_logger
 from arrears.shared.migrations import current_revision, is_current, upgrade
+from arrears.shared.reconcile import reconciling
 from arrears.shared.settings import ServiceSettings
 
 log = get_logger(__name__)
@@ -176,6 +177,9 @@ def create_service_app(
                     stack.enter_context(_metrics_server(settings.http_host, settings.metrics_port))
                 if spec.background is not None:
                     await stack.enter_async_context(spec.background(ctx))
+                await stack.enter_async_context(
+                    reconciling(settings, engine, [c.projection for c in ctx.consumers])
+                )
                 log.info(
                     "service started",
                     port=settings.http_port,

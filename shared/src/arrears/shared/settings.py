@@ -84,6 +84,17 @@ class ServiceSettings(BaseSettings):
         default="json", description="JSON lines, or plain text for a terminal."
     )
     clock: str | None = Field(default=None, description=CLOCK_SETTING_HELP)
+    reconcile_interval_s: float = Field(
+        default=300.0,
+        ge=0,
+        description="How often a read service compares what its consumers applied with the "
+        "ledger's event store (the drift gauge); 0 turns it off.",
+    )
+    ledger_schema: str = Field(
+        default="ledger",
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$",
+        description="PostgreSQL schema of the ledger's event store, read by reconciliation.",
+    )
 
     @field_validator("clock")
     @classmethod

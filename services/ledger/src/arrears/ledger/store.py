@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -524,19 +524,6 @@ async def iterate_events(
             return
         yield [(row[0], row[1]) for row in rows]
         after = rows[-1][0]
-
-
-async def stream_counts(
-    conn: AsyncConnection, topics: Iterable[str]
-) -> dict[tuple[str, str], tuple[int, int]]:
-    """Per customer stream: how many stored events of these topics, and the last sequence."""
-    e = events.c
-    rows = await conn.execute(
-        sa.select(e.company, e.customer_id, sa.func.count(), sa.func.max(e.sequence))
-        .where(e.topic.in_(sorted(topics)))
-        .group_by(e.company, e.customer_id)
-    )
-    return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in rows}
 
 
 async def count_events(engine: AsyncEngine) -> int:

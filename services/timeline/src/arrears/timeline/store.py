@@ -288,6 +288,20 @@ async def save_activities(conn: AsyncConnection, states: Sequence[ActivityState]
 # ----------------------------------------------------------------------------- customers
 
 
+async def entry_counts(
+    conn: AsyncConnection, streams: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], int]:
+    """How many entries each of these customers' timelines has (those with none left out)."""
+    e = entries.c
+    rows = await conn.execute(
+        sa.select(e.company, e.customer_id, sa.func.count())
+        .where(e.customer_id.in_(sorted({customer for _, customer in streams})))
+        .group_by(e.company, e.customer_id)
+    )
+    wanted = set(streams)
+    return {(r[0], r[1]): int(r[2]) for r in rows if (r[0], r[1]) in wanted}
+
+
 async def customer_exists(conn: AsyncConnection, company: str, customer_id: str) -> bool:
     c = customers.c
     row = await conn.execute(

@@ -2,7 +2,7 @@
 
 - events -> read model: `project` (an `Entry`, its `Link`s to transactions and settlements,
   an `ActivityPatch`, a customer name), one rule per event type in `RULES` (module
-  `entries`);
+  `entries`); `entry_count`, the entries a stream's events make;
 - activities: `patch_of`, `fold` -> `ActivityState`, `activity_entry`, `is_overdue`,
   `overdue_as_json` (module `activities`);
 - promises: `promise_outcomes` links each promise to its judgement;
@@ -27,6 +27,7 @@ from .entries import (
     PromiseFact,
     activity_entry,
     covered_types,
+    entry_count,
     latest_names,
     project,
     promise_outcomes,
@@ -63,6 +64,7 @@ __all__ = [
     "activity_cursor",
     "activity_entry",
     "covered_types",
+    "entry_count",
     "entry_cursor",
     "fold",
     "is_overdue",

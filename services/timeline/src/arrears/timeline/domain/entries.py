@@ -34,7 +34,7 @@ from arrears.shared.events import payments as pm
 from arrears.shared.events.envelope import Event, event_types_of
 from arrears.shared.events.messages import Message, Record, as_json, as_message
 
-from .activities import ActivityPatch, ActivityState, patch_of
+from .activities import ActivityPatch, ActivityState, fold, patch_of
 
 
 class EntryType(StrEnum):
@@ -184,6 +184,20 @@ def project(event: Message | Event) -> Projected:
         return Projected(patch=patch)
     rule = RULES.get(message.type)
     return Projected() if rule is None else rule(message)
+
+
+def entry_count(events: Iterable[Message | Event]) -> int:
+    """How many timeline entries the events of one stream make: one for each event a rule
+    gives an entry, and one for each activity whose `ActivityCreated` is among them."""
+    count = 0
+    patches: dict[str, list[ActivityPatch]] = {}
+    for event in events:
+        projected = project(event)
+        if projected.entry is not None:
+            count += 1
+        if projected.patch is not None:
+            patches.setdefault(projected.patch.activity_id, []).append(projected.patch)
+    return count + sum(1 for activity in patches.values() if fold(activity) is not None)
 
 
 # ----------------------------------------------------------------------------- customers
