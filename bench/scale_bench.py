@@ -41,7 +41,9 @@ from aiokafka import AIOKafkaConsumer
 from arrears.shared.consumer import BatchConsumer
 from arrears.shared.kafka import create_broker
 
-INTRO = """`bench/scale_bench.py`: the aging projection run by 1, 2 and 3 processes in one consumer
+INTRO = """## Scale-out
+
+`bench/scale_bench.py`: the aging projection run by 1, 2 and 3 processes in one consumer
 group (Kafka splitting the 12 partitions of each topic among them) into one schema, beside the
 same run's physical limit (raw consume, then COPY of as many rows). See the module docstring
 for the method. On a 2-core machine PostgreSQL, the broker and every instance share the same
