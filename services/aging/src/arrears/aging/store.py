@@ -46,6 +46,7 @@ from arrears.shared.events.aging import CustomerAgingChanged, OpenItemsChanged
 from arrears.shared.events.envelope import Event, event_types_of
 from arrears.shared.money import decimal_text
 from arrears.shared.outbox import outbox
+from arrears.shared.positions import applied
 
 metadata = sa.MetaData()
 Money = sa.Numeric(24, 6)
@@ -1227,18 +1228,20 @@ async def positions(
 async def reflected(conn: AsyncConnection, consumer: str, key: CustomerKey) -> dict[str, Any]:
     """The ledger position a customer's figures reflect: the highest stream sequence applied
     and when that event was recorded (0 and None before any)."""
-    p = stream_positions.c
-    row = (
-        await conn.execute(
-            sa.select(p.max_sequence, p.last_recorded_at).where(
-                p.consumer == consumer, p.company == key[0], p.customer_id == key[1]
-            )
-        )
-    ).first()
+    sequence, recorded_at = await applied(conn, consumer, key[0], key[1])
     return {
-        "sequence": int(row[0]) if row else 0,
-        "recorded_at": row[1].isoformat() if row else None,
+        "sequence": sequence,
+        "recorded_at": recorded_at.isoformat() if recorded_at else None,
     }
+
+
+async def refresh_pending(conn: AsyncConnection, company: str, customer_id: str) -> bool:
+    """Whether the customer's stored figures (lists, pools) still wait for the refresher."""
+    d = dirty_customers.c
+    found = await conn.execute(
+        sa.select(d.customer_id).where(d.company == company, d.customer_id == customer_id)
+    )
+    return found.first() is not None
 
 
 async def stale_since(conn: AsyncConnection, today: date) -> date | None:

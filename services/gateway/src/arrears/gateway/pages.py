@@ -28,6 +28,7 @@ from arrears.gateway.auth import (
     Session,
     Throttled,
 )
+from arrears.gateway.catching_up import Written, catch_up, written_of
 from arrears.gateway.domain.access import Permission, Principal
 from arrears.gateway.domain.secrets import same
 from arrears.gateway.panels import (
@@ -228,6 +229,7 @@ async def overview(request: Request, session: SignedIn) -> Response:
     query = dict(request.query_params)
     companies = principal.companies(gateway.settings.companies)
     flash = await gateway.auth.take_flash(session)
+    behind = await catch_up(gateway.upstreams, written_of(flash))
     if not companies:
         return render(request, "overview.html", {"companies": [], "flash": flash})
     company = query.get("company", "")
@@ -300,6 +302,7 @@ async def overview(request: Request, session: SignedIn) -> Response:
             "aged": aged_grid,
             "panels": panels,
             "flash": flash,
+            "behind": behind,
             "form_key": str(uuid.uuid4()),
         },
         # A filter the grid could not use is shown on the page and answered as a bad request.
@@ -387,6 +390,8 @@ async def customer_page(
     aging_path = customer_path(company, customer_id, "/aging")
     base = customer_url(company, customer_id)
     page = PageData(gateway, principal, company, customer_id, query=multi_query(request), base=base)
+    flash = await gateway.auth.take_flash(session)
+    behind = await catch_up(gateway.upstreams, written_of(flash))
     aging, panels, head = await gateway.scope.read(
         principal,
         company,
@@ -402,7 +407,6 @@ async def customer_page(
     )
     receivables, payments = (aging["transactions"][t] for t in ("open", "unsettled_payments"))
     shown = views.tab_rows(receivables["items"], payments["items"], tab, sort, order)
-    flash = await gateway.auth.take_flash(session)
     profile = dict((p.name, d) for p, d in panels)["contacts"]["profile"]
     tab_links = [
         (key, title, customer_url(company, customer_id, tab=key)) for key, title in views.TABS
@@ -444,6 +448,7 @@ async def customer_page(
             "wide_panels": [p for p in panels if p[0] in CUSTOMER_WIDE_PANELS],
             "page_query": page.query,
             "flash": flash,
+            "behind": behind,
             "form_key": str(uuid.uuid4()),
             "may": {p.value: principal.can(p) for p in Permission},
         },
@@ -587,5 +592,6 @@ async def customer_action(
     except ValueError:
         answer = None
     kind, text = views.outcome_text(chosen.title, response.status_code, answer)
-    await gateway.auth.set_flash(session, kind, text)
+    written = Written.of_answer(answer)
+    await gateway.auth.set_flash(session, kind, text, [written] if written else [])
     return RedirectResponse(back, status_code=303)
