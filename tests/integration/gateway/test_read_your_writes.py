@@ -199,3 +199,25 @@ def test_an_activity_created_and_closed_is_on_the_next_overview(desk: Desk) -> N
         desk, "/activities/close", {"back": "/", "activity_id": found[1], "outcome": "completed"}
     )
     assert "Call Readback" not in closed
+
+
+def test_an_activity_created_from_the_customer_page_is_on_its_timeline(desk: Desk) -> None:
+    page = desk.rae.http.get(PAGE).text
+    form = page.split('id="new-activity"', 1)[1].split("</form>", 1)[0]
+    assert f'name="customer_id" value="{CUSTOMER}"' in form
+    back = re.search(r'name="back" value="([^"]+)"', form)
+    assert back, form
+    shown = act(
+        desk,
+        "/activities/new",
+        {
+            "company": COMPANY,
+            "back": back[1].replace("&amp;", "&"),
+            "customer_id": CUSTOMER,
+            "purpose": "Visit Readback",
+            "start": "2026-06-11T09:00",
+        },
+    )
+    assert "New activity: done (activity created)." in shown
+    timeline = shown.split('id="panel-timeline"', 1)[1]
+    assert "Visit Readback" in timeline
