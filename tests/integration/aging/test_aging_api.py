@@ -357,3 +357,18 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
         params={"start": "2025-12-01", "end": "2026-05-31", "pool_id": "big"},
     )
     assert [i["customer_id"] for i in pooled.json()["items"]] == ["B-0"]
+    monthly = await aging.get(
+        "/v1/companies/usmf/kpis/months", params={"end": "2026-05-31", "months": 6}
+    )
+    assert monthly.status_code == 200, monthly.text
+    months = monthly.json()["months"]
+    assert (months[0]["start"], months[0]["end"]) == ("2025-12-01", "2025-12-31")
+    assert (months[-1]["start"], months[-1]["end"]) == ("2026-05-01", "2026-05-31")
+    assert Decimal(months[0]["inputs"]["credit_sales"]) == 1060
+    assert Decimal(months[-1]["inputs"]["ending_receivables"]) == Decimal(
+        kpis.json()["inputs"]["ending_receivables"]
+    )
+    too_many = await aging.get(
+        "/v1/companies/usmf/kpis/months", params={"end": "2026-05-31", "months": 99}
+    )
+    assert too_many.status_code == 422

@@ -28,6 +28,7 @@ from arrears.aging.domain import (
     header_facts,
     kpis,
     last_payment,
+    month_windows,
     open_items,
     overdue_reference_date,
 )
@@ -451,10 +452,39 @@ async def kpi_conditions(
     return conditions if pool_id is not None or filters else None
 
 
-def promise_totals(outcomes: dict[str, dict[str, int]]) -> dict[str, int]:
+def kpi_scope(
+    company: str, customer_id: str | None, pool_id: str | None, filters: list[str] | None
+) -> dict[str, Any]:
     return {
-        outcome: sum(found[outcome] for found in outcomes.values())
-        for outcome in ("kept", "broken")
+        "company": company,
+        "customer_id": customer_id,
+        "pool_id": pool_id,
+        "filter": filters or [],
+    }
+
+
+async def period_figures(
+    conn: AsyncConnection,
+    company: str,
+    start: date,
+    end: date,
+    customer_id: str | None,
+    conditions: list[Filter] | None,
+) -> dict[str, Any]:
+    """The inputs, KPIs and promises kept and broken of a scope over [start, end]."""
+    inputs = await store.kpi_inputs(
+        conn, company, start, end, customer_id=customer_id, conditions=conditions
+    )
+    outcomes = await store.promise_outcomes(
+        conn, company, start, end, customer_id=customer_id, conditions=conditions
+    )
+    return {
+        "inputs": jsonable(inputs),
+        "kpis": jsonable(kpis(inputs)),
+        "promises": {
+            outcome: sum(found[outcome] for found in outcomes.values())
+            for outcome in ("kept", "broken")
+        },
     }
 
 
@@ -468,26 +498,39 @@ async def company_kpis(
     pool_id: str | None = None,
     filter: KpiFilter = None,
 ) -> dict[str, Any]:
-    ctx = ctx_of(request)
-    async with ctx.engine.connect() as conn:
+    async with ctx_of(request).engine.connect() as conn:
         conditions = await kpi_conditions(conn, company, start, end, customer_id, pool_id, filter)
-        inputs = await store.kpi_inputs(
-            conn, company, start, end, customer_id=customer_id, conditions=conditions
+        figures = await period_figures(conn, company, start, end, customer_id, conditions)
+    return {"scope": kpi_scope(company, customer_id, pool_id, filter), **figures}
+
+
+@router.get("/kpis/months", summary="The KPIs of each calendar month up to `end`")
+async def monthly_kpis(
+    request: Request,
+    company: CompanyId,
+    end: Day,
+    months: Annotated[int, Query(ge=1, le=24, description="How many months, newest last.")] = 12,
+    customer_id: str | None = None,
+    pool_id: str | None = None,
+    filter: KpiFilter = None,
+) -> dict[str, Any]:
+    """For each calendar month of the `months` ending at `end` (the newest from its first
+    day to `end`), oldest first: the inputs, KPIs and promises of the scope over that month,
+    as `GET …/kpis` answers them for the month."""
+    windows = list(reversed(month_windows(end, months)))
+    async with ctx_of(request).engine.connect() as conn:
+        conditions = await kpi_conditions(
+            conn, company, windows[0][0], end, customer_id, pool_id, filter
         )
-        outcomes = await store.promise_outcomes(
-            conn, company, start, end, customer_id=customer_id, conditions=conditions
-        )
-    return {
-        "scope": {
-            "company": company,
-            "customer_id": customer_id,
-            "pool_id": pool_id,
-            "filter": filter or [],
-        },
-        "inputs": jsonable(inputs),
-        "kpis": jsonable(kpis(inputs)),
-        "promises": promise_totals(outcomes),
-    }
+        found = [
+            {
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+                **await period_figures(conn, company, first, last, customer_id, conditions),
+            }
+            for first, last in windows
+        ]
+    return {"scope": kpi_scope(company, customer_id, pool_id, filter), "months": found}
 
 
 @router.get(

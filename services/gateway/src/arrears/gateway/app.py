@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from arrears.gateway import admin, api, pages, webhook_routes, workspace
+from arrears.gateway import admin, api, dashboard, pages, webhook_routes, workspace
 from arrears.gateway.auth import Authenticator, JwtVerifier, ensure_first_admin
 from arrears.gateway.handlers import ProfileProjection
 from arrears.gateway.settings import GatewaySettings
@@ -66,7 +66,14 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
         settings=GatewaySettings,
         migrations=Path(__file__).parent / "migrations",
         projections=lambda ctx: [ProfileProjection()],
-        routers=(api.router, webhook_routes.router, pages.router, workspace.router, admin.router),
+        routers=(
+            api.router,
+            webhook_routes.router,
+            pages.router,
+            workspace.router,
+            dashboard.router,
+            admin.router,
+        ),
         background=partial(gateway_runtime, transports=transports),
         refusal_page=refusal_page,
     )

@@ -352,12 +352,14 @@ def tab_rows(
 @dataclass(frozen=True, slots=True)
 class Bar:
     name: str
-    amount: Decimal
+    amount: Decimal | None
+    """None: no figure (drawn as no bar)."""
     x: float
     y: float
     width: float
     height: float
     label_y: float
+    href: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,36 +371,56 @@ class Chart:
     description: str
 
 
-def aged_chart(
-    periods: Sequence[Mapping[str, Any]], *, width: int = 640, height: int = 240
+def bar_chart(
+    names: Sequence[str],
+    amounts: Sequence[Decimal | None],
+    *,
+    hrefs: Sequence[str | None] | None = None,
+    width: int = 640,
+    height: int = 240,
 ) -> Chart:
-    """Bars of the aged balance per period (current first), scaled to the largest amount;
-    credits (negative amounts) hang below the baseline."""
+    """One bar per name, scaled to the largest amount; negative amounts hang below the
+    baseline, a missing one (None) has no bar."""
     top, bottom, left = 28.0, 36.0, 8.0
-    amounts = [Decimal(str(p.get("amount", "0"))) for p in periods]
-    high = max([Decimal(0), *amounts])
-    low = min([Decimal(0), *amounts])
+    known = [a for a in amounts if a is not None]
+    high = max([Decimal(0), *known])
+    low = min([Decimal(0), *known])
     span = (high - low) or Decimal(1)
     plot = height - top - bottom
     baseline = top + float(high / span) * plot
-    slot = (width - 2 * left) / max(1, len(periods))
+    slot = (width - 2 * left) / max(1, len(names))
+    links = hrefs or [None] * len(names)
     bars = []
-    for index, (period, amount) in enumerate(zip(periods, amounts, strict=True)):
-        size = float(abs(amount) / span) * plot
-        y = baseline - size if amount >= 0 else baseline
+    for index, (name, amount, href) in enumerate(zip(names, amounts, links, strict=True)):
+        size = float(abs(amount) / span) * plot if amount is not None else 0.0
+        y = baseline - size if (amount or 0) >= 0 else baseline
         bars.append(
             Bar(
-                name=str(period.get("name", f"Period {index + 1}")),
+                name=name,
                 amount=amount,
                 x=left + index * slot + slot * 0.15,
                 y=y,
                 width=slot * 0.7,
                 height=max(size, 1.0 if amount else 0.0),
-                label_y=(y - 6) if amount >= 0 else (y + size + 14),
+                label_y=(y - 6) if (amount or 0) >= 0 else (y + size + 14),
+                href=href,
             )
         )
-    description = "; ".join(f"{b.name}: {b.amount}" for b in bars)
+    description = "; ".join(f"{b.name}: {'none' if b.amount is None else b.amount}" for b in bars)
     return Chart(width, height, baseline, tuple(bars), description)
+
+
+def aged_chart(
+    periods: Sequence[Mapping[str, Any]], *, width: int = 640, height: int = 240
+) -> Chart:
+    """Bars of the aged balance per period (current first), scaled to the largest amount;
+    credits (negative amounts) hang below the baseline."""
+    return bar_chart(
+        [str(p.get("name", f"Period {i + 1}")) for i, p in enumerate(periods)],
+        [Decimal(str(p.get("amount", "0"))) for p in periods],
+        width=width,
+        height=height,
+    )
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
