@@ -627,3 +627,26 @@ def test_the_admin_edits_pick_lists_and_letter_sequences_in_forms(
     expect(browser.get_by_role("status")).to_contain_text("Letter sequence BROWSER: saved.")
     expect(browser.locator("#sequences")).to_contain_text("Final notice: 14 days after")
     shot(browser, "admin-letter-sequences")
+
+
+def test_the_supervisor_reads_the_dashboard_and_the_customers_behind_a_figure(
+    stack: RunningStack, page: tuple[Page, Watch]
+) -> None:
+    browser, _watch = page
+    sign_in(browser, "chloe", DEMO_PASSWORD)
+    browser.get_by_role("link", name="Dashboard").click()
+    expect(browser.get_by_role("heading", name="Collections dashboard")).to_be_visible()
+    expect(browser.locator("svg.chart")).to_have_count(8)
+    assert browser.locator("#chart-dso a").count() == 12
+    assert browser.evaluate("document.documentElement.scrollWidth") <= 1280
+    shot(browser, "dashboard")
+    browser.locator("#dashboard-scope").get_by_label("Customers").select_option("agent:anna")
+    browser.get_by_role("button", name="Show").click()
+    expect(browser.locator("#dash-scope")).to_have_value("agent:anna")
+    browser.get_by_role("link", name="Customers behind DSO").click()
+    expect(browser.get_by_role("heading", level=1)).to_contain_text("DSO of")
+    rows = browser.locator("#figure-customers tbody tr[data-customer]")
+    expect(rows.first).to_be_visible()
+    shot(browser, "dashboard-customers")
+    rows.first.locator("td.customer a").click()
+    expect(browser.locator("svg.chart")).to_be_visible()
