@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -243,12 +243,31 @@ def sort_rows(rows: Sequence[Mapping[str, Any]], state: GridState) -> list[Mappi
 CUSTOMER = Column("name", "Customer", "customer", filter_op="prefix")
 ACCOUNT = Column("customer_id", "Account", filter_op="prefix")
 
+CURRENCY = Column("accounting_currency", "Currency", sortable=False)
+"""The currency of a row's amounts: the customer's accounting currency."""
+
+
+def currency_note(rows: Sequence[Mapping[str, Any]]) -> str:
+    """What currency a grid's amounts are in, said once above it; amounts of different
+    accounting currencies are never added up."""
+    found = sorted({str(r["accounting_currency"]) for r in rows if r.get("accounting_currency")})
+    if len(found) == 1:
+        return f"Amounts in {found[0]}, the accounting currency."
+    if not found:
+        return "Amounts in each customer's accounting currency."
+    return (
+        f"Amounts in each customer's accounting currency ({', '.join(found)}, see the Currency "
+        "column); amounts of different currencies are not added up."
+    )
+
+
 HIGHEST_BALANCES = GridSpec(
     name="hb",
     title="Highest balances",
     columns=(
         CUSTOMER,
         ACCOUNT,
+        CURRENCY,
         Column("balance", "Balance", "money", filter_op="gte"),
         Column("credit_limit", "Credit limit", "money", filter_op="gte"),
         Column("credit_remaining", "Credit available", "money", filter_op="gte"),
@@ -268,6 +287,7 @@ def aged_balances_spec(period_names: Sequence[str]) -> GridSpec:
         columns=(
             CUSTOMER,
             ACCOUNT,
+            CURRENCY,
             Column("credit_group", "Credit group", filter_op="eq"),
             Column("account_status", "Account status", filter_op="eq"),
             Column("balance", "Balance", "money", filter_op="gte"),
@@ -314,10 +334,30 @@ TAB_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("amount", "Amount", True),
     ("open_amount_txn", "Open", False),
     ("currency", "Currency", False),
+    ("open_amount", "Open in accounting currency", True),
     ("collection_status", "Status", False),
     ("promise_date", "Promise date", False),
     ("promise_amount", "Promised", False),
 )
+
+
+def open_total(rows: Iterable[Mapping[str, Any]]) -> Decimal:
+    """What a tab's rows leave open, in the accounting currency (never their transaction
+    currencies, which may differ from row to row)."""
+    return sum((Decimal(str(r["open_amount"])) for r in rows), Decimal(0))
+
+
+def money_note(customer: Mapping[str, Any]) -> str:
+    """Which currency the customer page's figures are in, and why."""
+    accounting, invoiced = customer.get("accounting_currency"), customer.get("currency")
+    text = (
+        f"Figures in {accounting}, the accounting currency: amounts of documents in other "
+        "currencies are converted at the exchange rate of their posting, so that they can be "
+        "added up."
+    )
+    if invoiced and invoiced != accounting:
+        text += f" This customer's documents are in {invoiced}; each line shows its own currency."
+    return text
 
 
 TAB_STATUS = {"disputed": "disputed", "promised": "promised_to_pay"}
