@@ -178,6 +178,14 @@ def test_after_each_action_the_next_page_shows_its_effect(desk: Desk) -> None:
     assert "R-D" not in tab(written_off, "open")
     assert int(header(written_off, "Open invoices")) == before - 1
 
+    reprinted = act(
+        desk,
+        PAGE + "/actions/reprint",
+        {"transaction_id": i["R-A"], "copy_kind": "copy", "channel": "print", "tab": "open"},
+    )
+    timeline = reprinted.split('id="panel-timeline"', 1)[1]
+    assert "Reprint request" in timeline and "R-A" in timeline
+
 
 def test_an_activity_created_and_closed_is_on_the_next_overview(desk: Desk) -> None:
     created = act(
