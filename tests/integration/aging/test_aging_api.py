@@ -331,3 +331,44 @@ async def test_definitions_pools_lists_snapshots_and_kpis(
         "/v1/companies/usmf/kpis", params={"start": "2026-05-31", "end": "2026-01-01"}
     )
     assert reversed_period.status_code == 422
+    by_filter = await aging.get(
+        "/v1/companies/usmf/kpis",
+        params={"start": "2025-12-01", "end": "2026-05-31", "filter": "credit_group:eq:retail"},
+    )
+    assert Decimal(by_filter.json()["inputs"]["credit_sales"]) == 160
+    assert by_filter.json()["promises"] == {"kept": 0, "broken": 0}
+
+    behind = await aging.get(
+        "/v1/companies/usmf/kpis/customers", params={"start": "2025-12-01", "end": "2026-05-31"}
+    )
+    assert behind.status_code == 200, behind.text
+    items = behind.json()["items"]
+    assert [(i["customer_id"], i["name"]) for i in items] == [
+        ("B-0", "Buyer 0"),
+        ("B-1", "Buyer 1"),
+        ("B-2", "Buyer 2"),
+    ]
+    for field in ("beginning_receivables", "ending_receivables", "credit_sales"):
+        total = sum(Decimal(i["inputs"][field]) for i in items)
+        assert total == Decimal(kpis.json()["inputs"][field]), field
+    assert items[1]["kpis"]["dso"] == one.json()["kpis"]["dso"]
+    pooled = await aging.get(
+        "/v1/companies/usmf/kpis/customers",
+        params={"start": "2025-12-01", "end": "2026-05-31", "pool_id": "big"},
+    )
+    assert [i["customer_id"] for i in pooled.json()["items"]] == ["B-0"]
+    monthly = await aging.get(
+        "/v1/companies/usmf/kpis/months", params={"end": "2026-05-31", "months": 6}
+    )
+    assert monthly.status_code == 200, monthly.text
+    months = monthly.json()["months"]
+    assert (months[0]["start"], months[0]["end"]) == ("2025-12-01", "2025-12-31")
+    assert (months[-1]["start"], months[-1]["end"]) == ("2026-05-01", "2026-05-31")
+    assert Decimal(months[0]["inputs"]["credit_sales"]) == 1060
+    assert Decimal(months[-1]["inputs"]["ending_receivables"]) == Decimal(
+        kpis.json()["inputs"]["ending_receivables"]
+    )
+    too_many = await aging.get(
+        "/v1/companies/usmf/kpis/months", params={"end": "2026-05-31", "months": 99}
+    )
+    assert too_many.status_code == 422

@@ -3,7 +3,6 @@ accounts (gateway), through forms, for admins only."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +16,7 @@ PAGES = (
     "/admin/pools",
     "/admin/aging-definitions",
     "/admin/letter-sequences",
+    "/admin/pick-lists",
     "/admin/emails",
     "/admin/mail-sink",
     "/admin/contact-rules",
@@ -96,24 +96,122 @@ def test_pools_and_definitions_are_kept_by_the_aging_service(stack: Stack, admin
     assert "days are whole numbers" in message(admin, wrong)
 
 
-def test_letter_sequences_are_kept_by_the_ledger(stack: Stack, admin: Browser) -> None:
-    document = {
-        "id": "STD",
-        "name": "Standard",
-        "levels": [
-            {"level": 1, "name": "Reminder", "days_overdue": 10, "minimum_overdue_balance": "50"}
-        ],
+def levels(*rows: tuple[str, str, str, str]) -> dict[str, list[str]]:
+    """The letter-sequence form's five rows of (name, days, minimum, fee)."""
+    filled = list(rows) + [("", "", "", "")] * (5 - len(rows))
+    return {
+        f"level_{column}": [row[i] for row in filled]
+        for i, column in enumerate(("name", "days", "minimum", "fee"))
     }
+
+
+def test_letter_sequences_are_edited_as_rows_and_kept_by_the_ledger(
+    stack: Stack, admin: Browser
+) -> None:
     saved = admin.form(
-        "/admin/letter-sequences", {"company": COMPANY, "document": json.dumps(document)}
+        "/admin/letter-sequences",
+        {
+            "company": COMPANY,
+            "sequence_id": "STD",
+            "name": "Standard",
+            **levels(
+                ("Reminder", "10", "50", ""), ("", "", "", ""), ("Final notice", "14", "", "25")
+            ),
+        },
     )
     assert "Letter sequence STD: saved." in message(admin, saved)
     with stack.client("ledger") as ledger:
         stored = ledger.get(f"/v1/companies/{COMPANY}/letter-sequences").json()
     assert [s["id"] for s in stored] == ["STD"]
-    assert "Reminder: 10 days overdue" in admin.http.get("/admin/letter-sequences").text
-    broken = admin.form("/admin/letter-sequences", {"company": COMPANY, "document": "{nope"})
-    assert "the document is not JSON" in message(admin, broken)
+    assert [
+        (x["level"], x["name"], x["days_overdue"], x["grace_days"], x["fee_amount"])
+        for x in stored[0]["levels"]
+    ] == [(1, "Reminder", 10, None, None), (2, "Final notice", None, 14, "25")]
+    page = admin.http.get("/admin/letter-sequences", params={"edit": "STD"}).text
+    assert "Reminder: 10 days overdue" in page
+    assert 'aria-label="Fee of level 2" value="25"' in page
+
+    for rows, reason in (
+        ((("Late", "0", "", ""), ("Later", "0", "", "")), "level 2: days after the previous"),
+        ((("Late", "ten", "", ""),), "level 1: days overdue must be a whole number"),
+        (
+            (("Late", "10", "1e999", ""),),
+            "level 1: the minimum is not an amount with at most two decimals",
+        ),
+        ((("Late", "10", "", "-5"),), "level 1: the fee must be more than 0"),
+        ((("Late", "10", "abc", ""),), "level 1: the minimum is not an amount"),
+        ((), "a sequence needs at least one level"),
+    ):
+        refused = admin.form(
+            "/admin/letter-sequences",
+            {"company": COMPANY, "sequence_id": "BAD", "name": "Bad", **levels(*rows)},
+        )
+        assert refused.status_code == 303, (reason, refused.status_code, refused.text[:500])
+        assert reason in message(admin, refused), reason
+    with stack.client("ledger") as ledger:
+        assert len(ledger.get(f"/v1/companies/{COMPANY}/letter-sequences").json()) == 1
+
+
+def test_pick_lists_are_configured_per_company_and_offered_by_the_forms(
+    stack: Stack, admin: Browser
+) -> None:
+    page = admin.http.get("/admin/pick-lists").text
+    assert 'Write-off accounts <span class="muted">(defaults)</span>' in page
+    assert 'value="6100"' in page
+    saved = admin.form(
+        "/admin/pick-lists",
+        {
+            "company": COMPANY,
+            "list": "write-off-accounts",
+            "code": ["7000", "", "7010"],
+            "label": ["Allowance for doubtful accounts", "", "Small differences"],
+        },
+    )
+    assert "Write-off accounts: saved (2 entries)." in message(admin, saved)
+    page = admin.http.get("/admin/pick-lists").text
+    assert 'value="7010"' in page and 'value="6100"' not in page
+    for code, label, reason in (
+        ("7000 x", "x", "a code is 1-50"),
+        ("", "x", "row 1: a code is 1-50"),
+        ("", "", "needs at least one entry"),
+    ):
+        refused = admin.form(
+            "/admin/pick-lists",
+            {"company": COMPANY, "list": "write-off-accounts", "code": [code], "label": [label]},
+        )
+        assert reason in message(admin, refused), reason
+    unknown = admin.form(
+        "/admin/pick-lists", {"company": COMPANY, "list": "colours", "code": ["A"], "label": ["a"]}
+    )
+    assert "List not saved" in message(admin, unknown)
+    assert 'value="7010"' in admin.http.get("/admin/pick-lists").text
+
+    stack.register("PL-1", "owner-pl")
+    invoice = stack.invoice("PL-1", "PL-INV-1", "40.00")
+    stack.account("pat", {Role.AGENT, Role.SUPERVISOR}, may_view_all=True)
+    customer = f"/companies/{COMPANY}/customers/PL-1"
+    with stack.sign_in("pat") as pat:
+        form = pat.http.get(customer).text.split('id="action-write-off"', 1)[1]
+        assert '<option value="7000">7000 — Allowance for doubtful accounts</option>' in form
+        assert 'value="6100"' not in form
+        refused = pat.form(
+            customer + "/actions/write-off",
+            {"transaction_id": invoice, "reason_code": "SMALL", "write_off_account": "6100"},
+        )
+        assert "6100 is not one of the write-off accounts" in message(pat, refused)
+        no_reason = pat.form(
+            customer + "/actions/write-off",
+            {"transaction_id": invoice, "write_off_account": "7000"},
+        )
+        assert "choose one of the reason codes" in message(pat, no_reason)
+        bank = pat.form(
+            customer + "/actions/nsf",
+            {"payment_transaction_id": invoice, "bank_reason_code": "R99"},
+        )
+        assert "R99 is not one of the bank return reasons" in message(pat, bank)
+    with stack.client("ledger") as ledger:
+        events = ledger.get(f"/v1/companies/{COMPANY}/customers/PL-1/events").json()["events"]
+    assert [e["type"] for e in events] == ["CustomerRegistered", "InvoicePosted"]
 
 
 def test_accounts_are_made_and_changed_on_the_agents_page(stack: Stack, admin: Browser) -> None:

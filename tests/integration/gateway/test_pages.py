@@ -201,3 +201,53 @@ def test_static_files_are_served_from_the_package(desk: Desk) -> None:
     assert desk.pia.http.get("/static/settings.py").status_code == 404
     page = desk.pia.http.get("/").text
     assert "http://" not in page.split("<body>")[0] and "https://" not in page
+
+
+def test_the_customer_page_says_which_currency_and_never_adds_currencies(desk: Desk) -> None:
+    stack = desk.stack
+    with stack.client("ledger") as ledger:
+        registered = ledger.post(
+            f"/v1/companies/{COMPANY}/customers",
+            json={
+                "customer_id": "P-EUR",
+                "profile": {"name": "Euro Kunde GmbH", "employee_responsible": "owner-p"},
+                "currency": "EUR",
+                "accounting_currency": "USD",
+            },
+        )
+        assert registered.status_code == 201, registered.text
+    stack.post(
+        "P-EUR",
+        "/invoices",
+        {
+            "document_number": "EUR-1",
+            "posting_date": "2026-03-01",
+            "due_date": "2026-03-31",
+            "amount": "100.00",
+            "exchange_rate": "1.10",
+        },
+    )
+    stack.post(
+        "P-EUR",
+        "/payments",
+        {"payment_date": "2026-03-05", "amount": "50.00", "exchange_rate": "1.20"},
+    )
+    stack.wait_for_aging("P-EUR")
+    url = f"/companies/{COMPANY}/customers/P-EUR"
+    page = wait_for_page(desk, url, lambda p: "EUR-1" in p and "PAY-P-EUR-0001" in p)
+    note = page.split('id="money-note">', 1)[1].split("</p>", 1)[0]
+    assert note.startswith("Figures in USD, the accounting currency")
+    assert "documents are in EUR" in note
+    last = page.split("<dt>Last payment</dt>", 1)[1].split("</dd>", 1)[0]
+    assert '50.00 EUR <span class="muted">(60.00 USD)</span>' in last, last
+    row = page.split('id="tab-open"', 1)[1].split("EUR-1", 1)[1].split("</tr>", 1)[0]
+    assert re.findall(r">([^<>]+)</td>", row)[4:8] == ["100.00", "100.00", "EUR", "110.00"]
+    caption = page.split('id="tab-open"', 1)[1].split("</caption>", 1)[0]
+    assert "open 110.00 USD" in caption
+    payments = desk.pia.http.get(url, params={"tab": "unsettled_payments"}).text
+    caption = payments.split('id="tab-unsettled_payments"', 1)[1].split("</caption>", 1)[0]
+    assert "open 60.00 USD" in caption
+
+    overview = desk.pia.http.get("/").text
+    assert "Amounts in USD, the accounting currency." in overview
+    assert "<th" in overview.split('id="highest-balances"', 1)[1].split("Currency", 1)[0]

@@ -58,6 +58,7 @@ def test_worked_example_1_a_company_quarter() -> None:
     assert result.average_days_delinquent == D("23.14")
     assert (result.countback_dso, result.countback_complete) == (D("56.67"), True)
     assert result.cei == D("77.50")
+    assert result.overdue_share == D("37.50")
 
 
 def test_worked_example_2_one_customer_from_its_transactions() -> None:

@@ -120,3 +120,26 @@ def test_figures_behind_the_ledger_say_how_far_and_current_ones_say_nothing() ->
         nothing_yet.text
         == "Figures do not include this customer's events yet (9 newer events pending)."
     )
+
+
+def test_grids_say_their_currency_once_and_never_add_two() -> None:
+    one = [{"accounting_currency": "USD"}, {"accounting_currency": "USD"}]
+    assert views.currency_note(one) == "Amounts in USD, the accounting currency."
+    mixed = views.currency_note([*one, {"accounting_currency": "EUR"}])
+    assert "(EUR, USD, see the Currency column)" in mixed and "not added up" in mixed
+
+
+def test_a_tab_totals_its_accounting_amounts_only() -> None:
+    rows = [
+        {"open_amount": "110.00", "open_amount_txn": "100.00", "currency": "EUR"},
+        {"open_amount": "25.50", "open_amount_txn": "25.50", "currency": "USD"},
+    ]
+    assert views.open_total(rows) == Decimal("135.50")
+
+
+def test_the_customer_page_says_why_its_figures_are_in_the_accounting_currency() -> None:
+    same = views.money_note({"currency": "USD", "accounting_currency": "USD"})
+    assert same.startswith("Figures in USD, the accounting currency")
+    assert "documents are in" not in same
+    other = views.money_note({"currency": "EUR", "accounting_currency": "USD"})
+    assert "This customer's documents are in EUR" in other

@@ -79,6 +79,13 @@ class ServiceSettings(BaseSettings):
         ge=1024,
         description="Largest request body accepted; a larger one is refused with 413 unread.",
     )
+    position_wait_s: float = Field(
+        default=3.0,
+        ge=0,
+        le=30,
+        description="Longest a read of `.../position?at_least=N` waits for the read model to "
+        "apply that position of the customer's stream.",
+    )
     log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     log_format: Literal["json", "console"] = Field(
         default="json", description="JSON lines, or plain text for a terminal."

@@ -28,6 +28,7 @@ from arrears.aging.domain import (
     header_facts,
     kpis,
     last_payment,
+    month_windows,
     open_items,
     overdue_reference_date,
 )
@@ -419,6 +420,74 @@ async def pool_membership(
     return {"pool_id": pool_id, "members": members}
 
 
+KpiFilter = Annotated[
+    list[str] | None,
+    Query(
+        max_length=20,
+        description="field:op:value, as the customer list takes them (e.g. "
+        "employee_responsible:eq:anna), alone or with pool_id",
+    ),
+]
+
+
+async def kpi_conditions(
+    conn: AsyncConnection,
+    company: str,
+    start: date,
+    end: date,
+    customer_id: str | None,
+    pool_id: str | None,
+    filters: list[str] | None,
+) -> list[Filter] | None:
+    """The customers a KPI question is about: one customer (None, checked to exist), a pool
+    and/or filters, or every customer of the company (None)."""
+    if end < start:
+        raise Problem(422, "invalid_period", f"end {end} precedes start {start}")
+    if customer_id is not None:
+        await require_customer(conn, company, customer_id)
+        return None
+    conditions = [parse_filter(f) for f in filters or []]
+    if pool_id is not None:
+        conditions += await pool_filters(conn, company, pool_id)
+    return conditions if pool_id is not None or filters else None
+
+
+def kpi_scope(
+    company: str, customer_id: str | None, pool_id: str | None, filters: list[str] | None
+) -> dict[str, Any]:
+    return {
+        "company": company,
+        "customer_id": customer_id,
+        "pool_id": pool_id,
+        "filter": filters or [],
+    }
+
+
+async def period_figures(
+    conn: AsyncConnection,
+    company: str,
+    start: date,
+    end: date,
+    customer_id: str | None,
+    conditions: list[Filter] | None,
+) -> dict[str, Any]:
+    """The inputs, KPIs and promises kept and broken of a scope over [start, end]."""
+    inputs = await store.kpi_inputs(
+        conn, company, start, end, customer_id=customer_id, conditions=conditions
+    )
+    outcomes = await store.promise_outcomes(
+        conn, company, start, end, customer_id=customer_id, conditions=conditions
+    )
+    return {
+        "inputs": jsonable(inputs),
+        "kpis": jsonable(kpis(inputs)),
+        "promises": {
+            outcome: sum(found[outcome] for found in outcomes.values())
+            for outcome in ("kept", "broken")
+        },
+    }
+
+
 @router.get("/kpis", summary="DSO, best possible DSO, average days delinquent, CEI")
 async def company_kpis(
     request: Request,
@@ -427,23 +496,80 @@ async def company_kpis(
     end: Day,
     customer_id: str | None = None,
     pool_id: str | None = None,
+    filter: KpiFilter = None,
 ) -> dict[str, Any]:
-    if end < start:
-        raise Problem(422, "invalid_period", f"end {end} precedes start {start}")
+    async with ctx_of(request).engine.connect() as conn:
+        conditions = await kpi_conditions(conn, company, start, end, customer_id, pool_id, filter)
+        figures = await period_figures(conn, company, start, end, customer_id, conditions)
+    return {"scope": kpi_scope(company, customer_id, pool_id, filter), **figures}
+
+
+@router.get("/kpis/months", summary="The KPIs of each calendar month up to `end`")
+async def monthly_kpis(
+    request: Request,
+    company: CompanyId,
+    end: Day,
+    months: Annotated[int, Query(ge=1, le=24, description="How many months, newest last.")] = 12,
+    customer_id: str | None = None,
+    pool_id: str | None = None,
+    filter: KpiFilter = None,
+) -> dict[str, Any]:
+    """For each calendar month of the `months` ending at `end` (the newest from its first
+    day to `end`), oldest first: the inputs, KPIs and promises of the scope over that month,
+    as `GET …/kpis` answers them for the month."""
+    windows = list(reversed(month_windows(end, months)))
+    async with ctx_of(request).engine.connect() as conn:
+        conditions = await kpi_conditions(
+            conn, company, windows[0][0], end, customer_id, pool_id, filter
+        )
+        found = [
+            {
+                "start": first.isoformat(),
+                "end": last.isoformat(),
+                **await period_figures(conn, company, first, last, customer_id, conditions),
+            }
+            for first, last in windows
+        ]
+    return {"scope": kpi_scope(company, customer_id, pool_id, filter), "months": found}
+
+
+@router.get(
+    "/kpis/customers",
+    summary="The customers behind the KPIs of a pool or the company, with their own inputs",
+)
+async def kpis_by_customer(
+    request: Request,
+    company: CompanyId,
+    start: Day,
+    end: Day,
+    pool_id: str | None = None,
+    filter: KpiFilter = None,
+) -> dict[str, Any]:
+    """Each customer with receivables, sales or judged promises in the scope: its KPI inputs,
+    its own KPIs and its promises kept and broken. The inputs add up to those of the
+    scope's KPIs."""
     ctx = ctx_of(request)
     async with ctx.engine.connect() as conn:
-        conditions: list[Filter] | None = None
-        if customer_id is not None:
-            await require_customer(conn, company, customer_id)
-        elif pool_id is not None:
-            conditions = await pool_filters(conn, company, pool_id)
-        inputs = await store.kpi_inputs(
-            conn, company, start, end, customer_id=customer_id, conditions=conditions
+        conditions = await kpi_conditions(conn, company, start, end, None, pool_id, filter)
+        inputs = await store.kpi_inputs_by_customer(
+            conn, company, start, end, conditions=conditions
         )
+        outcomes = await store.promise_outcomes(conn, company, start, end, conditions=conditions)
+        names = await store.load_customers(
+            conn, [(company, c) for c in sorted(inputs.keys() | outcomes.keys())]
+        )
+    none = {"kept": 0, "broken": 0}
     return {
-        "scope": {"company": company, "customer_id": customer_id, "pool_id": pool_id},
-        "inputs": jsonable(inputs),
-        "kpis": jsonable(kpis(inputs)),
+        "items": [
+            {
+                "customer_id": customer,
+                "name": found.name if (found := names.get((company, customer))) else None,
+                "inputs": jsonable(inputs[customer]) if customer in inputs else None,
+                "kpis": jsonable(kpis(inputs[customer])) if customer in inputs else None,
+                "promises": outcomes.get(customer, none),
+            }
+            for customer in sorted(inputs.keys() | outcomes.keys())
+        ]
     }
 
 

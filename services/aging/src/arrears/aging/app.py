@@ -10,12 +10,13 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from arrears.aging import api
+from arrears.aging import api, store
 from arrears.aging.handlers import AgingProjection, published_state, refresh_dirty, roll_over
 from arrears.aging.settings import AgingSettings
 from arrears.shared.db import leading
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
+from arrears.shared.positions import position_router
 from arrears.shared.service import ServiceContext, ServiceSpec
 from arrears.shared.topics import AGING
 from arrears.shared.waiting import cancel_and_wait
@@ -74,7 +75,7 @@ SPEC = ServiceSpec(
     settings=AgingSettings,
     migrations=Path(__file__).parent / "migrations",
     projections=lambda ctx: [AgingProjection(clock=ctx.clock)],
-    routers=(api.router,),
+    routers=(api.router, position_router("aging", pending=store.refresh_pending)),
     background=aging_runtime,
 )
 create_app = SPEC.create_app

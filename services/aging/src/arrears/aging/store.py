@@ -46,6 +46,7 @@ from arrears.shared.events.aging import CustomerAgingChanged, OpenItemsChanged
 from arrears.shared.events.envelope import Event, event_types_of
 from arrears.shared.money import decimal_text
 from arrears.shared.outbox import outbox
+from arrears.shared.positions import applied
 
 metadata = sa.MetaData()
 Money = sa.Numeric(24, 6)
@@ -1227,18 +1228,20 @@ async def positions(
 async def reflected(conn: AsyncConnection, consumer: str, key: CustomerKey) -> dict[str, Any]:
     """The ledger position a customer's figures reflect: the highest stream sequence applied
     and when that event was recorded (0 and None before any)."""
-    p = stream_positions.c
-    row = (
-        await conn.execute(
-            sa.select(p.max_sequence, p.last_recorded_at).where(
-                p.consumer == consumer, p.company == key[0], p.customer_id == key[1]
-            )
-        )
-    ).first()
+    sequence, recorded_at = await applied(conn, consumer, key[0], key[1])
     return {
-        "sequence": int(row[0]) if row else 0,
-        "recorded_at": row[1].isoformat() if row else None,
+        "sequence": sequence,
+        "recorded_at": recorded_at.isoformat() if recorded_at else None,
     }
+
+
+async def refresh_pending(conn: AsyncConnection, company: str, customer_id: str) -> bool:
+    """Whether the customer's stored figures (lists, pools) still wait for the refresher."""
+    d = dirty_customers.c
+    found = await conn.execute(
+        sa.select(d.customer_id).where(d.company == company, d.customer_id == customer_id)
+    )
+    return found.first() is not None
 
 
 async def stale_since(conn: AsyncConnection, today: date) -> date | None:
@@ -1637,6 +1640,40 @@ async def kpi_inputs(
     the whole company, aggregated by the database (the SQL side of the domain's
     `kpi_inputs`): open receivables as of the day before `start` and as of `end` (and the part
     not yet due), credit sales of the period and of each countback month."""
+    found = await _kpi_inputs(
+        conn, company, start, end, customer_id, conditions, countback_months, by_customer=False
+    )
+    return found[None]
+
+
+async def kpi_inputs_by_customer(
+    conn: AsyncConnection,
+    company: str,
+    start: date,
+    end: date,
+    *,
+    conditions: Sequence[Filter] | None = None,
+    countback_months: int = 12,
+) -> dict[str, KpiInputs]:
+    """The same inputs for each customer (of the pool, or of the company) that has any:
+    they sum to `kpi_inputs` of the pool or company (`combine`)."""
+    found = await _kpi_inputs(
+        conn, company, start, end, None, conditions, countback_months, by_customer=True
+    )
+    return {key: value for key, value in found.items() if key is not None}
+
+
+async def _kpi_inputs(
+    conn: AsyncConnection,
+    company: str,
+    start: date,
+    end: date,
+    customer_id: str | None,
+    conditions: Sequence[Filter] | None,
+    countback_months: int,
+    *,
+    by_customer: bool,
+) -> dict[str | None, KpiInputs]:
     t, m = transactions.c, movements.c
     scope = [t.company == company, t.receivable]
     if customer_id is not None:
@@ -1645,6 +1682,7 @@ async def kpi_inputs(
         members = sa.select(customer_aging.c.customer_id).where(*_scope(company, conditions))
         scope.append(t.customer_id.in_(members))
     zero = sa.literal(Decimal(0), Money)
+    key: list[sa.ColumnElement[Any]] = [t.customer_id] if by_customer else [sa.null()]
 
     def open_on(day: date, *extra: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
         due = sa.and_(t.posting_date <= day, m.effective_date <= day, *extra)
@@ -1652,11 +1690,7 @@ async def kpi_inputs(
 
     beginning = start - timedelta(days=1)
     receivables = await conn.execute(
-        sa.select(
-            open_on(beginning),
-            open_on(end),
-            open_on(end, t.due_date >= end),
-        )
+        sa.select(*key, open_on(beginning), open_on(end), open_on(end, t.due_date >= end))
         .select_from(
             transactions.join(
                 movements,
@@ -1664,29 +1698,67 @@ async def kpi_inputs(
             )
         )
         .where(*scope, t.posting_date <= end)
+        .group_by(*key[:by_customer])
     )
-    opening, closing, current = receivables.one()
     windows = month_windows(end, countback_months)
 
     def sales_in(first: date, last: date) -> sa.ColumnElement[Any]:
         posted = t.posting_date.between(first, last)
         return sa.func.coalesce(sa.func.sum(t.accounting_amount).filter(posted), zero)
 
-    sales = (
-        await conn.execute(
-            sa.select(sales_in(start, end), *(sales_in(a, b) for a, b in windows)).where(
-                *scope, t.posting_date <= end
-            )
-        )
-    ).one()
-    return KpiInputs(
-        start=start,
-        end=end,
-        beginning_receivables=opening,
-        ending_receivables=closing,
-        ending_current_receivables=current,
-        credit_sales=sales[0],
-        sales_windows=tuple(
-            SalesWindow(a, b, amount) for (a, b), amount in zip(windows, sales[1:], strict=True)
-        ),
+    sales = await conn.execute(
+        sa.select(*key, sales_in(start, end), *(sales_in(a, b) for a, b in windows))
+        .where(*scope, t.posting_date <= end)
+        .group_by(*key[:by_customer])
     )
+    open_by: dict[Any, tuple[Decimal, ...]] = {row[0]: tuple(row[1:]) for row in receivables}
+    sold_by: dict[Any, tuple[Decimal, ...]] = {row[0]: tuple(row[1:]) for row in sales}
+    keys = sorted(open_by.keys() | sold_by.keys(), key=str) if by_customer else [None]
+    found: dict[str | None, KpiInputs] = {}
+    for name in keys:
+        opening, closing, current = open_by.get(name, (ZERO,) * 3)
+        sold = sold_by.get(name, (ZERO,) * (len(windows) + 1))
+        found[name] = KpiInputs(
+            start=start,
+            end=end,
+            beginning_receivables=opening,
+            ending_receivables=closing,
+            ending_current_receivables=current,
+            credit_sales=sold[0],
+            sales_windows=tuple(
+                SalesWindow(a, b, amount) for (a, b), amount in zip(windows, sold[1:], strict=True)
+            ),
+        )
+    return found
+
+
+async def promise_outcomes(
+    conn: AsyncConnection,
+    company: str,
+    start: date,
+    end: date,
+    *,
+    customer_id: str | None = None,
+    conditions: Sequence[Filter] | None = None,
+) -> dict[str, dict[str, int]]:
+    """Promises to pay judged in [start, end], per customer: how many were kept and how
+    many broken (partially kept ones count as broken), by the date they were judged."""
+    st = statuses.c
+    scope = [st.company == company, st.effective_date.between(start, end)]
+    if customer_id is not None:
+        scope.append(st.customer_id == customer_id)
+    elif conditions is not None:
+        members = sa.select(customer_aging.c.customer_id).where(*_scope(company, conditions))
+        scope.append(st.customer_id.in_(members))
+    kept = st.promise_state == "kept"
+    broken = st.promise_state.in_(("broken", "partially_kept"))
+    rows = await conn.execute(
+        sa.select(
+            st.customer_id,
+            sa.func.count().filter(kept),
+            sa.func.count().filter(broken),
+        )
+        .where(*scope, sa.or_(kept, broken))
+        .group_by(st.customer_id)
+    )
+    return {r[0]: {"kept": int(r[1]), "broken": int(r[2])} for r in rows}

@@ -1,5 +1,6 @@
 """Administration pages: aging period definitions, pools (both kept by the aging service),
-letter sequences (kept by the ledger) and the workspace's accounts (kept here).
+letter sequences (kept by the ledger), the workspace's accounts and the pick-lists of its
+action forms (kept here).
 
 Every page needs the admin role; every change is a form with the session's CSRF token,
 answered by a redirect with the result or the reason of a refusal in words.
@@ -8,9 +9,9 @@ answered by a redirect with the result or the reason of a refusal in words.
 from __future__ import annotations
 
 import asyncio
-import json
 import re
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
@@ -28,6 +29,13 @@ from arrears.gateway.domain.access import (
     parse_roles,
 )
 from arrears.gateway.domain.passwords import check_new_password
+from arrears.gateway.domain.pick_lists import (
+    Entry,
+    NotOnTheList,
+    PickList,
+    PickLists,
+    entries_from_rows,
+)
 from arrears.gateway.upstream import part, problem_from
 from arrears.gateway.views import url_with
 from arrears.gateway.web import (
@@ -39,6 +47,7 @@ from arrears.gateway.web import (
     require,
 )
 from arrears.shared.errors import Problem
+from arrears.shared.money import CENT
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, prefix="/admin")
 SignedIn = Annotated[Session, Depends(page_session)]
@@ -135,6 +144,7 @@ async def documents_page(
     collection: str,
     template: str,
     shown: Callable[[dict[str, Any]], dict[str, Any]],
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     """A company's documents of one kind (each with `shown` added for the page), and the
     one asked for with `?edit=` in the form."""
@@ -145,7 +155,7 @@ async def documents_page(
     )
     documents = [d | shown(d) for d in documents]
     edit = next((d for d in documents if d["id"] == request.query_params.get("edit")), None)
-    context = {"company": company, "documents": documents, "edit": edit}
+    context = {"company": company, "documents": documents, "edit": edit, **(extra or {})}
     return await admin_page(request, session, template, context)
 
 
@@ -272,18 +282,94 @@ async def sequences_page(request: Request, session: SignedIn) -> Response:
         service="ledger",
         collection="letter-sequences",
         template="admin/sequences.html",
-        shown=lambda sequence: {"json": json.dumps(sequence, indent=2, ensure_ascii=False)},
+        shown=lambda sequence: {"rows": level_rows(sequence["levels"])},
+        extra={"blank_rows": level_rows([])},
     )
 
 
-def sequence_document(form: FormData) -> tuple[str, dict[str, Any]]:
+LEVELS = 5
+"""Rows of the letter-sequence form (the ledger takes up to five levels)."""
+LONGEST_DAYS = 3650
+
+
+def level_rows(levels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A sequence's levels as the form's rows (and empty rows up to five)."""
+    rows = [
+        {
+            "name": level.get("name") or "",
+            "days": level["days_overdue"] if index == 0 else level["grace_days"],
+            "minimum": level.get("minimum_overdue_balance") or "",
+            "fee": level.get("fee_amount") or "",
+        }
+        for index, level in enumerate(levels)
+    ]
+    return rows + [{"name": "", "days": "", "minimum": "", "fee": ""}] * (LEVELS - len(rows))
+
+
+def _amount(text: str, what: str, *, positive: bool) -> str | None:
+    if not text:
+        return None
     try:
-        document = json.loads(field(form, "document"))
-    except ValueError as error:
-        raise Invalid(f"the document is not JSON ({error})") from error
-    if not isinstance(document, dict) or not isinstance(document.get("id"), str):
-        raise Invalid("the document needs an `id`")
-    return document["id"], document
+        value = Decimal(text.replace(",", ""))
+    except InvalidOperation as error:
+        raise Invalid(f"{what} is not an amount") from error
+    if not value.is_finite() or abs(value) >= 10**18 or value != value.quantize(CENT):
+        raise Invalid(f"{what} is not an amount with at most two decimals")
+    if value < 0 or (positive and value == 0):
+        raise Invalid(f"{what} must be {'more than' if positive else 'at least'} 0")
+    return str(value)
+
+
+def sequence_levels(form: FormData) -> list[dict[str, Any]]:
+    """The levels of the form's rows, in order: a row is a level when any of its fields is
+    filled; level 1 counts days past the due date (0 or more), later levels the days after
+    the previous letter (1 or more); amounts in the accounting currency."""
+    columns = {
+        name: [v.strip() for v in form.getlist(f"level_{name}") if isinstance(v, str)]
+        for name in ("name", "days", "minimum", "fee")
+    }
+    if len({len(values) for values in columns.values()}) != 1 or len(columns["days"]) > LEVELS:
+        raise Invalid(f"the form has up to {LEVELS} rows of name, days, minimum and fee")
+    filled = [row for row in zip(*columns.values(), strict=True) if any(row)]
+    if not filled:
+        raise Invalid("a sequence needs at least one level")
+    levels: list[dict[str, Any]] = []
+    for number, (name, days, minimum, fee) in enumerate(filled, start=1):
+        what = f"level {number}"
+        least = 0 if number == 1 else 1
+        if not days.isdigit() or not least <= int(days) <= LONGEST_DAYS:
+            raise Invalid(
+                f"{what}: days {'overdue' if number == 1 else 'after the previous letter'} "
+                f"must be a whole number from {least} to {LONGEST_DAYS}"
+            )
+        if len(name) > 100:
+            raise Invalid(f"{what}: a name has at most 100 characters")
+        level: dict[str, Any] = {
+            "level": number,
+            "name": name or None,
+            "days_overdue" if number == 1 else "grace_days": int(days),
+            "minimum_overdue_balance": _amount(minimum, f"{what}: the minimum", positive=False)
+            or "0.00",
+        }
+        if (charged := _amount(fee, f"{what}: the fee", positive=True)) is not None:
+            level["fee_amount"] = charged
+        levels.append(level)
+    return levels
+
+
+def sequence_document(form: FormData) -> tuple[str, dict[str, Any]]:
+    sequence_id = field(form, "sequence_id")
+    if sequence_id and not re.match(r"^\S{1,50}$", sequence_id):
+        raise Invalid("an id is 1-50 characters without spaces")
+    name = field(form, "name")
+    if not name:
+        raise Invalid("it needs a name")
+    return sequence_id, {
+        "id": sequence_id,
+        "name": name,
+        "levels": sequence_levels(form),
+        "per_transaction": field(form, "per_transaction") == "on",
+    }
 
 
 @router.post("/letter-sequences", dependencies=[Depends(form_csrf)])
@@ -296,6 +382,61 @@ async def save_sequence(request: Request, session: SignedIn) -> Response:
         collection="letter-sequences",
         build=sequence_document,
     )
+
+
+# ----------------------------------------------------------------------------- pick-lists
+
+BLANK_ROWS = 3
+
+
+@router.get("/pick-lists")
+async def pick_lists_page(request: Request, session: SignedIn) -> Response:
+    admin_of(session)
+    company = company_of(request, session)
+    async with gateway_of(request).engine.connect() as conn:
+        configured = await store.pick_lists(conn, company)
+    chosen = PickLists.of(configured)
+    blank = (Entry("", ""),) * BLANK_ROWS
+    lists = [
+        {
+            "name": name.value,
+            "heading": name.heading,
+            "words": name.words,
+            "configured": name in configured,
+            "rows": chosen.entries(name) + blank,
+        }
+        for name in PickList
+    ]
+    return await admin_page(
+        request, session, "admin/pick_lists.html", {"company": company, "lists": lists}
+    )
+
+
+@router.post("/pick-lists", dependencies=[Depends(form_csrf)])
+async def save_pick_list(request: Request, session: SignedIn) -> Response:
+    admin_of(session)
+    form = await request.form()
+    company = field(form, "company")
+    back = url_with("/admin/pick-lists", company=company)
+    companies = session.principal.companies(gateway_of(request).settings.companies)
+    try:
+        if company not in companies:
+            raise NotOnTheList("unknown company")
+        name = PickList(field(form, "list"))
+    except ValueError as invalid:
+        return await done(request, session, back, "error", f"List not saved: {invalid}.")
+    try:
+        entries = entries_from_rows(
+            [v for v in form.getlist("code") if isinstance(v, str)],
+            [v for v in form.getlist("label") if isinstance(v, str)],
+        )
+    except NotOnTheList as invalid:
+        text = f"{name.words.capitalize()} not saved: {invalid}."
+        return await done(request, session, back, "error", text)
+    async with gateway_of(request).engine.begin() as conn:
+        await store.replace_pick_list(conn, company, name, entries)
+    text = f"{name.words.capitalize()}: saved ({len(entries)} entries)."
+    return await done(request, session, back, "success", text)
 
 
 # ----------------------------------------------------------------------------- accounts

@@ -213,6 +213,30 @@ async def customer_profile(
     return profiles.as_json(found)
 
 
+@router.get(
+    CUSTOMER + "/position",
+    tags=["customers"],
+    summary="Where the ledger or a read model stands on the customer's stream",
+    description="Without `service` (or `service=ledger`): the stream's newest sequence. With "
+    "a read service and `at_least` (a command's `position.sequence`): answered once that "
+    "service has applied it, or after its bounded wait with `reached: false` and the time "
+    "its figures are as of. Read your own writes by asking this before reading.",
+    responses=ERRORS,
+)
+async def customer_position(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    service: Literal["ledger", "aging", "timeline", "summary"] = "ledger",
+    at_least: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    params = strip_none(at_least=at_least) if service != "ledger" else None
+    return await customer_read(
+        request, principal, company, customer_id, service, "/position", params
+    )
+
+
 # ----------------------------------------------------------------------------- timeline
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from arrears.gateway import admin, api, cash, pages, webhook_routes, workspace
+from arrears.gateway import admin, api, cash, dashboard, pages, webhook_routes, workspace
 from arrears.gateway.auth import Authenticator, JwtVerifier, ensure_first_admin
 from arrears.gateway.handlers import ProfileProjection
 from arrears.gateway.settings import GatewaySettings
@@ -73,6 +73,7 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
             pages.router,
             workspace.router,
             cash.page_router,
+            dashboard.router,
             admin.router,
         ),
         background=partial(gateway_runtime, transports=transports),

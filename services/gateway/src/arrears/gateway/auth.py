@@ -18,7 +18,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +28,7 @@ import jwt
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.gateway import store
+from arrears.gateway.catching_up import Written
 from arrears.gateway.domain.access import Account, PoolRef, Principal, Role
 from arrears.gateway.domain.passwords import hash_password, verify_password
 from arrears.gateway.domain.secrets import ApiToken, digest, token_id_from
@@ -234,9 +235,16 @@ class Authenticator:
         async with self.engine.begin() as conn:
             await store.delete_session(conn, session.digest)
 
-    async def set_flash(self, session: Session, kind: str, text: str) -> None:
+    async def set_flash(
+        self, session: Session, kind: str, text: str, written: Iterable[Written] = ()
+    ) -> None:
+        """The message the next page shows, with the stream positions the commands it
+        reports produced (the next page shows their effect, see `catching_up`)."""
+        flash: dict[str, Any] = {"kind": kind, "text": text}
+        if kept := [w.as_json() for w in written]:
+            flash["written"] = kept
         async with self.engine.begin() as conn:
-            await store.set_flash(conn, session.digest, {"kind": kind, "text": text})
+            await store.set_flash(conn, session.digest, flash)
 
     async def take_flash(self, session: Session) -> dict[str, Any] | None:
         if not session.has_flash:

@@ -20,7 +20,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
-from arrears.gateway import commands, views
+from arrears.gateway import commands, store, views
 from arrears.gateway.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -28,7 +28,9 @@ from arrears.gateway.auth import (
     Session,
     Throttled,
 )
+from arrears.gateway.catching_up import Written, catch_up, written_of
 from arrears.gateway.domain.access import Permission, Principal
+from arrears.gateway.domain.pick_lists import NotOnTheList, PickList, PickLists
 from arrears.gateway.domain.secrets import same
 from arrears.gateway.panels import (
     CUSTOMER_PANELS,
@@ -228,6 +230,7 @@ async def overview(request: Request, session: SignedIn) -> Response:
     query = dict(request.query_params)
     companies = principal.companies(gateway.settings.companies)
     flash = await gateway.auth.take_flash(session)
+    behind = await catch_up(gateway.upstreams, written_of(flash))
     if not companies:
         return render(request, "overview.html", {"companies": [], "flash": flash})
     company = query.get("company", "")
@@ -298,8 +301,10 @@ async def overview(request: Request, session: SignedIn) -> Response:
             "missing_pool": pool if missing_pool else None,
             "highest": highest,
             "aged": aged_grid,
+            "currency_note": views.currency_note([*top["items"], *aged["items"]]),
             "panels": panels,
             "flash": flash,
+            "behind": behind,
             "form_key": str(uuid.uuid4()),
         },
         # A filter the grid could not use is shown on the page and answered as a bad request.
@@ -387,7 +392,9 @@ async def customer_page(
     aging_path = customer_path(company, customer_id, "/aging")
     base = customer_url(company, customer_id)
     page = PageData(gateway, principal, company, customer_id, query=multi_query(request), base=base)
-    aging, panels, head = await gateway.scope.read(
+    flash = await gateway.auth.take_flash(session)
+    behind = await catch_up(gateway.upstreams, written_of(flash))
+    aging, panels, head, lists = await gateway.scope.read(
         principal,
         company,
         customer_id,
@@ -398,11 +405,11 @@ async def customer_page(
             ),
             load_panels(CUSTOMER_PANELS + CUSTOMER_WIDE_PANELS, page),
             ledger_head(gateway, company, customer_id),
+            pick_lists(gateway, company),
         ),
     )
     receivables, payments = (aging["transactions"][t] for t in ("open", "unsettled_payments"))
     shown = views.tab_rows(receivables["items"], payments["items"], tab, sort, order)
-    flash = await gateway.auth.take_flash(session)
     profile = dict((p.name, d) for p, d in panels)["contacts"]["profile"]
     tab_links = [
         (key, title, customer_url(company, customer_id, tab=key)) for key, title in views.TABS
@@ -438,14 +445,18 @@ async def customer_page(
             "sort_links": sort_links,
             "columns": views.TAB_COLUMNS,
             "shown": {"total": len(shown), "items": shown},
+            "open_total": views.open_total(shown),
+            "money_note": views.money_note(aging["customer"]),
             "receivables": receivables["items"],
             "payments": payments["items"],
             "panels": [p for p in panels if p[0] in CUSTOMER_PANELS],
             "wide_panels": [p for p in panels if p[0] in CUSTOMER_WIDE_PANELS],
             "page_query": page.query,
             "flash": flash,
+            "behind": behind,
             "form_key": str(uuid.uuid4()),
             "may": {p.value: principal.can(p) for p in Permission},
+            "lists": {name.name.lower(): lists.entries(name) for name in PickList},
         },
     )
 
@@ -455,6 +466,15 @@ async def customer_page(
 
 class FormError(Exception):
     """The form lacks something the command needs; said in words."""
+
+
+REASONS = PickList.REASON_CODES
+
+
+async def pick_lists(gateway: Gateway, company: str) -> PickLists:
+    """The company's pick-lists for the action forms (defaults where none is configured)."""
+    async with gateway.engine.connect() as conn:
+        return PickLists.of(await store.pick_lists(conn, company))
 
 
 def _text(form: FormData, name: str) -> str | None:
@@ -476,19 +496,19 @@ def _some(**values: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v not in (None, "", [])}
 
 
-def status_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
+def status_form(form: FormData, lists: PickLists) -> tuple[dict[str, str], dict[str, Any]]:
     status = _required(form, "status", "the new status")
     promised = status == "promised_to_pay"
     return {"transaction_id": _required(form, "transaction_id", "a transaction")}, _some(
         status=status,
         promise_date=_text(form, "promise_date") if promised else None,
         promise_amount=_text(form, "promise_amount") if promised else None,
-        reason_code=_text(form, "reason_code"),
+        reason_code=lists.check(REASONS, _text(form, "reason_code"), required=False),
         note=_text(form, "note"),
     )
 
 
-def settle_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
+def settle_form(form: FormData, _lists: PickLists) -> tuple[dict[str, str], dict[str, Any]]:
     allocation = _some(
         transaction_id=_required(form, "transaction_id", "the transaction to settle"),
         amount=_text(form, "amount"),
@@ -500,28 +520,30 @@ def settle_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
     )
 
 
-def nsf_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
+def nsf_form(form: FormData, lists: PickLists) -> tuple[dict[str, str], dict[str, Any]]:
     payment = _text(form, "other_payment") or _required(form, "payment_transaction_id", "a payment")
+    bank_reason = _text(form, "bank_reason_code")
     return {"payment_transaction_id": payment}, _some(
         fee_amount=_text(form, "fee_amount"),
-        bank_reason_code=_text(form, "bank_reason_code"),
+        bank_reason_code=lists.check(PickList.BANK_RETURN_REASONS, bank_reason, required=False),
         note=_text(form, "note"),
     )
 
 
-def write_off_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
+def write_off_form(form: FormData, lists: PickLists) -> tuple[dict[str, str], dict[str, Any]]:
     chosen = [v for v in form.getlist("transaction_id") if isinstance(v, str) and v]
     if not chosen:
         raise FormError("choose at least one transaction to write off")
+    account = _text(form, "write_off_account")
     return {}, _some(
         transactions=[{"transaction_id": t} for t in chosen],
-        reason_code=_required(form, "reason_code", "a reason code"),
-        write_off_account=_required(form, "write_off_account", "the write-off account"),
+        reason_code=lists.check(REASONS, _text(form, "reason_code"), required=True),
+        write_off_account=lists.check(PickList.WRITE_OFF_ACCOUNTS, account, required=True),
         note=_text(form, "note"),
     )
 
 
-def reprint_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
+def reprint_form(form: FormData, _lists: PickLists) -> tuple[dict[str, str], dict[str, Any]]:
     return {"transaction_id": _required(form, "transaction_id", "a document")}, _some(
         copy_kind=_text(form, "copy_kind") or "copy",
         channel=_text(form, "channel") or "email",
@@ -534,7 +556,7 @@ def reprint_form(form: FormData) -> tuple[dict[str, str], dict[str, Any]]:
 class Action:
     title: str
     command: str
-    build: Callable[[FormData], tuple[dict[str, str], dict[str, Any]]]
+    build: Callable[[FormData, PickLists], tuple[dict[str, str], dict[str, Any]]]
 
 
 ACTIONS: dict[str, Action] = {
@@ -568,8 +590,8 @@ async def customer_action(
     customer = {"company": company, "customer_id": customer_id}
     await commands.authorize(gateway.scope, principal, route, customer)
     try:
-        path_values, body = chosen.build(form)
-    except FormError as missing:
+        path_values, body = chosen.build(form, await pick_lists(gateway, company))
+    except (FormError, NotOnTheList) as missing:
         await gateway.auth.set_flash(session, "error", f"{chosen.title}: {missing}.")
         return RedirectResponse(back, status_code=303)
     values = {**customer, **path_values}
@@ -587,5 +609,6 @@ async def customer_action(
     except ValueError:
         answer = None
     kind, text = views.outcome_text(chosen.title, response.status_code, answer)
-    await gateway.auth.set_flash(session, kind, text)
+    written = Written.of_answer(answer)
+    await gateway.auth.set_flash(session, kind, text, [written] if written else [])
     return RedirectResponse(back, status_code=303)

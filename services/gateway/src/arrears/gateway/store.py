@@ -1,5 +1,5 @@
-"""Every SQL statement of the gateway: accounts, sessions, sign-in attempts, API tokens and
-the customer-profile facts its projection keeps."""
+"""Every SQL statement of the gateway: accounts, sessions, sign-in attempts, API tokens, the
+pick-lists of the action forms and the customer-profile facts its projection keeps."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.gateway.domain.access import Account, PoolRef, Role, parse_roles
+from arrears.gateway.domain.pick_lists import Entry, PickList
 
 metadata = sa.MetaData()
 TEXTS = postgresql.ARRAY(sa.Text)
@@ -31,6 +32,15 @@ accounts = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+pick_list_entries = sa.Table(
+    "pick_list_entries",
+    metadata,
+    sa.Column("company", sa.Text, primary_key=True),
+    sa.Column("list", sa.Text, primary_key=True),
+    sa.Column("code", sa.Text, primary_key=True),
+    sa.Column("label", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
 )
 sessions = sa.Table(
     "sessions",
@@ -371,3 +381,40 @@ async def profile_facts(
         .order_by(p.sequence)
     )
     return [(int(r[0]), dict(r[1])) for r in rows]
+
+
+# ----------------------------------------------------------------------------- pick-lists
+
+
+async def pick_lists(conn: AsyncConnection, company: str) -> dict[PickList, list[Entry]]:
+    """The lists the company configured, each in its order (lists not configured absent)."""
+    e = pick_list_entries.c
+    rows = await conn.execute(
+        sa.select(e.list, e.code, e.label).where(e.company == company).order_by(e.list, e.position)
+    )
+    found: dict[PickList, list[Entry]] = {}
+    for row in rows:
+        found.setdefault(PickList(row.list), []).append(Entry(row.code, row.label))
+    return found
+
+
+async def replace_pick_list(
+    conn: AsyncConnection, company: str, name: PickList, entries: Sequence[Entry]
+) -> None:
+    e = pick_list_entries.c
+    await conn.execute(
+        sa.delete(pick_list_entries).where(e.company == company, e.list == name.value)
+    )
+    await conn.execute(
+        sa.insert(pick_list_entries),
+        [
+            {
+                "company": company,
+                "list": name.value,
+                "code": x.code,
+                "label": x.label,
+                "position": i,
+            }
+            for i, x in enumerate(entries)
+        ],
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -243,12 +243,31 @@ def sort_rows(rows: Sequence[Mapping[str, Any]], state: GridState) -> list[Mappi
 CUSTOMER = Column("name", "Customer", "customer", filter_op="prefix")
 ACCOUNT = Column("customer_id", "Account", filter_op="prefix")
 
+CURRENCY = Column("accounting_currency", "Currency", sortable=False)
+"""The currency of a row's amounts: the customer's accounting currency."""
+
+
+def currency_note(rows: Sequence[Mapping[str, Any]]) -> str:
+    """What currency a grid's amounts are in, said once above it; amounts of different
+    accounting currencies are never added up."""
+    found = sorted({str(r["accounting_currency"]) for r in rows if r.get("accounting_currency")})
+    if len(found) == 1:
+        return f"Amounts in {found[0]}, the accounting currency."
+    if not found:
+        return "Amounts in each customer's accounting currency."
+    return (
+        f"Amounts in each customer's accounting currency ({', '.join(found)}, see the Currency "
+        "column); amounts of different currencies are not added up."
+    )
+
+
 HIGHEST_BALANCES = GridSpec(
     name="hb",
     title="Highest balances",
     columns=(
         CUSTOMER,
         ACCOUNT,
+        CURRENCY,
         Column("balance", "Balance", "money", filter_op="gte"),
         Column("credit_limit", "Credit limit", "money", filter_op="gte"),
         Column("credit_remaining", "Credit available", "money", filter_op="gte"),
@@ -268,6 +287,7 @@ def aged_balances_spec(period_names: Sequence[str]) -> GridSpec:
         columns=(
             CUSTOMER,
             ACCOUNT,
+            CURRENCY,
             Column("credit_group", "Credit group", filter_op="eq"),
             Column("account_status", "Account status", filter_op="eq"),
             Column("balance", "Balance", "money", filter_op="gte"),
@@ -314,10 +334,30 @@ TAB_COLUMNS: tuple[tuple[str, str, bool], ...] = (
     ("amount", "Amount", True),
     ("open_amount_txn", "Open", False),
     ("currency", "Currency", False),
+    ("open_amount", "Open in accounting currency", True),
     ("collection_status", "Status", False),
     ("promise_date", "Promise date", False),
     ("promise_amount", "Promised", False),
 )
+
+
+def open_total(rows: Iterable[Mapping[str, Any]]) -> Decimal:
+    """What a tab's rows leave open, in the accounting currency (never their transaction
+    currencies, which may differ from row to row)."""
+    return sum((Decimal(str(r["open_amount"])) for r in rows), Decimal(0))
+
+
+def money_note(customer: Mapping[str, Any]) -> str:
+    """Which currency the customer page's figures are in, and why."""
+    accounting, invoiced = customer.get("accounting_currency"), customer.get("currency")
+    text = (
+        f"Figures in {accounting}, the accounting currency: amounts of documents in other "
+        "currencies are converted at the exchange rate of their posting, so that they can be "
+        "added up."
+    )
+    if invoiced and invoiced != accounting:
+        text += f" This customer's documents are in {invoiced}; each line shows its own currency."
+    return text
 
 
 TAB_STATUS = {"disputed": "disputed", "promised": "promised_to_pay"}
@@ -352,12 +392,14 @@ def tab_rows(
 @dataclass(frozen=True, slots=True)
 class Bar:
     name: str
-    amount: Decimal
+    amount: Decimal | None
+    """None: no figure (drawn as no bar)."""
     x: float
     y: float
     width: float
     height: float
     label_y: float
+    href: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -369,36 +411,56 @@ class Chart:
     description: str
 
 
-def aged_chart(
-    periods: Sequence[Mapping[str, Any]], *, width: int = 640, height: int = 240
+def bar_chart(
+    names: Sequence[str],
+    amounts: Sequence[Decimal | None],
+    *,
+    hrefs: Sequence[str | None] | None = None,
+    width: int = 640,
+    height: int = 240,
 ) -> Chart:
-    """Bars of the aged balance per period (current first), scaled to the largest amount;
-    credits (negative amounts) hang below the baseline."""
+    """One bar per name, scaled to the largest amount; negative amounts hang below the
+    baseline, a missing one (None) has no bar."""
     top, bottom, left = 28.0, 36.0, 8.0
-    amounts = [Decimal(str(p.get("amount", "0"))) for p in periods]
-    high = max([Decimal(0), *amounts])
-    low = min([Decimal(0), *amounts])
+    known = [a for a in amounts if a is not None]
+    high = max([Decimal(0), *known])
+    low = min([Decimal(0), *known])
     span = (high - low) or Decimal(1)
     plot = height - top - bottom
     baseline = top + float(high / span) * plot
-    slot = (width - 2 * left) / max(1, len(periods))
+    slot = (width - 2 * left) / max(1, len(names))
+    links = hrefs or [None] * len(names)
     bars = []
-    for index, (period, amount) in enumerate(zip(periods, amounts, strict=True)):
-        size = float(abs(amount) / span) * plot
-        y = baseline - size if amount >= 0 else baseline
+    for index, (name, amount, href) in enumerate(zip(names, amounts, links, strict=True)):
+        size = float(abs(amount) / span) * plot if amount is not None else 0.0
+        y = baseline - size if (amount or 0) >= 0 else baseline
         bars.append(
             Bar(
-                name=str(period.get("name", f"Period {index + 1}")),
+                name=name,
                 amount=amount,
                 x=left + index * slot + slot * 0.15,
                 y=y,
                 width=slot * 0.7,
                 height=max(size, 1.0 if amount else 0.0),
-                label_y=(y - 6) if amount >= 0 else (y + size + 14),
+                label_y=(y - 6) if (amount or 0) >= 0 else (y + size + 14),
+                href=href,
             )
         )
-    description = "; ".join(f"{b.name}: {b.amount}" for b in bars)
+    description = "; ".join(f"{b.name}: {'none' if b.amount is None else b.amount}" for b in bars)
     return Chart(width, height, baseline, tuple(bars), description)
+
+
+def aged_chart(
+    periods: Sequence[Mapping[str, Any]], *, width: int = 640, height: int = 240
+) -> Chart:
+    """Bars of the aged balance per period (current first), scaled to the largest amount;
+    credits (negative amounts) hang below the baseline."""
+    return bar_chart(
+        [str(p.get("name", f"Period {i + 1}")) for i, p in enumerate(periods)],
+        [Decimal(str(p.get("amount", "0"))) for p in periods],
+        width=width,
+        height=height,
+    )
 
 
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")

@@ -191,6 +191,7 @@ def render(
         "session": session,
         "principal": principal,
         "can_configure": principal is not None and principal.can(Permission.CONFIGURE),
+        "can_supervise": principal is not None and principal.can(Permission.SUPERVISE),
         "flash": None,
         **context,
     }

@@ -20,6 +20,7 @@ from starlette.datastructures import FormData
 
 from arrears.gateway import commands, timeline_views, views
 from arrears.gateway.auth import Session
+from arrears.gateway.catching_up import Written
 from arrears.gateway.domain.access import Permission, Principal
 from arrears.gateway.pages import customer_url, safe_next
 from arrears.gateway.panels import actor_header
@@ -433,7 +434,7 @@ async def close_activities(request: Request, session: SignedIn) -> Response:
         body["memo"] = memo
     key = text_of(form, "idempotency_key", 100)
 
-    async def close(customer: str, ids: list[str]) -> tuple[str, str]:
+    async def close(customer: str, ids: list[str]) -> tuple[str, str, Written | None]:
         try:
             response = await commands.execute(
                 gateway.upstreams,
@@ -445,17 +446,24 @@ async def close_activities(request: Request, session: SignedIn) -> Response:
                 idempotency_key=f"{key}-{customer}" if key else None,
             )
         except Problem as problem:
-            return "error", f"Closing activities of {customer} was refused: {problem.detail}"
+            refused = f"Closing activities of {customer} was refused: {problem.detail}"
+            return "error", refused, None
         answer = response.json() if "json" in response.headers.get("content-type", "") else None
-        return views.outcome_text(
+        kind, words = views.outcome_text(
             f"Closing {len(ids)} activit{'y' if len(ids) == 1 else 'ies'}",
             response.status_code,
             answer,
         )
+        return kind, words, Written.of_answer(answer)
 
     results = await asyncio.gather(*(close(c, ids) for c, ids in sorted(grouped.items())))
-    kind = "error" if any(k == "error" for k, _ in results) else results[0][0]
-    await gateway.auth.set_flash(session, kind, " ".join(text for _, text in results))
+    kind = "error" if any(k == "error" for k, _, _ in results) else results[0][0]
+    await gateway.auth.set_flash(
+        session,
+        kind,
+        " ".join(text for _, text, _ in results),
+        [w for _, _, w in results if w is not None],
+    )
     return RedirectResponse(back, status_code=303)
 
 
@@ -535,6 +543,8 @@ async def new_activity(request: Request, session: SignedIn) -> Response:
         return RedirectResponse(back, status_code=303)
     if response.status_code >= 400 and "json" not in response.headers.get("content-type", ""):
         raise problem_from("ledger", response)
-    kind, text = views.outcome_text("New activity", response.status_code, response.json())
-    await gateway.auth.set_flash(session, kind, text)
+    answer = response.json()
+    kind, text = views.outcome_text("New activity", response.status_code, answer)
+    written = Written.of_answer(answer)
+    await gateway.auth.set_flash(session, kind, text, [written] if written else [])
     return RedirectResponse(back, status_code=303)

@@ -22,6 +22,7 @@ from arrears.ledger import store
 from arrears.ledger.domain import Change, Command, CustomerAccount, DomainError
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import Event, event_types_of
+from arrears.shared.events.registry import event_class
 
 MAX_TEXT = 200
 """Longest actor, correlation id or causation id an envelope takes."""
@@ -104,10 +105,35 @@ class Outcome:
     """The events' JSON texts as stored, when they were serialized already."""
 
     def body(self) -> dict[str, Any]:
+        """The answer: the command, its events and the stream position they produced (also
+        for a replayed answer stored before positions were part of it)."""
         if self.stored_body is not None:
-            return self.stored_body
+            return {**self.stored_body, "position": position_of(self.stored_body["events"])}
         texts = self.texts if self.texts is not None else [e.model_dump_json() for e in self.events]
-        return {"command": self.command, "events": [json.loads(text) for text in texts]}
+        events = [json.loads(text) for text in texts]
+        return {"command": self.command, "events": events, "position": position_of(events)}
+
+
+def position_of(events: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """Where a command left the customer's stream: the company, the customer, the sequence
+    of its last event and when it was recorded, and the last sequence on each topic its
+    events went to (None when it appended nothing). A reader of those topics that has
+    applied that sequence shows the command's effect; a reader of none of them is not
+    concerned."""
+    if not events:
+        return None
+    last = max(events, key=lambda e: int(e["sequence"]))
+    topics: dict[str, int] = {}
+    for event in events:
+        topic = event_class(event["type"], int(event["schema_version"])).topic.name
+        topics[topic] = max(topics.get(topic, 0), int(event["sequence"]))
+    return {
+        "company": last["company"],
+        "customer_id": last["customer_id"],
+        "sequence": int(last["sequence"]),
+        "recorded_at": last["recorded_at"],
+        "topics": topics,
+    }
 
 
 @dataclass

@@ -11,9 +11,10 @@ import httpx
 
 from arrears.shared.logging import get_logger
 from arrears.shared.outbox import OutboxPublisher, running
+from arrears.shared.positions import position_router
 from arrears.shared.service import ServiceContext, ServiceSpec
 from arrears.shared.topics import SUMMARIES
-from arrears.summary import api
+from arrears.summary import api, store
 from arrears.summary.application import Summaries
 from arrears.summary.handlers import AgingFacts, LedgerFacts
 from arrears.summary.settings import SummarySettings
@@ -48,7 +49,7 @@ SPEC = ServiceSpec(
     settings=SummarySettings,
     migrations=Path(__file__).parent / "migrations",
     projections=lambda ctx: [LedgerFacts(), AgingFacts()],
-    routers=(api.router,),
+    routers=(api.router, position_router(store.LEDGER_CONSUMER)),
     background=summary_runtime,
 )
 create_app = SPEC.create_app

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from arrears.shared.positions import position_router
 from arrears.shared.service import ServiceSpec
 from arrears.timeline import api
 from arrears.timeline.handlers import TimelineProjection
@@ -20,7 +21,7 @@ SPEC = ServiceSpec(
     settings=TimelineSettings,
     migrations=Path(__file__).parent / "migrations",
     projections=lambda ctx: [TimelineProjection()],
-    routers=(api.router,),
+    routers=(api.router, position_router("timeline")),
 )
 create_app = SPEC.create_app
 main = SPEC.main

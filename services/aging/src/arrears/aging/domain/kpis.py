@@ -211,6 +211,17 @@ def cei(
     return _round(collected / collectible * HUNDRED)
 
 
+def overdue_share(
+    ending_receivables: Decimal, ending_current_receivables: Decimal
+) -> Decimal | None:
+    """The overdue part of the ending receivables, in percent:
+    (ending - ending current receivables) / ending receivables * 100; None when nothing is
+    receivable."""
+    if ending_receivables == 0:
+        return None
+    return _round((ending_receivables - ending_current_receivables) / ending_receivables * HUNDRED)
+
+
 @dataclass(frozen=True, slots=True)
 class Kpis:
     """The KPIs of one set of inputs; None where undefined."""
@@ -224,6 +235,7 @@ class Kpis:
     best_possible_dso: Decimal | None
     average_days_delinquent: Decimal | None
     cei: Decimal | None
+    overdue_share: Decimal | None
 
 
 def kpis(inputs: KpiInputs) -> Kpis:
@@ -251,6 +263,7 @@ def kpis(inputs: KpiInputs) -> Kpis:
             inputs.ending_receivables,
             inputs.ending_current_receivables,
         ),
+        overdue_share=overdue_share(inputs.ending_receivables, inputs.ending_current_receivables),
     )
 
 

@@ -39,6 +39,7 @@ class Permission(StrEnum):
     MANAGE_ACCOUNTS = "manage_accounts"
     OVERRIDE_CONTACT_RULES = "override_contact_rules"
     MANAGE_WEBHOOKS = "manage_webhooks"
+    SUPERVISE = "supervise"
 
 
 A, S, M, N = Role.AGENT, Role.SUPERVISOR, Role.ADMIN, Role.INTEGRATION
@@ -57,6 +58,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_ACCOUNTS: frozenset({M}),
     Permission.OVERRIDE_CONTACT_RULES: frozenset({S}),
     Permission.MANAGE_WEBHOOKS: frozenset({M, N}),
+    Permission.SUPERVISE: frozenset({S, M}),
 }
 """Which roles grant each permission."""
 
@@ -75,6 +77,8 @@ PERMISSION_TEXT: dict[Permission, str] = {
     Permission.MANAGE_ACCOUNTS: "manage accounts of the workspace",
     Permission.OVERRIDE_CONTACT_RULES: "send a message the contact rules refuse, with a reason",
     Permission.MANAGE_WEBHOOKS: "manage webhook subscriptions, their deliveries and replays",
+    Permission.SUPERVISE: "the supervisor's dashboard: KPIs of the pools (and, for those who "
+    "may view all pools, of the company and of each agent) and the customers behind them",
 }
 
 
