@@ -378,7 +378,10 @@ def drift_on_metrics(stack: RunningStack) -> dict[str, float]:
     out = {}
     reconciled = set()
     for service in SERVICES:
-        text = httpx.get(f"{stack.url(service)}/metrics", timeout=10).text
+        try:
+            text = httpx.get(f"{stack.url(service)}/metrics", timeout=10).text
+        except httpx.HTTPError:  # starting again (after the broker's loss): not reconciled yet
+            text = ""
         for line in text.splitlines():
             labels, _, value = line.rpartition(" ")
             if line.startswith("arrears_reconcile_drift_customers{") and float(value) > 0:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExistsError
 from faststream.kafka import KafkaBroker
 
 from arrears.shared.codec import encode
@@ -17,6 +18,7 @@ from arrears.shared.events.envelope import Event
 from arrears.shared.logging import get_logger
 from arrears.shared.settings import ServiceSettings
 from arrears.shared.topics import ALL_TOPICS, Topic
+from arrears.shared.waiting import cancel_and_wait
 
 log = get_logger(__name__)
 
@@ -125,3 +127,107 @@ class BrokerMemory:
         """Write the marker with the publisher's own producer (`send(topic, value)`): call it
         once everything owned is queued again."""
         await send(self.marker_topic, b"marker")
+
+
+INCARNATION_TOPIC = "arrears.broker-incarnation.v1"
+BROKER_CHECK_S = 10.0
+"""How often a consuming service asks the broker which contents it holds."""
+
+
+async def broker_incarnation(settings: ServiceSettings) -> str:
+    """The id of what the broker holds: the first message of a one-partition topic, written
+    (a random id) by whoever finds the topic empty. It changes only when the broker lost its
+    data: the local in-memory broker restarted, or a cluster rebuilt empty."""
+    topic = f"{settings.topic_prefix}{INCARNATION_TOPIC}"
+    await ensure_topics(
+        settings.kafka_bootstrap, [topic], partitions=1, replication=settings.topic_replication
+    )
+    partition = TopicPartition(topic, 0)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign([partition])
+        if not (await consumer.end_offsets([partition])).get(partition, 0):
+            producer = AIOKafkaProducer(
+                bootstrap_servers=settings.kafka_bootstrap, acks="all", enable_idempotence=False
+            )
+            await producer.start()
+            try:
+                await producer.send_and_wait(topic, uuid.uuid4().hex.encode(), partition=0)
+            finally:
+                await producer.stop()
+        await consumer.seek_to_beginning(partition)
+        found = await consumer.getmany(partition, timeout_ms=10_000, max_records=1)
+        records = found.get(partition) or []
+        if not records or records[0].value is None:
+            raise KafkaConnectionError("the broker's incarnation could not be read")
+        return bytes(records[0].value).decode()
+    finally:
+        await consumer.stop()
+
+
+@contextlib.asynccontextmanager
+async def watching_the_broker(
+    settings: ServiceSettings, on_lost: Callable[[], None]
+) -> AsyncIterator[None]:
+    """While the block runs, notice when the broker loses its data (`broker_incarnation`
+    changes) and call `on_lost` once. A consumer's position (and its group's committed
+    offsets) mean nothing on a broker refilled from scratch: the publishers put everything
+    back from offset 0, and a consumer that kept reading from where it was would skip it. The
+    service's process stops on it (`ServiceSpec.main`), setting its groups' offsets to 0 once
+    its consumers left them (`read_from_the_start`); its supervisor (the local stack,
+    Kubernetes) starts it again, and its consumers read their topics from the start; every
+    event they applied already is recognised by its id."""
+
+    async def watch() -> None:
+        seen: str | None = None
+        while True:
+            try:
+                now = await broker_incarnation(settings)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                log.info("the broker could not be asked what it holds", error=str(exc)[:200])
+            else:
+                if seen is not None and now != seen:
+                    log.error(
+                        "the broker lost its data since this service started; stopping so "
+                        "that it starts again and reads its topics from the start"
+                    )
+                    on_lost()
+                    return
+                seen = now
+            await asyncio.sleep(BROKER_CHECK_S)
+
+    task = asyncio.create_task(watch(), name="broker-watch")
+    try:
+        yield
+    finally:
+        await cancel_and_wait(task)
+
+
+async def read_from_the_start(
+    settings: ServiceSettings, groups: dict[str, Sequence[Topic]]
+) -> None:
+    """Commit offset 0 on every partition of each group's topics (`groups`: group id to its
+    topics), once the group's members left it: a group whose offsets were committed by
+    consumers still reading the broker's lost contents would skip what is published again
+    below them. Its next members read the topics from the start; what they applied already
+    is recognised by its id."""
+    for group, topics in groups.items():
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            await consumer.topics()  # the broker's metadata, partitions included
+            partitions = [
+                TopicPartition(settings.topic_name(topic), p)
+                for topic in topics
+                for p in sorted(consumer.partitions_for_topic(settings.topic_name(topic)) or ())
+            ]
+            if partitions:
+                consumer.assign(partitions)
+                await consumer.commit({tp: 0 for tp in partitions})
+        finally:
+            await consumer.stop()

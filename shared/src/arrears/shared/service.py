@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
+import signal
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
@@ -35,7 +37,7 @@ from arrears.shared.clock import Clock, clock_of
 from arrears.shared.consumer import BatchConsumer, OnCommitted, Projection
 from arrears.shared.db import create_engine, database_reachable
 from arrears.shared.errors import PROBLEM_JSON, Problem, install_problem_handlers
-from arrears.shared.kafka import create_broker
+from arrears.shared.kafka import create_broker, read_from_the_start, watching_the_broker
 from arrears.shared.logging import configure_logging, get_logger
 from arrears.shared.migrations import current_revision, is_current, upgrade
 from arrears.shared.reconcile import reconciling
@@ -88,6 +90,16 @@ class ServiceSpec:
     ) -> FastAPI:
         return create_service_app(self, settings or self.settings(), clock=clock)
 
+    def create_process_app(self, settings: ServiceSettings, *, clock: Clock | None) -> FastAPI:
+        """The app as its own process serves it: it also stops the process when the broker
+        lost its data (`watching_the_broker`), to be started again by its supervisor."""
+        return create_service_app(
+            self,
+            settings,
+            clock=clock,
+            on_broker_lost=lambda: os.kill(os.getpid(), signal.SIGTERM),
+        )
+
     def main(self, argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> None:
         """Process entry point, `python -m arrears.<service> [serve|migrate]`.
 
@@ -104,7 +116,7 @@ class ServiceSpec:
         if command == ["migrate"]:
             asyncio.run(self.migrate(settings))
             return
-        app = self.create_app(settings, clock=clock)
+        app = self.create_process_app(settings, clock=clock)
         # What start-up built (modules, models, schemas, routes) lives as long as the
         # process: keep the cyclic collector from walking it again after every few batches.
         gc.collect()
@@ -151,7 +163,11 @@ async def _start_broker(broker: KafkaBroker, settings: ServiceSettings) -> None:
 
 
 def create_service_app(
-    spec: ServiceSpec, settings: ServiceSettings, *, clock: Clock | None = None
+    spec: ServiceSpec,
+    settings: ServiceSettings,
+    *,
+    clock: Clock | None = None,
+    on_broker_lost: Callable[[], None] | None = None,
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -171,6 +187,14 @@ def create_service_app(
             ctx.consumers.append(consumer)
         await _start_broker(broker, settings)
         app.state.ctx = ctx
+        broker_lost = False
+
+        def on_lost() -> None:
+            nonlocal broker_lost
+            broker_lost = True
+            if on_broker_lost is not None:
+                on_broker_lost()
+
         try:
             async with AsyncExitStack() as stack:
                 if settings.metrics_port is not None:
@@ -180,6 +204,8 @@ def create_service_app(
                 await stack.enter_async_context(
                     reconciling(settings, engine, [c.projection for c in ctx.consumers])
                 )
+                if ctx.consumers and on_broker_lost is not None:
+                    await stack.enter_async_context(watching_the_broker(settings, on_lost))
                 log.info(
                     "service started",
                     port=settings.http_port,
@@ -189,6 +215,14 @@ def create_service_app(
                 yield
         finally:
             await broker.stop()
+            if broker_lost:  # the consumers left their groups: the next ones read from 0
+                await read_from_the_start(
+                    settings,
+                    {
+                        settings.group_id(c.consumer_name): c.projection.topics
+                        for c in ctx.consumers
+                    },
+                )
             await engine.dispose()
             log.info("service stopped")
 
