@@ -59,10 +59,11 @@ class RunningStack:
 def running_stack(
     state: Path, *extra: str, env: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
-    """`arrears up` in the foreground until it is ready (with `env` added to its
-    environment); Ctrl-C (SIGINT) at the end."""
+    """`arrears up --any-ports` in the foreground until it is ready (with `env` added to its
+    environment); Ctrl-C (SIGINT) at the end. No usual port: stacks of tests running side by
+    side never take a port another's restarting process needs."""
     up = subprocess.Popen(
-        [sys.executable, "-m", "arrears.cli.main", "up", *extra],
+        [sys.executable, "-m", "arrears.cli.main", "up", "--any-ports", *extra],
         env=stack_env(state) | (env or {}),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

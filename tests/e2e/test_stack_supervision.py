@@ -32,8 +32,11 @@ def arrears(state: Path, *args: str) -> subprocess.CompletedProcess[str]:
 def service_pid(stack: RunningStack, name: str) -> int:
     supervisor = psutil.Process(int(stack.addresses["pid"]))
     for child in supervisor.children():
-        if f"arrears.{name}" in " ".join(child.cmdline()):
-            return int(child.pid)
+        try:
+            if f"arrears.{name}" in " ".join(child.cmdline()):
+                return int(child.pid)
+        except psutil.Error:  # exited (a zombie until the supervisor reaps it)
+            continue
     raise LookupError(name)
 
 
@@ -49,8 +52,13 @@ def broker(stack: RunningStack) -> psutil.Process | None:
 
 
 def status(url: str) -> int:
+    return answer(f"{url}/readyz")
+
+
+def answer(url: str) -> int:
+    """The status code of a GET, 0 when nothing answers (a service starting)."""
     try:
-        return httpx.get(f"{url}/readyz", timeout=5).status_code
+        return httpx.get(url, timeout=10).status_code
     except httpx.HTTPError:
         return 0
 
@@ -108,12 +116,8 @@ def supervise(state: Path, stack: RunningStack) -> None:
         timeout=30,
     )
     assert registered.status_code == 201, registered.text
-    poll_until(
-        lambda: (
-            httpx.get(
-                f"{aging}/v1/companies/usmf/customers/AFTER-LOSS/aging", timeout=10
-            ).status_code
-        ),
+    poll_until(  # aging starts again meanwhile, to read its topics from the start
+        lambda: answer(f"{aging}/v1/companies/usmf/customers/AFTER-LOSS/aging"),
         lambda code: code == 200,
         timeout=300,
         interval=1.0,
@@ -121,6 +125,7 @@ def supervise(state: Path, stack: RunningStack) -> None:
     )
     output = "".join(stack.output)
     assert "the broker exited" in output and "broker restarted" in output
+    assert "the broker lost its data since this service started" in output
     assert json.loads((state / "stack.json").read_text())["kafka_bootstrap"]
 
     # A read model rebuilt while the stack runs: its service is stopped meanwhile and started

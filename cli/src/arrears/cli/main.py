@@ -43,6 +43,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             demo=not args.no_demo,
             clock=args.clock,
             replicas=replicas,
+            usual_ports=not args.any_ports,
         )
     )
 
@@ -180,6 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SERVICE=N,...",
         help="run N instances of a service (e.g. aging=3,timeline=2): they share its schema "
         "and consumer groups, Kafka splitting the partitions among them",
+    )
+    p.add_argument(
+        "--any-ports",
+        action="store_true",
+        help="every process on a free port the kernel picks, never the usual ones (8000-8005, "
+        "54320, 9092, 2525): several stacks on one machine",
     )
     p.set_defaults(func=cmd_up)
 

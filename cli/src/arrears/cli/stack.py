@@ -176,11 +176,12 @@ class Stack:
         usual_ports: bool = True,
         replicas: dict[str, int] | None = None,
     ) -> None:
-        """`usual_ports=False`: every service on a free port from the kernel, never the usual
-        ones (a second stack beside a running one, e.g. a benchmark's). `replicas`: how many
-        instances of a service to run (one when not named); instances of a service share its
-        schema, its consumer groups (Kafka splits the partitions among them) and its
-        sessions, and elect among themselves what must run once."""
+        """`usual_ports=False`: PostgreSQL, the broker, the mail sink and every service on a
+        free port from the kernel, never the usual ones (stacks beside each other: a
+        benchmark's, the tests'; none takes a port another's restarting process needs).
+        `replicas`: how many instances of a service to run (one when not named); instances
+        of a service share its schema, its consumer groups (Kafka splits the partitions
+        among them) and its sessions, and elect among themselves what must run once."""
         self.state_dir = state_dir
         self.replicas = replicas or {}
         self.colors = colors
@@ -206,7 +207,9 @@ class Stack:
             _say("using PostgreSQL from ARREARS_DATABASE_URL")
         else:
             _say("starting embedded PostgreSQL (data in .arrears/pgdata) ...")
-            self.postgres = LocalPostgres(self.state_dir / "pgdata")
+            self.postgres = LocalPostgres(
+                self.state_dir / "pgdata", preferred_port=54320 if self.usual_ports else None
+            )
             self.database_url = self.postgres.start()
             reuse = "" if self.postgres.started_here else " (already running, reused)"
             _say(f"PostgreSQL ready on 127.0.0.1:{self.postgres.port}{reuse}")
@@ -216,12 +219,14 @@ class Stack:
             _say(f"using Kafka at {external_kafka}")
         else:
             _say("starting the Kafka-protocol broker (in memory) ...")
-            self.broker = LocalBroker(log_file=logs / "broker.log")
+            self.broker = LocalBroker(
+                preferred_port=9092 if self.usual_ports else None, log_file=logs / "broker.log"
+            )
             self.kafka_bootstrap = self.broker.start()
             _say(f"broker ready on {self.kafka_bootstrap}")
         self._ensure_topics()
         asyncio.run(migrate_all(self.database_url, report=_say))
-        self.smtp_port = pick_port(SMTP_PORT)
+        self.smtp_port = pick_port(SMTP_PORT if self.usual_ports else None)
         for index, (name, preferred) in enumerate((MAIL_SINK, *SERVICES)):
             for instance in range(1, self.replicas.get(name, 1) + 1):
                 usual = self.usual_ports and instance == 1
@@ -599,6 +604,7 @@ def up(
     demo: bool = True,
     clock: str | None = None,
     replicas: dict[str, int] | None = None,
+    usual_ports: bool = True,
 ) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     running = _read_state(state_dir)
@@ -610,8 +616,8 @@ def up(
     if pinned is not None and not os.environ.get(DETACHED_CHILD):
         _say(f"clock moved {pinned}: today is {clock_of(pinned).today()} for every service")
     if detach:
-        return _up_detached(state_dir, demo=demo, replicas=replicas or {})
-    stack = Stack(state_dir, colors=sys.stdout.isatty(), replicas=replicas)
+        return _up_detached(state_dir, demo=demo, replicas=replicas or {}, usual_ports=usual_ports)
+    stack = Stack(state_dir, colors=sys.stdout.isatty(), replicas=replicas, usual_ports=usual_ports)
 
     def on_signal(signum: int, _frame: Any) -> None:
         stack.stopping.set()
@@ -641,10 +647,14 @@ def up(
         stack.stop()
 
 
-def _up_detached(state_dir: Path, *, demo: bool, replicas: dict[str, int]) -> int:
+def _up_detached(
+    state_dir: Path, *, demo: bool, replicas: dict[str, int], usual_ports: bool
+) -> int:
     log_path = state_dir / "logs" / "stack.log"
     log_path.parent.mkdir(parents=True, exist_ok=True)
     arguments = [] if demo else ["--no-demo"]
+    if not usual_ports:
+        arguments.append("--any-ports")
     if replicas:
         arguments += ["--replicas", ",".join(f"{name}={n}" for name, n in replicas.items())]
     with open(log_path, "ab") as log:
