@@ -1,10 +1,11 @@
 """Scale-out by consumer group, on the local stack (`arrears up --replicas`): three aging
 instances share the partitions, two ledgers share the event store, two gateways share the
-sessions. Under a steady load of commands, one aging instance is killed (SIGKILL) and every
-service is restarted instance by instance; at the end every command answered as accepted is
-in the event store exactly once, `arrears verify` finds no difference (no stream behind, none
-applied twice, every aging balance and open amount equal to the ledger's), and aging's read
-model equals a replay of the event store."""
+sessions. Under a steady load of commands, one aging instance is killed (SIGKILL) and kept
+down until the two others have applied every event (they took its partitions), and the
+services with several instances are restarted instance by instance. At the end every command
+answered as accepted is in the event store exactly once, `arrears verify` finds no difference
+(no stream behind, none applied twice, every aging balance and open amount equal to the
+ledger's), and aging's read model equals a replay of the event store."""
 
 from __future__ import annotations
 
@@ -48,11 +49,23 @@ class Load:
 
     ledgers: list[str]
     stop: threading.Event = field(default_factory=threading.Event)
+    going: threading.Event = field(default_factory=threading.Event)
+    """Cleared: the load pauses between two commands."""
+    idle: threading.Event = field(default_factory=threading.Event)
+    """Set while paused."""
     accepted: Counter[str] = field(default_factory=Counter)
     refused: list[str] = field(default_factory=list)
     thread: threading.Thread | None = None
 
+    def pause(self) -> None:
+        self.going.clear()
+        assert self.idle.wait(600), "the load did not pause"
+
+    def resume(self) -> None:
+        self.going.set()
+
     def start(self) -> None:
+        self.going.set()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -136,6 +149,11 @@ class Load:
                         )
                 step += 1
                 self.stop.wait(0.05)
+                if not self.going.is_set():
+                    self.idle.set()
+                    while not (self.going.wait(0.2) or self.stop.is_set()):
+                        pass
+                    self.idle.clear()
 
 
 def instance_pid(stack: RunningStack, instance: str) -> int | None:
@@ -231,25 +249,35 @@ def scale_out(state: Path, stack: RunningStack) -> None:
             what="every aging instance to apply events",
         )
         phase(started, "every aging instance applied events")
-        # One instance killed: the group rebalances, the supervisor starts it again.
+        # One instance killed, and kept stopped: the two others take its partitions (the
+        # group rebalances once its session times out) and apply everything the load sends.
         killed = instance_pid(stack, "aging-2")
         assert killed is not None
         psutil.Process(killed).send_signal(signal.SIGKILL)
+        held = arrears(state, "stop", "aging-2")
+        assert held.returncode == 0, held.stdout + held.stderr
+        before = dict(load.accepted)
         poll_until(
-            lambda: instance_pid(stack, "aging-2"),
-            lambda pid: pid is not None and pid != killed,
-            timeout=300,
-            interval=0.5,
-            what="the supervisor to start aging-2 again",
-        )
-        poll_until(
-            lambda: status(services["aging-2"]),
-            lambda code: code == 200,
+            lambda: sum(load.accepted.values()),
+            lambda sent: sent >= sum(before.values()) + 30,
             timeout=600,
             interval=1.0,
-            what="aging-2 to be ready again",
+            what="the load to go on while aging-2 is down",
         )
-        phase(started, "aging-2 killed and ready again")
+        load.pause()
+        assert instance_pid(stack, "aging-2") is None
+        verified = poll_until(
+            lambda: arrears(state, "verify", "aging"),
+            lambda done: done.returncode == 0,
+            timeout=600,
+            interval=3.0,
+            what="aging's two other instances to apply every event",
+        )
+        assert instance_pid(stack, "aging-2") is None, verified.stdout  # still down
+        phase(started, "aging-2 down, its partitions taken over")
+        started_again = arrears(state, "start", "aging-2")
+        assert started_again.returncode == 0, started_again.stdout + started_again.stderr
+        load.resume()
         # A rolling restart of every service, instance after instance, under the load.
         for service in RESTARTED:
             done = arrears(state, "restart", service)
