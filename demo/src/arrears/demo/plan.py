@@ -46,8 +46,18 @@ LETTER_SEQUENCE = LetterSequence(
 )
 """The collection letter sequence the demo applies (and stores as company configuration)."""
 
-PROMISED_EVENT_TYPES: tuple[str, ...] = tuple(event_types_of(e)[0] for e in LEDGER_EVENTS)
-"""Every ledger event type: a demo of a few months and a handful of customers has them all."""
+CASH_APPLICATION_EVENTS: frozenset[str] = frozenset(
+    {"PaymentAllocationProposed", "PaymentAllocationAccepted", "PaymentAllocationRejected"}
+)
+"""Written by cash application when a bank statement comes in (`arrears import statement`,
+docs/cash-application.md), not by the demo's simulated bank, which pays invoices it names."""
+PROMISED_EVENT_TYPES: tuple[str, ...] = tuple(
+    name
+    for name in (event_types_of(e)[0] for e in LEDGER_EVENTS)
+    if name not in CASH_APPLICATION_EVENTS
+)
+"""Every ledger event type but cash application's: a demo of a few months and a handful of
+customers has them all."""
 
 SIM_ID = re.compile(r"^[A-Z]+-sim\d+$")
 """A placeholder id, made by the simulation."""
