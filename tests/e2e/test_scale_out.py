@@ -1,11 +1,11 @@
 """Scale-out by consumer group, on the local stack (`arrears up --replicas`): three aging
 instances share the partitions, two ledgers share the event store, two gateways share the
 sessions. Under a steady load of commands, one aging instance is killed (SIGKILL) and kept
-down until the two others have applied every event (they took its partitions), and the
-services with several instances are restarted instance by instance. At the end every command
-answered as accepted is in the event store exactly once, `arrears verify` finds no difference
-(no stream behind, none applied twice, every aging balance and open amount equal to the
-ledger's), and aging's read model equals a replay of the event store."""
+down until the two others have applied every event (they took its partitions), and every
+service is restarted instance by instance. At the end every command answered as accepted is in
+the event store exactly once, `arrears verify` finds no difference (no stream behind, none
+applied twice, every aging balance and open amount equal to the ledger's), and aging's read
+model equals a replay of the event store."""
 
 from __future__ import annotations
 
@@ -33,12 +33,11 @@ pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
 
 COMPANY = "usmf"
 CUSTOMERS = 24
-REPLICAS = "aging=3,ledger=2,gateway=2"
+REPLICAS = "aging=3,timeline=2,ledger=2,gateway=2"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-RESTARTED = ("aging", "ledger", "gateway")
-"""Restarted instance after instance under the load: a service with several instances keeps
-serving and consuming meanwhile (restarting a service of one instance is a stop and a start,
-`tests/e2e/test_stack_supervision.py`)."""
+RESTARTED = ("aging", "timeline", "summary", "notifier", "ledger", "gateway")
+"""Every service, restarted instance after instance under the load: one with several instances
+keeps serving and consuming meanwhile, one with a single instance is a stop and a start."""
 
 
 @dataclass
@@ -233,7 +232,7 @@ def phase(started: float, what: str) -> None:
 def scale_out(state: Path, stack: RunningStack) -> None:
     started = time.monotonic()
     services = stack.addresses["services"]
-    for instance in ("aging", "aging-2", "aging-3", "ledger-2", "gateway-2"):
+    for instance in ("aging", "aging-2", "aging-3", "timeline-2", "ledger-2", "gateway-2"):
         assert instance in services and status(services[instance]) == 200, services
     agings = [services[name] for name in ("aging", "aging-2", "aging-3")]
 
