@@ -76,8 +76,9 @@ def running_stack(
             lines.append(line)
             if READY in line:
                 break
-        else:
-            pytest.fail("".join(lines[-60:]))
+        else:  # the stack's own lines (why it stopped), then the services' last ones
+            said = [line for line in lines if line.startswith("arrears | ")]
+            pytest.fail("".join(said[-40:]) + "".join(lines[-60:]))
         # Keep reading, so that the stack never blocks on a full pipe.
         threading.Thread(target=lines.extend, args=(up.stdout,), daemon=True).start()
         yield RunningStack(state, lines)
