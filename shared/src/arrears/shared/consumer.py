@@ -31,7 +31,7 @@ import asyncio
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -39,11 +39,12 @@ from typing import Any, Protocol
 import msgspec
 import sqlalchemy as sa
 import structlog
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from arrears.shared import metrics
@@ -79,6 +80,22 @@ stream_positions = sa.Table(
     sa.Column("events_applied", sa.BigInteger, nullable=False),
     sa.Column("last_recorded_at", sa.DateTime(timezone=True), nullable=False),
 )
+read_positions = sa.Table(
+    "read_positions",
+    tracking,
+    sa.Column("consumer", sa.Text, primary_key=True),
+    sa.Column("topic", sa.Text, primary_key=True),
+    sa.Column("partition", sa.Integer, primary_key=True),
+    sa.Column("incarnation", sa.Text, nullable=False),
+    sa.Column("next_offset", sa.BigInteger, nullable=False),
+)
+"""Per consumer and partition, the offset after the last record a committed batch held, and
+the broker's incarnation (`arrears.shared.kafka.broker_incarnation`) it was read from;
+written in the batch's own transaction. A consumer starts each partition it is given from
+here rather than from the group's offset in Kafka: a broker that lost its data and was filled
+again from offset 0 has another incarnation, and its partitions are read from the start (a
+group offset committed there by a consumer still reading at its old position would skip what
+was published below it)."""
 
 
 async def applied_positions(
@@ -219,6 +236,26 @@ def _record_statement() -> sa.Select[Any]:
 _RECORD = _record_statement()
 
 
+def _read_up_to_statement() -> Any:
+    """Upsert one partition's read position: further on the same contents, replaced on
+    others."""
+    stmt = insert(read_positions)
+    r, new = read_positions.c, stmt.excluded
+    same = r.incarnation == new.incarnation
+    return stmt.on_conflict_do_update(
+        index_elements=["consumer", "topic", "partition"],
+        set_={
+            "incarnation": new.incarnation,
+            "next_offset": sa.case(
+                (same, sa.func.greatest(r.next_offset, new.next_offset)), else_=new.next_offset
+            ),
+        },
+    )
+
+
+_READ_UP_TO = _read_up_to_statement()
+
+
 @dataclass(slots=True)
 class BatchResult:
     applied: list[Delivered] = field(default_factory=list)
@@ -253,11 +290,16 @@ class BatchConsumer:
         self.settings = settings
         self.on_committed = on_committed
         self.consumer_name = projection.name
+        self.incarnation: str | None = None
+        """The broker's incarnation this consumer reads (set by the service before its broker
+        starts); None keeps no read positions."""
         self._failures = 0
 
     def register(self) -> Any:
-        """Subscribe on the broker (before it starts); offsets commit after a successful batch."""
+        """Subscribe on the broker (before it starts); offsets commit after a successful batch,
+        and each partition assigned starts where `read_positions` says."""
         s = self.settings
+        listener = _StartWhereRead(self)
         subscriber = self.broker.subscriber(
             *(s.topic_name(t) for t in self.projection.topics),
             batch=True,
@@ -270,6 +312,7 @@ class BatchConsumer:
             rebalance_timeout_ms=s.consumer_rebalance_timeout_ms,
             heartbeat_interval_ms=s.consumer_heartbeat_interval_ms,
             decoder=_keep_raw,
+            listener=listener,
             title=f"{self.consumer_name}",
             description=f"Batch projection {self.consumer_name} of the {s.service} service.",
         )
@@ -280,6 +323,7 @@ class BatchConsumer:
             self._record_lag(message, records)
 
         subscriber(handle)
+        listener.subscriber = subscriber
         return subscriber
 
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> BatchResult:
@@ -302,7 +346,7 @@ class BatchConsumer:
                 good, poison = unsettled.decoded or _decoded(records)
                 for item in poison:
                     await self._dead_letter(item)
-                result = await self.apply(good)
+                result = await self.apply(good, records)
         except Exception:
             self._failures += 1
             metrics.BATCH_FAILURES.labels(self.consumer_name).inc()
@@ -351,12 +395,16 @@ class BatchConsumer:
             fresh = [d for d in unique.values() if d.message.event_id in fresh_ids]
             if fresh:
                 await self.projection.apply(conn, fresh)
+            await self._read_up_to(conn, records)
         result.applied = fresh
         result.duplicates = len(good) - len(fresh)
         return result, poison
 
-    async def apply(self, good: Sequence[Delivered]) -> BatchResult:
-        """Apply decoded events in one transaction, skipping ids already applied."""
+    async def apply(
+        self, good: Sequence[Delivered], read: Sequence[ConsumerRecord[Any, Any]] = ()
+    ) -> BatchResult:
+        """Apply decoded events in one transaction, skipping ids already applied; `read`, the
+        records they came from (poison included), moves the consumer's read positions."""
         unique: dict[Any, Delivered] = {}
         for item in good:
             unique.setdefault(item.message.event_id, item)
@@ -368,6 +416,7 @@ class BatchConsumer:
                 fresh = [d for d in unique.values() if d.message.event_id in fresh_ids]
             if fresh:
                 await self.projection.apply(conn, fresh)
+            await self._read_up_to(conn, read)
         result.applied = fresh
         result.duplicates = len(good) - len(fresh)
         return result
@@ -391,6 +440,70 @@ class BatchConsumer:
                 }
             )
         return await self._record_rows(conn, rows)
+
+    async def _read_up_to(
+        self, conn: AsyncConnection, records: Sequence[ConsumerRecord[Any, Any]]
+    ) -> None:
+        """Move `read_positions` past `records`, on the broker's incarnation the consumer
+        reads (nothing when it does not know it: a consumer outside a service)."""
+        if self.incarnation is None or not records:
+            return
+        ends: dict[tuple[str, int], int] = {}
+        for r in records:
+            key = (r.topic, r.partition)
+            ends[key] = max(ends.get(key, 0), r.offset + 1)
+        await conn.execute(
+            _READ_UP_TO,
+            [
+                {
+                    "consumer": self.consumer_name,
+                    "topic": topic,
+                    "partition": partition,
+                    "incarnation": self.incarnation,
+                    "next_offset": end,
+                }
+                for (topic, partition), end in sorted(ends.items())
+            ],
+        )
+
+    async def start_where_read(self, consumer: Any, assigned: Iterable[TopicPartition]) -> None:
+        """Seek each partition just assigned to where this consumer's committed batches left
+        it on the broker's current contents; to the start when they read it on other contents,
+        or never read it while they read others (a group offset there may have been committed
+        at a position held over from other contents). A consumer that never kept a position
+        (its first start) starts where the group's offsets put it."""
+        assigned = list(assigned)
+        if self.incarnation is None or not assigned:
+            return
+        r = read_positions.c
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(r.topic, r.partition, r.incarnation, r.next_offset).where(
+                    r.consumer == self.consumer_name
+                )
+            )
+            stored = {(row[0], row[1]): (row[2], int(row[3])) for row in rows}
+        if not stored:
+            return
+        restart: list[TopicPartition] = []
+        changed: list[str] = []
+        for tp in assigned:
+            incarnation, next_offset = stored.get((tp.topic, tp.partition), (None, 0))
+            if incarnation == self.incarnation:
+                consumer.seek(tp, next_offset)
+                continue
+            restart.append(tp)
+            if incarnation is not None:
+                changed.append(f"{tp.topic}/{tp.partition}")
+        if changed:
+            log.warning(
+                "the broker's contents changed since these partitions were read; reading them "
+                "from the start",
+                consumer=self.consumer_name,
+                partitions=changed,
+            )
+        if restart:
+            await consumer.seek_to_beginning(*restart)
 
     async def _record_rows(self, conn: AsyncConnection, rows: list[dict[str, Any]]) -> set[Any]:
         """Rows go in stream order: instances of one consumer that meet on the same events
@@ -468,6 +581,43 @@ class BatchConsumer:
                 metrics.CONSUMER_LAG.labels(self.consumer_name, tp.topic, str(tp.partition)).set(
                     max(0, highwater - offset - 1)
                 )
+
+
+class _StartWhereRead(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Seeks the partitions a rebalance gives the consumer (`BatchConsumer.start_where_read`).
+    A position that cannot be read (PostgreSQL away) is asked again; after
+    `POSITION_TRIES` the partitions are read from the start, which skips nothing."""
+
+    POSITION_TRIES = 10
+
+    def __init__(self, batch: BatchConsumer) -> None:
+        self.batch = batch
+        self.subscriber: Any = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        return None
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        consumer = getattr(self.subscriber, "consumer", None)
+        if consumer is None:
+            return
+        for attempt in range(1, self.POSITION_TRIES + 1):
+            try:
+                await self.batch.start_where_read(consumer, assigned)
+                return
+            except (OSError, DBAPIError) as exc:
+                log.warning(
+                    "read positions could not be read",
+                    consumer=self.batch.consumer_name,
+                    attempt=attempt,
+                    error=str(exc)[:200],
+                )
+                await asyncio.sleep(min(0.5 * attempt, 3.0))
+        log.error(
+            "read positions unreadable; reading the assigned partitions from the start",
+            consumer=self.batch.consumer_name,
+        )
+        await consumer.seek_to_beginning(*assigned)
 
 
 class _Unsettled(Exception):

@@ -170,26 +170,26 @@ async def broker_incarnation(settings: ServiceSettings) -> str:
 
 @contextlib.asynccontextmanager
 async def watching_the_broker(
-    settings: ServiceSettings, on_lost: Callable[[], None]
+    settings: ServiceSettings, known: str, on_lost: Callable[[], None]
 ) -> AsyncIterator[None]:
     """While the block runs, notice when the broker loses its data (`broker_incarnation`
-    changes) and call `on_lost` once. A consumer's position (and its group's committed
-    offsets) mean nothing on a broker refilled from scratch: the publishers put everything
-    back from offset 0, and a consumer that kept reading from where it was would skip it. The
-    service's process stops on it (`ServiceSpec.main`), setting its groups' offsets to 0 once
-    its consumers left them (`read_from_the_start`); its supervisor (the local stack,
-    Kubernetes) starts it again, and its consumers read their topics from the start; every
-    event they applied already is recognised by its id."""
+    changes from `known`, the incarnation the service's consumers read) and call `on_lost`
+    once. A consumer's position means nothing on a broker refilled from scratch: the
+    publishers put everything back from offset 0. The service's process stops on it
+    (`ServiceSpec.main`); its supervisor (the local stack, Kubernetes) starts it again on the
+    new incarnation, and its consumers read every partition from the start, as their read
+    positions are on the old one (`BatchConsumer.start_where_read`); every event they applied
+    already is recognised by its id."""
 
     async def watch() -> None:
-        seen: str | None = None
+        seen = known
         while True:
             try:
                 now = await broker_incarnation(settings)
             except (KafkaError, OSError, TimeoutError) as exc:
                 log.info("the broker could not be asked what it holds", error=str(exc)[:200])
             else:
-                if seen is not None and now != seen:
+                if now != seen:
                     log.error(
                         "the broker lost its data since this service started; stopping so "
                         "that it starts again and reads its topics from the start"
@@ -204,30 +204,3 @@ async def watching_the_broker(
         yield
     finally:
         await cancel_and_wait(task)
-
-
-async def read_from_the_start(
-    settings: ServiceSettings, groups: dict[str, Sequence[Topic]]
-) -> None:
-    """Commit offset 0 on every partition of each group's topics (`groups`: group id to its
-    topics), once the group's members left it: a group whose offsets were committed by
-    consumers still reading the broker's lost contents would skip what is published again
-    below them. Its next members read the topics from the start; what they applied already
-    is recognised by its id."""
-    for group, topics in groups.items():
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=settings.kafka_bootstrap, group_id=group, enable_auto_commit=False
-        )
-        await consumer.start()
-        try:
-            await consumer.topics()  # the broker's metadata, partitions included
-            partitions = [
-                TopicPartition(settings.topic_name(topic), p)
-                for topic in topics
-                for p in sorted(consumer.partitions_for_topic(settings.topic_name(topic)) or ())
-            ]
-            if partitions:
-                consumer.assign(partitions)
-                await consumer.commit({tp: 0 for tp in partitions})
-        finally:
-            await consumer.stop()

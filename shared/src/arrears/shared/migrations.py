@@ -123,6 +123,20 @@ def create_consumer_tables() -> None:
     )
 
 
+def create_read_positions_table() -> None:
+    """Where each consumer goes on reading each partition, and on which broker's contents
+    (see `arrears.shared.consumer.read_positions`)."""
+    op.create_table(
+        "read_positions",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("topic", sa.Text, primary_key=True),
+        sa.Column("partition", sa.Integer, primary_key=True),
+        sa.Column("incarnation", sa.Text, nullable=False),
+        sa.Column("next_offset", sa.BigInteger, nullable=False),
+        schema=schema(),
+    )
+
+
 def create_outbox_table() -> None:
     """The outbox of a service that publishes derived events (see arrears.shared.outbox)."""
     op.create_table(

@@ -22,10 +22,10 @@ from contextlib import (
 )
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import uvicorn
-from aiokafka.errors import KafkaConnectionError
+from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -37,13 +37,14 @@ from arrears.shared.clock import Clock, clock_of
 from arrears.shared.consumer import BatchConsumer, OnCommitted, Projection
 from arrears.shared.db import create_engine, database_reachable
 from arrears.shared.errors import PROBLEM_JSON, Problem, install_problem_handlers
-from arrears.shared.kafka import create_broker, read_from_the_start, watching_the_broker
+from arrears.shared.kafka import broker_incarnation, create_broker, watching_the_broker
 from arrears.shared.logging import configure_logging, get_logger
 from arrears.shared.migrations import current_revision, is_current, upgrade
 from arrears.shared.reconcile import reconciling
 from arrears.shared.settings import ServiceSettings
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 DRAIN_SECONDS = 5
 """On SIGTERM, requests in flight get this long to finish; then the consumers commit what
@@ -142,14 +143,23 @@ class ServiceSpec:
 
 
 async def _start_broker(broker: KafkaBroker, settings: ServiceSettings) -> None:
+    await _once_the_broker_answers(broker.start, settings, after_failure=broker.stop)
+
+
+async def _once_the_broker_answers(
+    call: Callable[[], Awaitable[T]],
+    settings: ServiceSettings,
+    *,
+    after_failure: Callable[[], Awaitable[object]] | None = None,
+) -> T:
+    """`call()`, asked again while the broker cannot be reached, for up to a minute."""
     deadline = time.monotonic() + 60
     attempt = 0
     while True:
         attempt += 1
         try:
-            await broker.start()
-            return
-        except (KafkaConnectionError, OSError) as exc:
+            return await call()
+        except (KafkaError, OSError, TimeoutError) as exc:
             if time.monotonic() > deadline:
                 raise
             log.warning(
@@ -158,7 +168,8 @@ async def _start_broker(broker: KafkaBroker, settings: ServiceSettings) -> None:
                 attempt=attempt,
                 error=str(exc),
             )
-            await broker.stop()
+            if after_failure is not None:
+                await after_failure()
             await asyncio.sleep(min(0.5 * attempt, 5.0))
 
 
@@ -185,15 +196,15 @@ def create_service_app(
             )
             consumer.register()
             ctx.consumers.append(consumer)
+        incarnation = None
+        if ctx.consumers:  # which contents of the broker the consumers' positions are on
+            incarnation = await _once_the_broker_answers(
+                lambda: broker_incarnation(settings), settings
+            )
+            for consumer in ctx.consumers:
+                consumer.incarnation = incarnation
         await _start_broker(broker, settings)
         app.state.ctx = ctx
-        broker_lost = False
-
-        def on_lost() -> None:
-            nonlocal broker_lost
-            broker_lost = True
-            if on_broker_lost is not None:
-                on_broker_lost()
 
         try:
             async with AsyncExitStack() as stack:
@@ -204,8 +215,10 @@ def create_service_app(
                 await stack.enter_async_context(
                     reconciling(settings, engine, [c.projection for c in ctx.consumers])
                 )
-                if ctx.consumers and on_broker_lost is not None:
-                    await stack.enter_async_context(watching_the_broker(settings, on_lost))
+                if incarnation is not None and on_broker_lost is not None:
+                    await stack.enter_async_context(
+                        watching_the_broker(settings, incarnation, on_broker_lost)
+                    )
                 log.info(
                     "service started",
                     port=settings.http_port,
@@ -215,14 +228,6 @@ def create_service_app(
                 yield
         finally:
             await broker.stop()
-            if broker_lost:  # the consumers left their groups: the next ones read from 0
-                await read_from_the_start(
-                    settings,
-                    {
-                        settings.group_id(c.consumer_name): c.projection.topics
-                        for c in ctx.consumers
-                    },
-                )
             await engine.dispose()
             log.info("service stopped")
 

@@ -1,0 +1,22 @@
+"""notifier: where each consumer goes on reading each partition, on which broker's contents.
+
+Revision ID: 0007
+Revises: 0006
+"""
+
+from alembic import op
+
+from arrears.shared.migrations import create_read_positions_table, schema
+
+revision = "0007"
+down_revision = "0006"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_read_positions_table()
+
+
+def downgrade() -> None:
+    op.drop_table("read_positions", schema=schema())
