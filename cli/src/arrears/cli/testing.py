@@ -79,7 +79,11 @@ def run_test_suite(root: Path, pytest_args: list[str], *, lint: bool = True) -> 
             code = _step(title, command, root)
             if code != 0:
                 return code
-    code = _step("pytest", [sys.executable, "-m", "pytest", *parallel(pytest_args)], root)
+    code = _step(
+        "pytest",
+        [sys.executable, "-m", "pytest", "--durations=20", *parallel(pytest_args)],
+        root,
+    )
     if code == PYTEST_NO_TESTS:
         print("pytest collected no tests: that is a failure", flush=True)
         return 1
