@@ -51,6 +51,7 @@ from arrears.shared.db import create_engine
 from arrears.shared.events.envelope import Event
 from arrears.shared.kafka import create_broker
 from arrears.shared.migrations import upgrade
+from arrears.shared.outbox import outbox
 from tests.conftest import unique_name
 from tests.unit.aging import Story, arrivals, play
 from tests.unit.aging.test_properties import OPERATIONS, check_aged, probe_dates
@@ -86,8 +87,11 @@ class Model:
         await upgrade(engine, SPEC.migrations, self.schema)
         return engine
 
-    def consume(self, deliveries: Sequence[Sequence[Event]], today: Any) -> None:
-        """Apply each batch in one transaction, then settle today's aging."""
+    def consume(
+        self, deliveries: Sequence[Sequence[Event]], today: Any, *, refresh_each: bool = False
+    ) -> None:
+        """Apply each batch in one transaction (and settle today's aging after each, with
+        `refresh_each`, as the refresher may run between any two), then settle it."""
 
         async def run() -> None:
             consumer = BatchConsumer(
@@ -97,9 +101,12 @@ class Model:
                 self.settings,
             )
             offset = itertools.count()
+            noon = datetime.combine(today, time(12), UTC)
             for batch in deliveries:
                 await consumer.apply([Delivered(e, e.topic.name, 0, next(offset)) for e in batch])
-            await refresh_dirty(self.engine, today, datetime.combine(today, time(12), UTC))
+                if refresh_each:
+                    await refresh_dirty(self.engine, today, noon)
+            await refresh_dirty(self.engine, today, noon)
 
         self.runner.run(run())
 
@@ -118,6 +125,51 @@ class Model:
                     )
                     out[table.name] = [tuple(r) for r in result]
             return out
+
+        return self.runner.run(run())
+
+    def published_open_amounts(self, story: Story) -> dict[str, tuple[str, str]]:
+        """Per transaction of the customer, the open amounts of the newest `OpenItemsChanged`
+        queued for it (what a reader of aging's topic ends up holding)."""
+
+        async def run() -> dict[str, tuple[str, str]]:
+            o = outbox.c
+            async with self.engine.connect() as conn:
+                envelopes = await conn.execute(
+                    sa.select(o.envelope)
+                    .where(
+                        o.envelope["type"].astext == "OpenItemsChanged",
+                        o.envelope["customer_id"].astext == story.customer_id,
+                    )
+                    .order_by(o.position)
+                )
+                newest: dict[str, tuple[int, tuple[str, str]]] = {}
+                for (envelope,) in envelopes:
+                    revision = int(envelope["data"]["revision"])
+                    for item in envelope["data"]["items"]:
+                        amounts = (
+                            item["open_amount"]["amount"],
+                            item["accounting_open_amount"]["amount"],
+                        )
+                        held = newest.get(item["transaction_id"])
+                        if held is None or held[0] <= revision:
+                            newest[item["transaction_id"]] = (revision, amounts)
+            return {tid: amounts for tid, (_, amounts) in newest.items()}
+
+        return self.runner.run(run())
+
+    def open_amounts(self, story: Story) -> dict[str, tuple[str, str]]:
+        """Per transaction of the customer, its open amounts as aging holds them."""
+
+        async def run() -> dict[str, tuple[str, str]]:
+            t = store.transactions.c
+            async with self.engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(t.transaction_id, t.open_amount_txn, t.open_amount).where(
+                        t.customer_id == story.customer_id
+                    )
+                )
+                return {r[0]: (str(r[1]), str(r[2])) for r in rows}
 
         return self.runner.run(run())
 
@@ -220,6 +272,13 @@ BY_DOCUMENT = AgingDefinition(
 )  # fmt: skip
 
 
+def _unrevised(rows: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[tuple[Any, ...]]]:
+    """The rows with the stored figures' revision left out."""
+    at = list(store.customer_aging.c.keys()).index("revision")
+    aging = [row[:at] + row[at + 1 :] for row in rows["customer_aging"]]
+    return {**rows, "customer_aging": aging}
+
+
 @pytest.fixture(scope="module")
 def models(postgres_url: str) -> Iterator[tuple[Model, Model]]:
     with asyncio.Runner() as runner:
@@ -257,10 +316,15 @@ def test_the_sql_read_model_keeps_the_aging_properties(
     today = story.last_day
     in_order.consume([story.events], today)
     delivered = arrivals(story.events, seed, redeliver=0.2)
-    shuffled.consume(batches(delivered, random.Random(seed)), today)
+    shuffled.consume(batches(delivered, random.Random(seed)), today, refresh_each=True)
 
-    # the same tables whatever the interleaving, the batching and the redelivery
-    assert shuffled.rows(story) == in_order.rows(story)
+    # the same tables whatever the interleaving, the batching, the redelivery and the
+    # refreshes between batches (which only count more revisions of the figures)
+    assert _unrevised(shuffled.rows(story)) == _unrevised(in_order.rows(story))
+    # and what aging published of each transaction is its open amount, however the events
+    # arrived (a payment before its customer's registration included)
+    for model in models:
+        assert _amounts(model.published_open_amounts(story)) == _amounts(model.open_amounts(story))
 
     # open amounts and aged balances as of every probed date, against the oracle; the
     # database's set-based aging equals the in-memory aging of the same items, by every basis
@@ -314,3 +378,29 @@ def test_the_daily_rollover_leaves_every_figure_as_a_fresh_aging_would(
     picked = sorted(rng.sample(days[1:], min(8, len(days) - 1)))
     for day, (stored, fresh) in zip(picked, model.roll(story, days[0], picked), strict=True):
         assert stored == fresh, day
+
+
+def test_items_applied_before_their_customer_registers_are_published_once_it_does(
+    models: tuple[Model, Model],
+) -> None:
+    """The topics are read in any order: an invoice and a payment can reach aging before the
+    customer's registration. A refresh in between has no figures to publish for a customer it
+    does not know yet; the items stay unpublished until it does, and then travel with its first
+    revision (they were once marked published with nothing carrying them)."""
+    model, _ = models
+    n = next(EXAMPLES)
+    story = Story(customer_id=f"P-{n:05d}", uuid_base=n << 20, id_prefix=f"p{n}-").register()
+    story.invoice(Decimal("120.00"), due_in=30)
+    story.advance(3).payment(Decimal("45.50"))
+    story.advance(2).invoice(Decimal("80.00"), due_in=14)
+    registration, *rest = story.events
+    assert registration.type == "CustomerRegistered"
+    model.consume([rest[:2], [registration], rest[2:]], story.last_day, refresh_each=True)
+
+    held = _amounts(model.open_amounts(story))
+    assert len(held) == 3
+    assert _amounts(model.published_open_amounts(story)) == held
+
+
+def _amounts(found: dict[str, tuple[str, str]]) -> dict[str, tuple[Decimal, ...]]:
+    return {tid: tuple(Decimal(a) for a in pair) for tid, pair in found.items()}

@@ -988,19 +988,6 @@ async def store_aging(
         index_elements=["company", "customer_id"],
         set_={n: upsert.excluded[n] for n in columns if n not in ("company", "customer_id")},
     ).cte("stored")
-    # Published only while still the amounts read: one that a concurrent batch changes in
-    # the meantime stays unpublished (that batch marks its customer for the next refresh).
-    published_cte = (
-        sa.update(transactions)
-        .where(
-            t.company == u.company,
-            t.transaction_id == u.transaction_id,
-            t.open_amount == u.open_amount,
-            t.open_amount_txn == u.open_amount_txn,
-        )
-        .values(open_published=True)
-        .cte("published")
-    )
     revised = (
         sa.select(*m, sa.func.coalesce(p.max_sequence, 0).label("position"))
         .select_from(
@@ -1015,6 +1002,22 @@ async def store_aging(
         .cte("revised")
     )
     r = revised.c
+    # Published only while still the amounts read (one that a concurrent batch changes in the
+    # meantime stays unpublished: that batch marks its customer for the next refresh), and
+    # only for the customers revised now, whose envelopes carry them: a transaction applied
+    # before its customer's registration (topics are read in any order) waits for it.
+    published_cte = (
+        sa.update(transactions)
+        .where(
+            t.company == u.company,
+            t.transaction_id == u.transaction_id,
+            t.open_amount == u.open_amount,
+            t.open_amount_txn == u.open_amount_txn,
+            sa.tuple_(u.company, u.customer_id).in_(sa.select(r.company, r.customer_id)),
+        )
+        .values(open_published=True)
+        .cte("published")
+    )
     figures = (
         sa.select(
             r.company,
