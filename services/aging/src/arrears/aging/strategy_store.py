@@ -56,6 +56,12 @@ strategy_versions = sa.Table(
 """Every version of every strategy, immutable: (company, pool id or `default`, version)."""
 
 
+async def read_only(conn: AsyncConnection) -> None:
+    """Make the connection's transaction read-only (its first statement): an evaluation or a
+    backtest cannot write, whatever it calls."""
+    await conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+
+
 # ----------------------------------------------------------------------------- versions
 
 
@@ -248,6 +254,11 @@ def due_steps_query(
     period = sa.func.daterange(
         sa.cast(sa.literal(first), sa.Date), sa.cast(sa.literal(last), sa.Date), "[]"
     )
+    # a column of NULLs only in VALUES is text: give each condition its type back
+    min_amount, min_risk, max_risk = (
+        sa.cast(s[n], Money) for n in ("min_amount", "min_risk", "max_risk")
+    )
+    segments = sa.cast(s.segments, TEXT_ARRAY)
     disputed = sa.func.coalesce(status.c.status, "not_disputed") == "disputed"
     promised = sa.func.coalesce(status.c.status, "not_disputed") == "promised_to_pay"
     return (
@@ -271,10 +282,10 @@ def due_steps_query(
             o.open_amount > 0,
             o.valid.overlaps(period),
             day.between(first, last),
-            sa.or_(s.min_amount.is_(None), o.open_amount >= s.min_amount),
-            sa.or_(s.min_risk.is_(None), c.risk_score >= s.min_risk),
-            sa.or_(s.max_risk.is_(None), c.risk_score <= s.max_risk),
-            sa.or_(s.segments.is_(None), c.credit_group == sa.any_(s.segments)),
+            sa.or_(min_amount.is_(None), o.open_amount >= min_amount),
+            sa.or_(min_risk.is_(None), c.risk_score >= min_risk),
+            sa.or_(max_risk.is_(None), c.risk_score <= max_risk),
+            sa.or_(segments.is_(None), c.credit_group == sa.any_(segments)),
             sa.or_(sa.not_(s.skip_disputed), sa.not_(disputed)),
             sa.or_(sa.not_(s.skip_promised), sa.not_(promised)),
         )
