@@ -36,6 +36,8 @@ from arrears.aging.domain import (
 )
 from arrears.aging.settings import AgingSettings
 from arrears.aging.strategy_store import StrategyScope
+from arrears.cli import strategies as cli_strategies
+from arrears.cli.main import build_parser
 from arrears.shared.clock import FixedClock
 from arrears.shared.settings import ServiceSettings
 from tests.integration.aging.test_store_properties import Model
@@ -492,7 +494,7 @@ STRATEGY_BODY = ISSUE_EXAMPLE | {"created_by": "anna"}
 
 
 async def test_strategies_over_the_api_and_a_backtest_equal_to_a_daily_loop(
-    model: Model, aging: httpx.AsyncClient
+    model: Model, aging: httpx.AsyncClient, postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the model runs its own event loop: apply the histories from a thread
     company, facts = await asyncio.to_thread(several_customers, model)
@@ -517,8 +519,16 @@ async def test_strategies_over_the_api_and_a_backtest_equal_to_a_daily_loop(
         f"{base}/default", json=STRATEGY_BODY | {"steps": STRATEGY_BODY["steps"][:3]}
     )
     assert changed.json()["version"] == 2 and changed.json()["created"]
+    anonymous = await aging.put(f"{base}/default", json={"steps": STRATEGY_BODY["steps"]})
+    assert anonymous.status_code == 422 and anonymous.json()["code"] == "missing_actor"
+    by_header = await aging.put(
+        f"{base}/default",
+        json={"steps": STRATEGY_BODY["steps"][:2]},
+        headers={"X-Arrears-Actor": "ben"},
+    )
+    assert (by_header.json()["version"], by_header.json()["created_by"]) == (3, "ben")
     versions = (await aging.get(f"{base}/default/versions")).json()["versions"]
-    assert [(v["version"], len(v["steps"])) for v in versions] == [(1, 8), (2, 3)]
+    assert [(v["version"], len(v["steps"])) for v in versions] == [(1, 8), (2, 3), (3, 2)]
     assert (await aging.get(f"{base}/default", params={"version": 1})).json()[
         "steps"
     ] == first.json()["steps"]
@@ -548,6 +558,16 @@ async def test_strategies_over_the_api_and_a_backtest_equal_to_a_daily_loop(
         ("2026-08-10", 1, Decimal(102))
     ]
     assert found["version"] == 1
+
+    # the command line prints the same report
+    args = build_parser().parse_args(
+        ["strategy", "backtest", company, "default", "--from", "2026-01-01", "--to",
+         "2026-09-30", "--version", "1", "--paid-within", "10", "--schema", model.schema]
+    )  # fmt: skip
+    assert await asyncio.to_thread(cli_strategies.run, args, lambda: (postgres_url, None)) == 0
+    printed = capsys.readouterr().out
+    assert "customers contacted: 3, of whom paid within 10 days of the first contact: 1" in printed
+    assert "write-offs proposed 2, recorded 1, both 1" in printed
 
     wrong = await aging.post(f"{base}/default/backtest", json=body | {"to": "2025-12-01"})
     assert wrong.status_code == 422 and wrong.json()["code"] == "invalid_period"

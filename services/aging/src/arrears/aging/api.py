@@ -34,6 +34,7 @@ from arrears.aging.domain import (
     open_items,
     overdue_reference_date,
 )
+from arrears.shared.boundary import ACTOR_HEADER
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
 from arrears.shared.inputs import Day
@@ -625,21 +626,17 @@ ScopePath = Annotated[
     ),
 ]
 MAX_BACKTEST_DAYS = 731
+MAX_VERSION = 1_000_000
 
 
 async def strategy_scope(
     conn: AsyncConnection, company: str, scope: str
 ) -> strategy_store.StrategyScope:
     """The customers a scope's strategy acts on (404 for a pool that does not exist)."""
-    if scope != strategy_store.DEFAULT_SCOPE:
-        return strategy_store.StrategyScope(company, pool=await pool_filters(conn, company, scope))
-    others = [s for s in await strategy_store.strategy_scopes(conn, company) if s != scope]
-    excluded = [
-        list(Pool.from_dict(document).filters)
-        for pool_id in others
-        if (document := await store.get_pool(conn, company, pool_id)) is not None
-    ]
-    return strategy_store.StrategyScope(company, excluded=excluded)
+    found = await strategy_store.scope_of(conn, company, scope)
+    if found is None:
+        raise Problem(404, "unknown_pool", f"no pool {scope} in {company}")
+    return found
 
 
 async def version_of(
@@ -673,7 +670,13 @@ class StrategyBody(BaseModel):
         description="In order: {kind, days, relative_to (due_date | previous_step), level "
         "(letters), conditions}.",
     )
-    created_by: str = Field(min_length=1, max_length=200, description="Who makes this version.")
+    created_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who makes this version, when the request has no `X-Arrears-Actor` (the "
+        "gateway sets it to the signed-in user).",
+    )
 
 
 @router.put(STRATEGY, summary="Set a pool's (or the default) collection strategy: a new version")
@@ -684,17 +687,15 @@ async def put_strategy(
         strategy = Strategy.from_dict({"steps": body.steps})
     except AgingError as error:
         raise problem_of(error) from error
+    actor = request.headers.get(ACTOR_HEADER) or body.created_by
+    if not actor:
+        raise Problem(422, "missing_actor", f"who makes the version: {ACTOR_HEADER} or created_by")
     ctx = ctx_of(request)
     async with ctx.engine.begin() as conn:
         if scope != strategy_store.DEFAULT_SCOPE:
             await pool_filters(conn, company, scope)
         found, created = await strategy_store.put_strategy(
-            conn,
-            company,
-            scope,
-            strategy,
-            created_at=ctx.clock.now(),
-            created_by=body.created_by,
+            conn, company, scope, strategy, created_at=ctx.clock.now(), created_by=actor[:200]
         )
     return version_json(found) | {"created": created}
 
@@ -704,7 +705,7 @@ async def get_strategy(
     request: Request,
     company: CompanyId,
     scope: ScopePath,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
 ) -> dict[str, Any]:
     async with ctx_of(request).engine.connect() as conn:
         return version_json(await version_of(conn, company, scope, version))
@@ -743,7 +744,8 @@ async def due_steps(
     scope: ScopePath,
     as_of: AsOf = None,
     version: Annotated[
-        int | None, Query(ge=1, description="Default: the version in force at the day's end.")
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="Default: the version in force at the day's end."),
     ] = None,
 ) -> dict[str, Any]:
     """Each (customer, transaction, step) falling due on the day, with why (its due date and
@@ -773,7 +775,9 @@ def end_of(day: date) -> datetime:
 class BacktestRequest(BaseModel):
     model_config = ConfigDict(populate_by_name=True)
 
-    version: int | None = Field(default=None, ge=1, description="Default: the newest.")
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="Default: the newest."
+    )
     start: Day = Field(alias="from", description="First day evaluated.")
     end: Day = Field(alias="to", description="Last day evaluated.")
     paid_within_days: int = Field(

@@ -25,13 +25,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arrears.aging.domain import CONTACT_KINDS, Filter, Strategy
+from arrears.aging.domain import CONTACT_KINDS, Filter, Pool, Strategy
 from arrears.aging.store import (
     TEXT_ARRAY,
     Money,
     _scope,
     customer_aging,
     customers,
+    get_pool,
     metadata,
     movements,
     open_spans,
@@ -39,6 +40,7 @@ from arrears.aging.store import (
     statuses,
     transactions,
 )
+from arrears.shared.money import decimal_text
 
 DEFAULT_SCOPE = "default"
 """The scope of a company's default strategy (every other scope is a pool id)."""
@@ -191,6 +193,22 @@ class StrategyScope:
             clauses.append(customer_id.in_(members(self.pool)))
         clauses += [customer_id.not_in(members(pool)) for pool in self.excluded]
         return clauses
+
+
+async def scope_of(conn: AsyncConnection, company: str, scope: str) -> StrategyScope | None:
+    """The customers a scope's strategy acts on; None for a pool that does not exist."""
+    if scope != DEFAULT_SCOPE:
+        document = await get_pool(conn, company, scope)
+        return None if document is None else StrategyScope(company, pool=_filters(document))
+    excluded = []
+    for other in await strategy_scopes(conn, company):
+        if other != scope and (document := await get_pool(conn, company, other)) is not None:
+            excluded.append(_filters(document))
+    return StrategyScope(company, excluded=excluded)
+
+
+def _filters(pool: dict[str, Any]) -> list[Filter]:
+    return list(Pool.from_dict(pool).filters)
 
 
 # ----------------------------------------------------------------------------- due steps
@@ -447,6 +465,28 @@ async def backtest(
         },
         recorded=recorded,
     )
+
+
+def report_lines(report: Backtest, version: int, first: date, last: date) -> list[str]:
+    """A backtest as text: one line per week, then the totals and the comparison."""
+    lines = [f"version {version}, {first} to {last}, nothing emitted"]
+    for week in report.weeks:
+        counts = ", ".join(
+            f"{kind} {week['actions'][kind]} ({week['items'][kind]} items)"
+            for kind in sorted(week["actions"])
+        )
+        lines.append(f"week of {week['week']}: {counts}")
+    lines += [
+        f"customers contacted: {report.customers_contacted}, of whom paid within "
+        f"{report.paid_within_days} days of the first contact: {report.contacted_and_paid}",
+        f"items covered: {report.items_covered}, amount: {decimal_text(report.amount_covered)}",
+        "write-offs proposed {proposed}, recorded {recorded}, both {proposed_and_recorded}".format(
+            **report.write_offs
+        ),
+        "letters recorded with a fee: "
+        + str(sum(week["letters_with_fee"] for week in report.recorded)),
+    ]
+    return lines
 
 
 async def _recorded(
