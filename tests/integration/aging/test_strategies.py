@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from arrears.aging import store, strategy_store
+from arrears.aging.api import jsonable
 from arrears.aging.app import SPEC as AGING_SERVICE
 from arrears.aging.domain import (
     CONTACT_KINDS,
@@ -39,6 +40,7 @@ from arrears.aging.strategy_store import StrategyScope
 from arrears.cli import strategies as cli_strategies
 from arrears.cli.main import build_parser
 from arrears.shared.clock import FixedClock
+from arrears.shared.money import decimal_text
 from arrears.shared.settings import ServiceSettings
 from tests.integration.aging.test_store_properties import Model
 from tests.unit.aging import START, Story, play
@@ -153,6 +155,20 @@ def test_the_set_based_evaluation_equals_the_reference_day_by_day(
     found = evaluate(model, story, strategy, first, last)
     assert found == due_between(strategy, facts, first, last)
     event(f"steps due: {'none' if not found else 'some' if len(found) < 10 else '10 or more'}")
+
+    # the backtest of the period sums the same evaluation as a day-by-day loop does
+    async def replay() -> strategy_store.Backtest:
+        async with model.engine.connect() as conn:
+            await strategy_store.read_only(conn)
+            return await strategy_store.backtest(
+                conn, strategy, first, last, StrategyScope(story.company), paid_within_days=7
+            )
+
+    report = jsonable(model.runner.run(replay()))
+    looped = loop_backtest(strategy, facts, first, last, 7)
+    assert {k: report[k] for k in looped} == looped | {
+        "amount_covered": decimal_text(looped["amount_covered"])
+    }
 
     # a step never falls due for an item with nothing open on its day (paid before it)
     for day, _, transaction_id, _ in found:
@@ -404,6 +420,17 @@ def loop_backtest(
                 first_hit[transaction] = (day, index, facts.open_on(transaction, day)[0])
             if step.kind in CONTACT_KINDS:
                 first_contact.setdefault(customer, day)
+    proposed = {
+        transaction
+        for day in days(first, last)
+        for _, _, transaction, index in due_on(strategy, facts, day)
+        if strategy.steps[index].kind == "write_off_proposal"
+    }
+    written = {
+        m.transaction_id
+        for m in facts.movements
+        if m.cause == "written_off" and first <= m.effective_date <= last
+    }
     payments = [t for t in facts.transactions if t.kind == "payment"]
     paid = {
         c
@@ -426,6 +453,11 @@ def loop_backtest(
         "items_covered": len(first_hit),
         "amount_covered": sum((a for _, _, a in first_hit.values()), Decimal(0)),
         "contacted_and_paid": len(paid),
+        "write_offs": {
+            "proposed": len(proposed),
+            "recorded": len(written),
+            "proposed_and_recorded": len(proposed & written),
+        },
     }
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.aging.domain import CONTACT_KINDS, Filter, Pool, Strategy
@@ -363,7 +364,7 @@ def _kind_labels(strategy: Strategy, index_of: sa.ColumnElement[Any]) -> sa.Colu
         *(
             (
                 index_of == index,
-                f"letter_{step.level}" if step.kind == "letter" else step.kind,
+                sa.literal(f"letter_{step.level}" if step.kind == "letter" else step.kind, sa.Text),
             )
             for index, step in enumerate(strategy.steps)
         ),
@@ -379,31 +380,41 @@ async def backtest(
     *,
     paid_within_days: int,
 ) -> Backtest:
-    """Evaluate the strategy on every day of [first, last] as of that day (one set-based
-    statement over the open spans), emitting nothing, and report it (`Backtest`)."""
+    """Evaluate the strategy on every day of [first, last] as of that day, emitting nothing,
+    and report it (`Backtest`): one statement evaluates the period once (`due_steps_query`
+    as a common table expression) and sums it every way the report needs; a second one reads
+    what was recorded."""
     await sized_for_sets(conn)
-    due = due_steps_query(strategy, first, last, scope)
+    due = due_steps_query(strategy, first, last, scope).element.cte("due")
     d = due.c
     contact = [i for i, s in enumerate(strategy.steps) if s.kind in CONTACT_KINDS]
     write_off = [i for i, s in enumerate(strategy.steps) if s.kind == "write_off_proposal"]
+
     week = sa.cast(sa.func.date_trunc("week", d.day), sa.Date).label("week")
     kind = _kind_labels(strategy, d.step).label("kind")
-    weekly = await conn.execute(
+    weekly = (
         sa.select(
             week,
             kind,
             sa.func.count(sa.distinct(sa.tuple_(d.customer_id, d.day))).label("actions"),
-            sa.func.count().label("items"),
+            sa.func.count().label("item_count"),
         )
-        .select_from(due)
         .group_by(week, kind)
-        .order_by(week, kind)
+        .subquery("weekly")
     )
-    weeks: dict[date, dict[str, Any]] = {}
-    for row in weekly:
-        entry = weeks.setdefault(row.week, {"week": row.week, "actions": {}, "items": {}})
-        entry["actions"][row.kind] = row.actions
-        entry["items"][row.kind] = row.items
+    w = weekly.c
+    weeks_json = sa.select(
+        sa.func.coalesce(
+            sa.func.jsonb_agg(
+                aggregate_order_by(
+                    sa.func.jsonb_build_array(w.week, w.kind, w.actions, w.item_count),
+                    w.week,
+                    w.kind,
+                )
+            ),
+            sa.text("'[]'::jsonb"),
+        )
+    ).scalar_subquery()
 
     first_hit = (
         sa.select(d.transaction_id, d.open_amount)
@@ -411,12 +422,6 @@ async def backtest(
         .order_by(d.transaction_id, d.day, d.step)
         .subquery("first_hit")
     )
-    covered = (
-        await conn.execute(
-            sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(first_hit.c.open_amount), 0))
-        )
-    ).one()
-
     contacted = (
         sa.select(d.customer_id, sa.func.min(d.day).label("first_contact"))
         .where(d.step.in_(contact))
@@ -431,37 +436,52 @@ async def backtest(
         t.document_date > contacted.c.first_contact,
         t.document_date <= contacted.c.first_contact + paid_within_days,
     )
-    reach = (
-        await conn.execute(
-            sa.select(sa.func.count(), sa.func.count().filter(paid)).select_from(contacted)
-        )
-    ).one()
-
-    written, recorded = await _recorded(conn, first, last, scope)
     proposed = (
         sa.select(d.transaction_id).where(d.step.in_(write_off)).distinct().subquery("proposed")
     )
-    proposed_count = (
-        await conn.execute(sa.select(sa.func.count()).select_from(proposed))
-    ).scalar_one()
-    both = (
+    written = _written_off(first, last, scope)
+
+    def scalar(query: sa.Select[Any]) -> sa.ScalarSelect[Any]:
+        return query.scalar_subquery()
+
+    row = (
         await conn.execute(
-            sa.select(sa.func.count())
-            .select_from(proposed)
-            .where(proposed.c.transaction_id.in_(sa.select(written.c.transaction_id)))
+            sa.select(
+                weeks_json.label("weeks"),
+                scalar(sa.select(sa.func.count()).select_from(first_hit)).label("items"),
+                scalar(sa.select(sa.func.sum(first_hit.c.open_amount))).label("amount"),
+                scalar(sa.select(sa.func.count()).select_from(contacted)).label("contacted"),
+                scalar(sa.select(sa.func.count().filter(paid)).select_from(contacted)).label(
+                    "paid"
+                ),
+                scalar(sa.select(sa.func.count()).select_from(proposed)).label("proposed"),
+                scalar(
+                    sa.select(sa.func.count())
+                    .select_from(proposed)
+                    .where(proposed.c.transaction_id.in_(sa.select(written.c.transaction_id)))
+                ).label("both"),
+            )
         )
-    ).scalar_one()
+    ).one()
+    weeks: dict[str, dict[str, Any]] = {}
+    for monday, label, actions, items in row.weeks:
+        entry = weeks.setdefault(
+            monday, {"week": date.fromisoformat(monday), "actions": {}, "items": {}}
+        )
+        entry["actions"][label] = actions
+        entry["items"][label] = items
+    recorded = await _recorded(conn, written, first, last, scope)
     return Backtest(
         weeks=list(weeks.values()),
-        customers_contacted=reach[0],
-        items_covered=covered[0],
-        amount_covered=Decimal(covered[1]),
+        customers_contacted=row.contacted,
+        items_covered=row.items,
+        amount_covered=row.amount or Decimal(0),
         paid_within_days=paid_within_days,
-        contacted_and_paid=reach[1],
+        contacted_and_paid=row.paid,
         write_offs={
-            "proposed": proposed_count,
+            "proposed": row.proposed,
             "recorded": sum(w["write_offs"] for w in recorded),
-            "proposed_and_recorded": both,
+            "proposed_and_recorded": row.both,
         },
         recorded=recorded,
     )
@@ -489,15 +509,11 @@ def report_lines(report: Backtest, version: int, first: date, last: date) -> lis
     return lines
 
 
-async def _recorded(
-    conn: AsyncConnection, first: date, last: date, scope: StrategyScope
-) -> tuple[sa.Subquery, list[dict[str, Any]]]:
-    """What the read model recorded in [first, last] of what a strategy proposes, per week:
-    write-offs (transactions, amount) and collection letters that charged a fee (letters
-    without a fee, calls and other activities are not in aging's facts); and the written-off
-    transactions as a subquery."""
-    m, t = movements.c, transactions.c
-    written = (
+def _written_off(first: date, last: date, scope: StrategyScope) -> sa.Subquery:
+    """The transactions of the scope written off in [first, last]: the first day and the
+    amount (accounting currency)."""
+    m = movements.c
+    return (
         sa.select(
             m.transaction_id,
             sa.func.min(m.effective_date).label("day"),
@@ -512,6 +528,15 @@ async def _recorded(
         .group_by(m.transaction_id)
         .subquery("written")
     )
+
+
+async def _recorded(
+    conn: AsyncConnection, written: sa.Subquery, first: date, last: date, scope: StrategyScope
+) -> list[dict[str, Any]]:
+    """What the read model recorded in [first, last] of what a strategy proposes, per week:
+    write-offs (transactions, amount) and collection letters that charged a fee (letters
+    without a fee, calls and other activities are not in aging's facts)."""
+    t = transactions.c
     letters = (
         sa.select(
             t.related_transaction_id.label("letter_id"), sa.func.min(t.posting_date).label("day")
@@ -542,7 +567,7 @@ async def _recorded(
     l_week = sa.cast(sa.func.date_trunc("week", letters.c.day), sa.Date)
     for row in await conn.execute(sa.select(l_week, sa.func.count()).group_by(l_week)):
         entry(row[0])["letters_with_fee"] = row[1]
-    return written, [weeks[monday] for monday in sorted(weeks)]
+    return [weeks[monday] for monday in sorted(weeks)]
 
 
 # ----------------------------------------------------------------------------- expected payment
