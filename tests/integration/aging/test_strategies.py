@@ -565,12 +565,24 @@ async def test_strategies_over_the_api_and_a_backtest_equal_to_a_daily_loop(
         "steps"
     ] == first.json()["steps"]
 
+    # C-1 paid on its due date, 02-04: only C-0 and C-2 are reminded at +3
     due = await aging.get(f"{base}/default/due", params={"as_of": "2026-02-07", "version": 1})
     assert due.status_code == 200, due.text
     assert {(i["customer_id"], i["kind"]) for i in due.json()["items"]} == {
         ("C-0", "reminder_email"),
         ("C-2", "reminder_email"),
-    }  # fmt: skip  — C-1 paid on its due date, 02-04
+    }
+    assert not due.json()["truncated"]
+    first_only = await aging.get(
+        f"{base}/default/due", params={"as_of": "2026-02-07", "version": 1, "limit": 1}
+    )
+    assert len(first_only.json()["items"]) == 1 and first_only.json()["truncated"]
+    # without a version, the one in force at the day's end: version 1 was made on 09-30
+    assert (
+        await aging.get(f"{base}/default/due", params={"as_of": "2026-02-07"})
+    ).status_code == 404
+    in_force = await aging.get(f"{base}/default/due", params={"as_of": "2026-09-30"})
+    assert in_force.json()["version"] == 3
 
     body = {"version": 1, "from": "2026-01-01", "to": "2026-09-30", "paid_within_days": 10}
     report = await aging.post(f"{base}/default/backtest", json=body)

@@ -627,6 +627,8 @@ ScopePath = Annotated[
 ]
 MAX_BACKTEST_DAYS = 731
 MAX_VERSION = 1_000_000
+DUE_ROWS = 10_000
+"""The most due steps one dry-run answer lists (by customer and transaction)."""
 
 
 async def strategy_scope(
@@ -747,6 +749,7 @@ async def due_steps(
         int | None,
         Query(ge=1, le=MAX_VERSION, description="Default: the version in force at the day's end."),
     ] = None,
+    limit: Annotated[int, Query(ge=1, le=DUE_ROWS)] = 1000,
 ) -> dict[str, Any]:
     """Each (customer, transaction, step) falling due on the day, with why (its due date and
     offset, its open amount on the day); a dry run, as a daily execution would see it."""
@@ -760,11 +763,12 @@ async def due_steps(
         if found is None:
             raise Problem(404, "unknown_strategy", f"no strategy {scope} in force on {day}")
         who = await strategy_scope(conn, company, scope)
-        rows = await strategy_store.due_steps(conn, found.strategy, day, day, who)
+        rows = await strategy_store.due_steps(conn, found.strategy, day, day, who, limit=limit + 1)
     return {
         "as_of": day.isoformat(),
         "version": found.version,
-        "items": [due_json(found.strategy, row) for row in rows],
+        "items": [due_json(found.strategy, row) for row in rows[:limit]],
+        "truncated": len(rows) > limit,
     }
 
 

@@ -2,7 +2,8 @@
 aging store that reads strategies over the open spans; the tables are `store`'s).
 
 - versions: `put_strategy` (a change adds a version, the same strategy again adds nothing),
-  `strategy_version`, `strategy_versions`;
+  `strategy_version` (a given one, the one in force at a moment, the newest),
+  `strategy_versions_of`; the customers a scope's strategy acts on: `scope_of`;
 - which (customer, transaction, step) fall due on each day of a period: `due_steps_query`,
   set-based over the open spans (every step's day is the item's due date plus the step's
   offset, kept when the span covering that day has something open and the conditions hold
@@ -325,13 +326,22 @@ class DueStep:
 
 
 async def due_steps(
-    conn: AsyncConnection, strategy: Strategy, first: date, last: date, scope: StrategyScope
+    conn: AsyncConnection,
+    strategy: Strategy,
+    first: date,
+    last: date,
+    scope: StrategyScope,
+    *,
+    limit: int | None = None,
 ) -> list[DueStep]:
-    """The rows of `due_steps_query`, by day, customer, transaction and step."""
+    """The rows of `due_steps_query`, by day, customer, transaction and step (the first
+    `limit` of them, or all)."""
     await sized_for_sets(conn)
     due = due_steps_query(strategy, first, last, scope)
     rows = await conn.execute(
-        sa.select(due).order_by(due.c.day, due.c.customer_id, due.c.transaction_id, due.c.step)
+        sa.select(due)
+        .order_by(due.c.day, due.c.customer_id, due.c.transaction_id, due.c.step)
+        .limit(limit)
     )
     return [DueStep(*row) for row in rows]
 
