@@ -237,6 +237,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_arguments(p)
     p.set_defaults(func=lambda args: demo.run(args, database_url))
 
+    from arrears.cli import strategies
+
+    p = sub.add_parser("strategy", help="collection strategies: backtest one over a past period")
+    strategies.add_arguments(p)
+    p.set_defaults(func=lambda args: strategies.run(args, database_url))
+
     from arrears.cli import images
 
     p = sub.add_parser("images", help="container images, one per service (deploy/Dockerfile)")

@@ -1,20 +1,21 @@
 """HTTP routes of the aging service: aged balances live and as of any date, the customer
-header facts, the transaction tabs, the overview lists, definitions, pools, snapshots, KPIs."""
+header facts, the transaction tabs, the overview lists, definitions, pools, snapshots, KPIs,
+collection strategies (versions, due steps, backtest) and expected payment dates."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from arrears.aging import store
+from arrears.aging import store, strategy_store
 from arrears.aging.domain import (
     DEFAULT_DEFINITION,
     AgedBalance,
@@ -24,6 +25,7 @@ from arrears.aging.domain import (
     Filter,
     OpenItem,
     Pool,
+    Strategy,
     age,
     header_facts,
     kpis,
@@ -32,6 +34,7 @@ from arrears.aging.domain import (
     open_items,
     overdue_reference_date,
 )
+from arrears.shared.boundary import ACTOR_HEADER
 from arrears.shared.errors import Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
 from arrears.shared.inputs import Day
@@ -608,3 +611,220 @@ async def customer_snapshots(
         await require_customer(conn, company, customer_id)
         rows = await store.list_snapshots(conn, company, customer_id, limit, offset)
     return {"items": [jsonable(row) for row in rows]}
+
+
+# ----------------------------------------------------------------------------- strategies
+
+STRATEGY = "/strategies/{scope}"
+ScopePath = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=200,
+        description="A pool id, or `default`: the company's strategy for customers in no pool "
+        "that has its own.",
+    ),
+]
+MAX_BACKTEST_DAYS = 731
+MAX_VERSION = 1_000_000
+DUE_ROWS = 10_000
+"""The most due steps one dry-run answer lists (by customer and transaction)."""
+
+
+async def strategy_scope(
+    conn: AsyncConnection, company: str, scope: str
+) -> strategy_store.StrategyScope:
+    """The customers a scope's strategy acts on (404 for a pool that does not exist)."""
+    found = await strategy_store.scope_of(conn, company, scope)
+    if found is None:
+        raise Problem(404, "unknown_pool", f"no pool {scope} in {company}")
+    return found
+
+
+async def version_of(
+    conn: AsyncConnection, company: str, scope: str, version: int | None
+) -> strategy_store.StrategyVersion:
+    found = await strategy_store.strategy_version(conn, company, scope, version)
+    if found is None:
+        which = "any version" if version is None else f"version {version}"
+        raise Problem(404, "unknown_strategy", f"no strategy {scope} ({which}) in {company}")
+    return found
+
+
+def version_json(found: strategy_store.StrategyVersion) -> dict[str, Any]:
+    offsets = found.strategy.offsets
+    return {
+        "scope": found.scope,
+        "version": found.version,
+        "created_at": found.created_at.isoformat(),
+        "created_by": found.created_by,
+        "steps": [
+            step.as_dict() | {"offset_days": offset}
+            for step, offset in zip(found.strategy.steps, offsets, strict=True)
+        ],
+    }
+
+
+class StrategyBody(BaseModel):
+    steps: list[dict[str, Any]] = Field(
+        min_length=1,
+        max_length=30,
+        description="In order: {kind, days, relative_to (due_date | previous_step), level "
+        "(letters), conditions}.",
+    )
+    created_by: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="Who makes this version, when the request has no `X-Arrears-Actor` (the "
+        "gateway sets it to the signed-in user).",
+    )
+
+
+@router.put(STRATEGY, summary="Set a pool's (or the default) collection strategy: a new version")
+async def put_strategy(
+    request: Request, company: CompanyId, scope: ScopePath, body: StrategyBody
+) -> dict[str, Any]:
+    try:
+        strategy = Strategy.from_dict({"steps": body.steps})
+    except AgingError as error:
+        raise problem_of(error) from error
+    actor = request.headers.get(ACTOR_HEADER) or body.created_by
+    if not actor:
+        raise Problem(422, "missing_actor", f"who makes the version: {ACTOR_HEADER} or created_by")
+    ctx = ctx_of(request)
+    async with ctx.engine.begin() as conn:
+        if scope != strategy_store.DEFAULT_SCOPE:
+            await pool_filters(conn, company, scope)
+        found, created = await strategy_store.put_strategy(
+            conn, company, scope, strategy, created_at=ctx.clock.now(), created_by=actor[:200]
+        )
+    return version_json(found) | {"created": created}
+
+
+@router.get(STRATEGY, summary="A strategy: its newest version, or `version`")
+async def get_strategy(
+    request: Request,
+    company: CompanyId,
+    scope: ScopePath,
+    version: Annotated[int | None, Query(ge=1, le=MAX_VERSION)] = None,
+) -> dict[str, Any]:
+    async with ctx_of(request).engine.connect() as conn:
+        return version_json(await version_of(conn, company, scope, version))
+
+
+@router.get(STRATEGY + "/versions", summary="Every version of a strategy, oldest first")
+async def strategy_versions(
+    request: Request, company: CompanyId, scope: ScopePath
+) -> dict[str, Any]:
+    async with ctx_of(request).engine.connect() as conn:
+        found = await strategy_store.strategy_versions_of(conn, company, scope)
+    if not found:
+        raise Problem(404, "unknown_strategy", f"no strategy {scope} in {company}")
+    return {"scope": scope, "versions": [version_json(v) for v in found]}
+
+
+def due_json(strategy: Strategy, due: strategy_store.DueStep) -> dict[str, Any]:
+    step = strategy.steps[due.step]
+    return {
+        "day": due.day.isoformat(),
+        "customer_id": due.customer_id,
+        "transaction_id": due.transaction_id,
+        "step": due.step,
+        "kind": step.kind,
+        "level": step.level,
+        "due_date": due.due_date.isoformat(),
+        "days_from_due_date": (due.day - due.due_date).days,
+        "open_amount": decimal_text(due.open_amount),
+    }
+
+
+@router.get(STRATEGY + "/due", summary="What the strategy has fall due on a day (emits nothing)")
+async def due_steps(
+    request: Request,
+    company: CompanyId,
+    scope: ScopePath,
+    as_of: AsOf = None,
+    version: Annotated[
+        int | None,
+        Query(ge=1, le=MAX_VERSION, description="Default: the version in force at the day's end."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=DUE_ROWS)] = 1000,
+) -> dict[str, Any]:
+    """Each (customer, transaction, step) falling due on the day, with why (its due date and
+    offset, its open amount on the day); a dry run, as a daily execution would see it."""
+    ctx = ctx_of(request)
+    day = as_of or ctx.clock.today()
+    async with ctx.engine.connect() as conn:
+        await strategy_store.read_only(conn)
+        found = await strategy_store.strategy_version(
+            conn, company, scope, version, in_force_at=None if version else end_of(day)
+        )
+        if found is None:
+            raise Problem(404, "unknown_strategy", f"no strategy {scope} in force on {day}")
+        who = await strategy_scope(conn, company, scope)
+        rows = await strategy_store.due_steps(conn, found.strategy, day, day, who, limit=limit + 1)
+    return {
+        "as_of": day.isoformat(),
+        "version": found.version,
+        "items": [due_json(found.strategy, row) for row in rows[:limit]],
+        "truncated": len(rows) > limit,
+    }
+
+
+def end_of(day: date) -> datetime:
+    return datetime.combine(day + timedelta(days=1), time(0), UTC)
+
+
+class BacktestRequest(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    version: int | None = Field(
+        default=None, ge=1, le=MAX_VERSION, description="Default: the newest."
+    )
+    start: Day = Field(alias="from", description="First day evaluated.")
+    end: Day = Field(alias="to", description="Last day evaluated.")
+    paid_within_days: int = Field(
+        default=14, ge=1, le=365, description="Paid within this many days of a first contact."
+    )
+
+
+@router.post(STRATEGY + "/backtest", summary="Replay a strategy version over a past period")
+async def backtest(
+    request: Request, company: CompanyId, scope: ScopePath, body: BacktestRequest
+) -> dict[str, Any]:
+    """Evaluate the strategy on every day of the period as of that day, emitting nothing
+    (a read-only transaction), and report what it would have done and what was recorded."""
+    if body.end < body.start:
+        raise Problem(422, "invalid_period", f"to {body.end} precedes from {body.start}")
+    if (body.end - body.start).days >= MAX_BACKTEST_DAYS:
+        raise Problem(422, "invalid_period", f"at most {MAX_BACKTEST_DAYS} days at once")
+    async with ctx_of(request).engine.connect() as conn:
+        await strategy_store.read_only(conn)
+        found = await version_of(conn, company, scope, body.version)
+        who = await strategy_scope(conn, company, scope)
+        report = await strategy_store.backtest(
+            conn, found.strategy, body.start, body.end, who, paid_within_days=body.paid_within_days
+        )
+    return {
+        "scope": scope,
+        "version": found.version,
+        "from": body.start.isoformat(),
+        "to": body.end.isoformat(),
+        **jsonable(report),
+    }
+
+
+@router.get(
+    CUSTOMER + "/expected-payments",
+    summary="When each open invoice is expected to be paid, and how that was derived",
+)
+async def expected_payments(
+    request: Request, company: CompanyId, customer_id: CustomerId, as_of: AsOf = None
+) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    day = as_of or ctx.clock.today()
+    async with ctx.engine.connect() as conn:
+        await require_customer(conn, company, customer_id)
+        found = await strategy_store.expected_payments(conn, company, customer_id, day)
+    return {"as_of": day.isoformat(), "items": [jsonable(item) for item in found]}

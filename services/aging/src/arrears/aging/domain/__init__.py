@@ -7,6 +7,7 @@
   `aging_changed_data`; header facts: `last_payment`, `header_facts`;
 - pools: `Pool`, `Filter`, `FIELDS`, `matches`;
 - KPIs: `KpiInputs`, `kpis`, `combine` and the single formulas;
+- collection strategies: `Strategy`, `Step`, `Conditions` (module `strategies`);
 """
 
 from .balances import (
@@ -107,10 +108,20 @@ from .pools import (
     pool_values,
     sql_value,
 )
+from .strategies import (
+    CONTACT_KINDS,
+    STEP_KINDS,
+    Conditions,
+    InvalidStrategy,
+    Step,
+    StepKind,
+    Strategy,
+)
 
 __all__ = [
     "AGED_BY",
     "AGING_BASES",
+    "CONTACT_KINDS",
     "DEFAULT_DEFINITION",
     "FIELDS",
     "MOVEMENT_CAUSES",
@@ -120,6 +131,7 @@ __all__ = [
     "OVERDUE_LOOKBACK_DAYS",
     "RECEIVABLE_KINDS",
     "SQL_OPERATORS",
+    "STEP_KINDS",
     "TRANSACTION_KINDS",
     "AgedBalance",
     "AgedBy",
@@ -130,6 +142,7 @@ __all__ = [
     "AgingSums",
     "Amounts",
     "CollectionStatusValue",
+    "Conditions",
     "CustomerFacts",
     "FieldSpec",
     "Filter",
@@ -138,6 +151,7 @@ __all__ = [
     "InvalidFilter",
     "InvalidInput",
     "InvalidKpiInput",
+    "InvalidStrategy",
     "KpiInputs",
     "Kpis",
     "LastPayment",
@@ -155,7 +169,10 @@ __all__ = [
     "SettledPart",
     "SettlementFacts",
     "StatusFacts",
+    "Step",
+    "StepKind",
     "StoredFigures",
+    "Strategy",
     "TransactionKind",
     "age",
     "aged_balance",
