@@ -173,9 +173,10 @@ def bulk_collection() -> Iterator[None]:
     it are left out of garbage collection, and the young generation is collected every 50,000
     allocations instead of 700. A run allocates many short-lived objects beside a large,
     long-lived heap (the customers' states kept between chunks), and the default thresholds
-    spend a third of its CPU time collecting. Restored afterwards."""
+    spend a third of its CPU time collecting. Restored afterwards. No full collection first:
+    on a large heap it takes most of a second, and what is garbage already is only kept until
+    the run ends."""
     before = gc.get_threshold()
-    gc.collect()  # what is garbage already is not frozen with the rest
     gc.freeze()
     gc.set_threshold(*BULK_GC_THRESHOLDS)
     try:
