@@ -294,6 +294,7 @@ async def record_outcomes(
         counts[key] = counts.get(key, 0) + 1
     sequences = await store.next_sequences(conn, counts)
     events = []
+    finished: list[store.Outcome] = []
     for row, attempt in outcomes:
         key = (row.company, row.customer_id)
         sequence, sequences[key] = sequences[key], sequences[key] + 1
@@ -305,18 +306,20 @@ async def record_outcomes(
                 cap=settings.email_backoff_max_s,
                 fraction=rng.random(),
             )
-        await store.finish(
-            conn,
-            row.email_id,
-            status={"delivered": "delivered", "failed": "failed", "retry": "queued"}[
-                attempt.outcome
-            ],
-            reply=attempt.reply,
-            reply_code=attempt.code,
-            finished_at=clock.now() if attempt.final else None,
-            retry_in_s=retry_in,
+        finished.append(
+            store.Outcome(
+                row.email_id,
+                status={"delivered": "delivered", "failed": "failed", "retry": "queued"}[
+                    attempt.outcome
+                ],
+                reply=attempt.reply,
+                reply_code=attempt.code,
+                finished_at=clock.now() if attempt.final else None,
+                retry_in_s=retry_in,
+            )
         )
         events.append(delivery_event(row, attempt, sequence, clock))
+    await store.finish(conn, finished)
     await enqueue(conn, events)
 
 

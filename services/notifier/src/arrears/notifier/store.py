@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from arrears.notifier.domain import Attachment, EmailDraft, Purpose
+from arrears.shared.db import json_rows, recordset
 
 metadata = sa.MetaData()
 
@@ -269,29 +270,55 @@ async def claim_due(conn: AsyncConnection, *, limit: int, lease_s: float) -> lis
     return sorted(rows, key=lambda r: r.next_attempt_at)
 
 
-async def finish(
-    conn: AsyncConnection,
-    email_id: UUID,
-    *,
-    status: str,
-    reply: str,
-    reply_code: int | None,
-    finished_at: datetime | None,
-    retry_in_s: float | None,
-) -> None:
+@dataclass(frozen=True, slots=True)
+class Outcome:
     """The outcome of one attempt: delivered, failed, or queued again after `retry_in_s`."""
-    values: dict[str, Any] = {
-        "status": status,
-        "reply": reply,
-        "reply_code": reply_code,
-        "lease_until": None,
-        "finished_at": finished_at,
-    }
-    if retry_in_s is not None:
-        values["next_attempt_at"] = NOW + seconds(retry_in_s)
-    await conn.execute(
-        sa.update(emails).where(e.email_id == email_id, e.status == "sending").values(**values)
+
+    email_id: UUID
+    status: str
+    reply: str
+    reply_code: int | None
+    finished_at: datetime | None
+    retry_in_s: float | None
+
+
+def _finish_statement() -> Any:
+    batch = recordset(
+        [
+            ("email_id", e.email_id.type),
+            ("status", e.status.type),
+            ("reply", e.reply.type),
+            ("reply_code", e.reply_code.type),
+            ("finished_at", e.finished_at.type),
+            ("retry_in_s", sa.Float()),
+        ]
     )
+    b = batch.c
+    return (
+        sa.update(emails)
+        .where(e.email_id == b.email_id, e.status == "sending")
+        .values(
+            status=b.status,
+            reply=b.reply,
+            reply_code=b.reply_code,
+            lease_until=None,
+            finished_at=b.finished_at,
+            next_attempt_at=sa.case(
+                (b.retry_in_s.is_(None), e.next_attempt_at),
+                else_=NOW + b.retry_in_s * sa.text("interval '1 second'"),
+            ),
+        )
+    )
+
+
+_FINISH = _finish_statement()
+
+
+async def finish(conn: AsyncConnection, outcomes: Sequence[Outcome]) -> None:
+    """The outcomes of a batch's attempts, in one statement (an email no longer being sent,
+    its lease taken over, is left as it is)."""
+    if outcomes:
+        await conn.execute(_FINISH, {"rows": json_rows(outcomes)})
 
 
 async def release(conn: AsyncConnection, email_ids: Sequence[UUID]) -> None:
@@ -307,19 +334,29 @@ async def release(conn: AsyncConnection, email_ids: Sequence[UUID]) -> None:
 async def next_sequences(
     conn: AsyncConnection, counts: dict[tuple[str, str], int]
 ) -> dict[tuple[str, str], int]:
-    """Reserve `n` numbers in each customer's notification stream; the first of each."""
-    result: dict[tuple[str, str], int] = {}
-    for (company, customer_id), count in sorted(counts.items()):
-        stmt = insert(publications).values(
-            company=company, customer_id=customer_id, last_sequence=count
-        )
-        upsert = stmt.on_conflict_do_update(
-            index_elements=["company", "customer_id"],
-            set_={"last_sequence": publications.c.last_sequence + count},
-        ).returning(publications.c.last_sequence)
-        last = int((await conn.execute(upsert)).scalar_one())
-        result[(company, customer_id)] = last - count + 1
-    return result
+    """Reserve `n` numbers in each customer's notification stream, in one statement (the
+    customers in key order: one lock order for concurrent writers); the first of each."""
+    if not counts:
+        return {}
+    pub = publications.c
+    batch = recordset(
+        [("company", sa.Text()), ("customer_id", sa.Text()), ("last_sequence", sa.BigInteger())]
+    )
+    b = batch.c
+    stmt = insert(publications).from_select(
+        ["company", "customer_id", "last_sequence"],
+        sa.select(b.company, b.customer_id, b.last_sequence).order_by(b.company, b.customer_id),
+    )
+    upsert = stmt.on_conflict_do_update(
+        index_elements=["company", "customer_id"],
+        set_={"last_sequence": pub.last_sequence + stmt.excluded.last_sequence},
+    ).returning(pub.company, pub.customer_id, pub.last_sequence)
+    rows = [
+        {"company": company, "customer_id": customer_id, "last_sequence": count}
+        for (company, customer_id), count in sorted(counts.items())
+    ]
+    found = await conn.execute(upsert, {"rows": json_rows(rows)})
+    return {(r[0], r[1]): int(r[2]) - counts[(r[0], r[1])] + 1 for r in found}
 
 
 # ----------------------------------------------------------------------------- activities
