@@ -52,7 +52,7 @@ async def scopes_of(request: Request, session: Session, company: str) -> list[di
         "aging", f"/v1/companies/{part(company)}/pools"
     )
     found = [
-        {"id": str(p["id"]), "name": f"Pool {p['id']}: {p.get('name') or p['id']}"}
+        {"id": str(p["id"]), "name": f"{p.get('name') or p['id']} (pool {p['id']})"}
         for p in pools
         if principal.sees_pool(company, str(p["id"]))
     ]
