@@ -64,6 +64,16 @@ def fits_the_screen(page: Page, name: str) -> None:
     assert width <= 1280, f"{page.url} is {width}px wide"
 
 
+def fill_step(
+    page: Page, number: int, kind: str, days: str, more: dict[str, str] | None = None
+) -> None:
+    """Fill a row of the editor: its kind, its days, and fields by their label's start."""
+    page.get_by_label(f"What step {number} does").select_option(kind)
+    page.get_by_label(f"Days of step {number}").fill(days)
+    for label, value in (more or {}).items():
+        page.get_by_label(f"{label} of step {number}").fill(value)
+
+
 def test_an_admin_makes_a_version_in_the_editor_and_backtests_it(
     stack: Stack, customers: None, page: Page
 ) -> None:
@@ -75,25 +85,20 @@ def test_an_admin_makes_a_version_in_the_editor_and_backtests_it(
     expect(page.get_by_text(f"No strategy yet for {POOL}")).to_be_visible()
     fits_the_screen(page, "strategy-new")
 
-    page.get_by_label("What step 1 does").select_option("reminder_email")
-    page.get_by_label("Days of step 1").fill("3")
+    fill_step(page, 1, "reminder_email", "3")
     page.get_by_role("button", name="Add step").click()
-    page.get_by_label("What step 2 does").select_option("letter")
-    page.get_by_label("Days of step 2").fill("15")
-    page.get_by_label("Minimum open amount of step 2").fill("100")
+    fill_step(page, 2, "letter", "15", {"Minimum open amount": "100"})
     # a letter without its level: the aging service's reason beside the form, rows kept
     page.get_by_role("button", name="Save as a new version").click()
     expect(page.locator("#strategy-error")).to_contain_text("step 2: a letter needs its level")
     expect(page.get_by_label("Days of step 2")).to_have_value("15")
     page.get_by_label("Letter level of step 2").fill("1")
     page.get_by_role("button", name="Add step").click()
-    page.get_by_label("What step 3 does").select_option("call")
-    page.get_by_label("Days of step 3").fill("7")
+    fill_step(page, 3, "call", "7")
     page.get_by_label("Step 3 counts days after").select_option("previous_step")
     # a fourth row, thought better of: removed, it is no step
     page.get_by_role("button", name="Add step").click()
-    page.get_by_label("What step 4 does").select_option("escalate")
-    page.get_by_label("Days of step 4").fill("60")
+    fill_step(page, 4, "escalate", "60")
     page.locator("#strategy-rows tbody tr").nth(3).get_by_role("button", name="Remove").click()
     expect(page.locator("#strategy-rows tbody tr")).to_have_count(3)
     page.get_by_role("button", name="Save as a new version").click()
