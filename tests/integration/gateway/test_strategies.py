@@ -50,7 +50,20 @@ def world(stack: Stack) -> dict[str, str]:
     ):
         stack.register(customer, responsible)
         stack.invoice(customer, f"INV-{customer}", amount)
-    stack.wait_for_aging("N-1", "N-2", "S-1")
+    # a south invoice paid 16 days early: the company's basis of expected payment dates
+    stack.register("S-2", "sam")
+    invoice = stack.invoice("S-2", "INV-S-2", "300.00")
+    payment = stack.post("S-2", "/payments", {"payment_date": "2026-03-15", "amount": "300.00"})
+    stack.post(
+        "S-2",
+        "/settlements",
+        {
+            "paying_transaction_id": payment["transaction_id"],
+            "allocations": [{"transaction_id": invoice}],
+            "settlement_date": "2026-03-15",
+        },
+    )
+    stack.wait_for_aging("N-1", "N-2", "S-1", "S-2")
     stack.account("nora", {Role.SUPERVISOR}, (POOL,))
     _, supervisor = stack.token("north-supervisor", {Role.SUPERVISOR}, (POOL,))
     _, agent = stack.token("north-agent", {Role.AGENT}, (POOL,))
@@ -179,8 +192,27 @@ def test_the_expected_payment_dates_are_forwarded_for_customers_in_scope(
     with stack.client("aging") as aging:
         direct = aging.get(path, params={"as_of": "2026-06-01"})
     assert mine.status_code == 200 and mine.json() == direct.json()
-    assert [i["basis"] for i in mine.json()["items"]] == ["none"]
+    (item,) = mine.json()["items"]
+    assert (item["basis"], item["expected_date"], item["sample_size"]) == (
+        "company",
+        "2026-03-15",
+        1,
+    )
     assert other.status_code == 404 and other.json()["code"] == "unknown_customer"
+
+
+def test_the_open_transactions_tab_says_when_an_invoice_is_expected_to_be_paid(
+    stack: Stack, world: dict[str, str]
+) -> None:
+    words = "expected 15 Mar 2026 (median 16 days early over 1 invoice of the company)"
+    with stack.sign_in("nora") as supervisor:
+        page = supervisor.http.get(f"/companies/{COMPANY}/customers/N-1")
+        assert page.status_code == 200, page.text
+        assert f'class="expected" title="{words}">2026-03-31' in html.unescape(page.text)
+        disputed = supervisor.http.get(
+            f"/companies/{COMPANY}/customers/N-1", params={"tab": "disputed"}
+        )
+        assert "expected 15 Mar" not in disputed.text
 
 
 def rows(*steps: dict[str, str]) -> dict[str, list[str]]:
