@@ -53,16 +53,7 @@ def world(stack: Stack) -> dict[str, str]:
     # a south invoice paid 16 days early: the company's basis of expected payment dates
     stack.register("S-2", "sam")
     invoice = stack.invoice("S-2", "INV-S-2", "300.00")
-    payment = stack.post("S-2", "/payments", {"payment_date": "2026-03-15", "amount": "300.00"})
-    stack.post(
-        "S-2",
-        "/settlements",
-        {
-            "paying_transaction_id": payment["transaction_id"],
-            "allocations": [{"transaction_id": invoice}],
-            "settlement_date": "2026-03-15",
-        },
-    )
+    stack.pay("S-2", invoice, "300.00", "2026-03-15")
     stack.wait_for_aging("N-1", "N-2", "S-1", "S-2")
     stack.account("nora", {Role.SUPERVISOR}, (POOL,))
     _, supervisor = stack.token("north-supervisor", {Role.SUPERVISOR}, (POOL,))
@@ -323,6 +314,19 @@ def test_the_pages_are_for_supervisors_and_admins_in_their_pools(
         assert 'href="/admin/strategies">Strategies</a>' in page.text
         other = supervisor.http.get("/admin/strategies", params={"scope": OTHER_POOL})
         assert other.status_code == 404
+        before = versions(stack, POOL)
+        steps = rows({"kind": "call", "days": "40"})
+        for scope in (OTHER_POOL, "default", ""):
+            refused = supervisor.form("/admin/strategies", {"company": COMPANY, "scope": scope})
+            assert refused.status_code == 404, scope
+        no_token = supervisor.form(
+            "/admin/strategies", {"company": COMPANY, "scope": POOL} | steps, csrf=False
+        )
+        assert no_token.status_code == 403
+        assert versions(stack, POOL) == before
+        saved = supervisor.form("/admin/strategies", {"company": COMPANY, "scope": POOL} | steps)
+        assert saved.status_code == 303
+        assert versions(stack, POOL)[-1]["created_by"] == "nora"
 
 
 def test_the_backtest_page_shows_the_aging_services_report(

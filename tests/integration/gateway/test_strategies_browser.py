@@ -34,7 +34,11 @@ def customers(stack: Stack) -> None:
     for customer, amount in (("W-1", "900.00"), ("W-2", "40.00"), ("W-3", "250.00")):
         stack.register(customer, "wendy")
         stack.invoice(customer, f"INV-{customer}", amount)
-    stack.wait_for_aging("W-1", "W-2", "W-3")
+    # another customer's invoice paid on its due date: W-1's expected payment date
+    stack.register("X-1", "xavier")
+    invoice = stack.invoice("X-1", "INV-X-1", "100.00")
+    stack.pay("X-1", invoice, "100.00", "2026-03-31")
+    stack.wait_for_aging("W-1", "W-2", "W-3", "X-1")
 
 
 @pytest.fixture
@@ -154,3 +158,16 @@ def test_an_admin_makes_a_version_in_the_editor_and_backtests_it(
     }
     assert shown == expected
     assert re.search(r"lower bound", page.locator("#backtest-limitations").inner_text())
+
+
+def test_the_open_transactions_tab_fits_with_its_expected_payment_dates(
+    stack: Stack, customers: None, page: Page
+) -> None:
+    page.goto("/login")
+    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.goto(f"/companies/{COMPANY}/customers/W-1")
+    due = page.locator("td.expected").first
+    expect(due).to_have_attribute("title", re.compile(r"^expected \d{1,2} [A-Z][a-z]{2} \d{4}"))
+    fits_the_screen(page, "customer-expected-payment")

@@ -142,6 +142,8 @@ async def save_strategy(request: Request, session: SignedIn) -> Response:
     company, scope = field(form, "company"), field(form, "scope")
     if company not in session.principal.companies(gateway_of(request).settings.companies):
         raise Problem(404, "unknown_company", f"no company {company} of yours")
+    if not scope:
+        raise Problem(404, "unknown_pool", f"which strategy of {company}? (no scope)")
     require_strategy_scope(session.principal, company, scope, customers=True)
     columns = {
         name: [v for v in form.getlist(f"step_{name}") if isinstance(v, str)] for name in ROW_FIELDS
