@@ -68,6 +68,14 @@ def fits_the_screen(page: Page, name: str) -> None:
     assert width <= 1280, f"{page.url} is {width}px wide"
 
 
+def sign_in_as_admin(page: Page) -> None:
+    page.goto("/login")
+    page.get_by_label("Login").fill("admin")
+    page.get_by_label("Password").fill(ADMIN_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Collections overview")).to_be_visible()
+
+
 def fill_step(
     page: Page, number: int, kind: str, days: str, more: dict[str, str] | None = None
 ) -> None:
@@ -81,10 +89,7 @@ def fill_step(
 def test_an_admin_makes_a_version_in_the_editor_and_backtests_it(
     stack: Stack, customers: None, page: Page
 ) -> None:
-    page.goto("/login")
-    page.get_by_label("Login").fill("admin")
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_as_admin(page)
     page.goto(f"/admin/strategies?company={COMPANY}&scope={POOL}")
     expect(page.get_by_text(f"No strategy yet for {POOL}")).to_be_visible()
     fits_the_screen(page, "strategy-new")
@@ -163,10 +168,7 @@ def test_an_admin_makes_a_version_in_the_editor_and_backtests_it(
 def test_the_open_transactions_tab_fits_with_its_expected_payment_dates(
     stack: Stack, customers: None, page: Page
 ) -> None:
-    page.goto("/login")
-    page.get_by_label("Login").fill("admin")
-    page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    sign_in_as_admin(page)
     page.goto(f"/companies/{COMPANY}/customers/W-1")
     due = page.locator("td.expected").first
     expect(due).to_have_attribute("title", re.compile(r"^expected \d{1,2} [A-Z][a-z]{2} \d{4}"))
