@@ -661,6 +661,25 @@ class StrategyRoute:
     """Whether its answer is about the scope's customers (or changes the strategy)."""
     summary: str
     name: str
+    query: tuple[str, ...] = ()
+    """The query parameters forwarded (`STRATEGY_QUERY`); any other is not."""
+
+
+STRATEGY_QUERY: dict[str, dict[str, Any]] = {
+    "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "A version (default: the newest"
+        " or, for a dry run, the one in force at the day's end).",
+    },
+    "as_of": {"type": "string", "format": "date", "description": "The day (default: today)."},
+    "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10000,
+        "description": "At most this many due steps (default 1,000).",
+    },
+}
 
 
 STRATEGY_ROUTES: tuple[StrategyRoute, ...] = (
@@ -679,6 +698,7 @@ STRATEGY_ROUTES: tuple[StrategyRoute, ...] = (
         False,
         "A strategy: its newest version, or `version`",
         "get_strategy",
+        ("version",),
     ),
     StrategyRoute(
         "GET",
@@ -693,8 +713,9 @@ STRATEGY_ROUTES: tuple[StrategyRoute, ...] = (
         "/due",
         Permission.READ,
         True,
-        "A dry run: what the strategy has fall due on a day (`as_of`, `version`, `limit`)",
+        "A dry run: what the strategy has fall due on a day (emits nothing)",
         "strategy_due",
+        ("as_of", "version", "limit"),
     ),
     StrategyRoute(
         "POST",
@@ -723,7 +744,7 @@ def add_strategy_route(route: StrategyRoute) -> None:
             "aging",
             route.method,
             f"/v1/companies/{part(company)}/strategies/{part(scope)}{route.suffix}",
-            params=list(request.query_params.multi_items()) or None,
+            params=[(k, v) for k, v in request.query_params.multi_items() if k in route.query],
             json=body if route.method != "GET" else None,
             headers={"X-Arrears-Actor": principal.actor},
             changes=route.method == "PUT",
@@ -747,6 +768,20 @@ def add_strategy_route(route: StrategyRoute) -> None:
             **ERRORS,
             422: {"description": "Invalid strategy or request", "content": {PROBLEM_JSON: {}}},
         },
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "description": STRATEGY_QUERY[name]["description"],
+                    "schema": {k: v for k, v in STRATEGY_QUERY[name].items() if k != "description"},
+                }
+                for name in route.query
+            ]
+        }
+        if route.query
+        else None,
     )
 
 
