@@ -169,6 +169,9 @@ def test_the_set_based_evaluation_equals_the_reference_day_by_day(
     assert {k: report[k] for k in looped} == looped | {
         "amount_covered": decimal_text(looped["amount_covered"])
     }
+    by_currency = report["amount_covered_by_currency"]
+    assert sum(map(Decimal, by_currency.values()), Decimal(0)) == looped["amount_covered"]
+    assert all(Decimal(amount) > 0 for amount in by_currency.values())
 
     # a step never falls due for an item with nothing open on its day (paid before it)
     for day, _, transaction_id, _ in found:

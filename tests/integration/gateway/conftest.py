@@ -140,6 +140,19 @@ class Stack:
         )
         return str(data["transaction_id"])
 
+    def pay(self, customer_id: str, transaction_id: str, amount: str, day: str) -> None:
+        """A payment of `amount` on `day`, settled against the transaction that day."""
+        payment = self.post(customer_id, "/payments", {"payment_date": day, "amount": amount})
+        self.post(
+            customer_id,
+            "/settlements",
+            {
+                "paying_transaction_id": payment["transaction_id"],
+                "allocations": [{"transaction_id": transaction_id}],
+                "settlement_date": day,
+            },
+        )
+
     def pool(self, pool_id: str, responsible: str) -> None:
         with self.client("aging") as aging:
             response = aging.put(

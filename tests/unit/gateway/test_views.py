@@ -143,3 +143,26 @@ def test_the_customer_page_says_why_its_figures_are_in_the_accounting_currency()
     assert "documents are in" not in same
     other = views.money_note({"currency": "EUR", "accounting_currency": "USD"})
     assert "This customer's documents are in EUR" in other
+
+
+def test_an_expected_payment_date_reads_in_words() -> None:
+    item = {
+        "transaction_id": "T-1",
+        "expected_date": "2027-01-12",
+        "basis": "customer",
+        "median_days_late": "9",
+        "sample_size": 14,
+    }
+    assert views.expected_payment_text(item) == (
+        "expected 12 Jan 2027 (median 9 days late over 14 invoices)"
+    )
+    early = item | {"basis": "company", "median_days_late": "-1.50", "sample_size": 1}
+    assert views.expected_payment_text(early) == (
+        "expected 12 Jan 2027 (median 1.5 days early over 1 invoice of the company)"
+    )
+    assert "median on time" in str(views.expected_payment_text(item | {"median_days_late": "0"}))
+    none = item | {"basis": "none", "expected_date": None, "median_days_late": None}
+    assert views.expected_payment_text(none) is None
+    assert views.expected_payments([item, none | {"transaction_id": "T-2"}]) == {
+        "T-1": "expected 12 Jan 2027 (median 9 days late over 14 invoices)"
+    }

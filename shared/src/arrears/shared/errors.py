@@ -47,7 +47,10 @@ def problem_response(problem: Problem, instance: str | None = None) -> JSONRespo
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
-        return problem_response(exc, request.url.path)
+        response = problem_response(exc, request.url.path)
+        if exc.status == 503:  # e.g. another service did not answer: worth trying again
+            response.headers["Retry-After"] = str(RETRY_AFTER_S)
+        return response
 
     async def on_validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

@@ -789,6 +789,19 @@ class BacktestRequest(BaseModel):
     )
 
 
+BACKTEST_LIMITATIONS = (
+    "Proposed and recorded write-offs compare exactly: aging holds every write-off.",
+    "Of the letters sent, aging holds only those that charged a fee, so letters recorded with "
+    "a fee are a lower bound; letters without a fee, reminder emails, calls, escalations and "
+    "credit holds are in the ledger's events and the timeline, not compared here.",
+    "Pool membership is the pool's filters over the customers' current aging, not their "
+    "aging on each past day; the default covers the customers in no pool with a strategy.",
+    "Risk scores and credit groups are the customers' current ones; open amounts and "
+    "collection statuses are those of each day.",
+)
+"""What a backtest's comparison with what was recorded can and cannot say (in every report)."""
+
+
 @router.post(STRATEGY + "/backtest", summary="Replay a strategy version over a past period")
 async def backtest(
     request: Request, company: CompanyId, scope: ScopePath, body: BacktestRequest
@@ -812,6 +825,7 @@ async def backtest(
         "from": body.start.isoformat(),
         "to": body.end.isoformat(),
         **jsonable(report),
+        "limitations": BACKTEST_LIMITATIONS,
     }
 
 

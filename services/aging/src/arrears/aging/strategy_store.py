@@ -362,6 +362,8 @@ class Backtest:
     customers_contacted: int
     items_covered: int
     amount_covered: Decimal
+    amount_covered_by_currency: dict[str, Decimal]
+    """The amount covered per accounting currency of the receivables (the customers')."""
     paid_within_days: int
     contacted_and_paid: int
     write_offs: dict[str, Any]
@@ -454,12 +456,30 @@ async def backtest(
     def scalar(query: sa.Select[Any]) -> sa.ScalarSelect[Any]:
         return query.scalar_subquery()
 
+    by_currency = (
+        sa.select(t.accounting_currency, sa.func.sum(first_hit.c.open_amount).label("amount"))
+        .join_from(
+            first_hit,
+            transactions,
+            sa.and_(t.company == scope.company, t.transaction_id == first_hit.c.transaction_id),
+        )
+        .group_by(t.accounting_currency)
+        .subquery("by_currency")
+    )
+
     row = (
         await conn.execute(
             sa.select(
                 weeks_json.label("weeks"),
                 scalar(sa.select(sa.func.count()).select_from(first_hit)).label("items"),
                 scalar(sa.select(sa.func.sum(first_hit.c.open_amount))).label("amount"),
+                scalar(
+                    sa.select(
+                        sa.func.jsonb_object_agg(
+                            by_currency.c.accounting_currency, by_currency.c.amount
+                        )
+                    )
+                ).label("by_currency"),
                 scalar(sa.select(sa.func.count()).select_from(contacted)).label("contacted"),
                 scalar(sa.select(sa.func.count().filter(paid)).select_from(contacted)).label(
                     "paid"
@@ -486,6 +506,10 @@ async def backtest(
         customers_contacted=row.contacted,
         items_covered=row.items,
         amount_covered=row.amount or Decimal(0),
+        amount_covered_by_currency={
+            currency: Decimal(str(amount))
+            for currency, amount in sorted((row.by_currency or {}).items())
+        },
         paid_within_days=paid_within_days,
         contacted_and_paid=row.paid,
         write_offs={
@@ -509,7 +533,14 @@ def report_lines(report: Backtest, version: int, first: date, last: date) -> lis
     lines += [
         f"customers contacted: {report.customers_contacted}, of whom paid within "
         f"{report.paid_within_days} days of the first contact: {report.contacted_and_paid}",
-        f"items covered: {report.items_covered}, amount: {decimal_text(report.amount_covered)}",
+        f"items covered: {report.items_covered}, amount: "
+        + (
+            ", ".join(
+                f"{decimal_text(amount)} {currency}"
+                for currency, amount in report.amount_covered_by_currency.items()
+            )
+            or "0"
+        ),
         "write-offs proposed {proposed}, recorded {recorded}, both {proposed_and_recorded}".format(
             **report.write_offs
         ),

@@ -9,6 +9,7 @@ the host. Every route needs a bearer token (OIDC JWT or API token) or a browser 
 from __future__ import annotations
 
 import inspect
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Header, Path, Query, Request
@@ -18,7 +19,7 @@ from pydantic import BaseModel, Field
 from arrears.gateway import commands, panels, profiles
 from arrears.gateway.commands import COMMANDS, CommandRoute
 from arrears.gateway.domain.access import Permission, Principal
-from arrears.gateway.upstream import NoPool, customer_path, part, problem_from
+from arrears.gateway.upstream import NoPool, customer_path, part, problem_from, unknown_pool
 from arrears.gateway.web import api_caller, gateway_of, require
 from arrears.shared.errors import PROBLEM_JSON, Problem
 from arrears.shared.events.envelope import CompanyId, CustomerId
@@ -626,6 +627,185 @@ def add_configuration_route(service: str, collection: str, summary: str) -> None
 
 for _configuration in CONFIGURATION:
     add_configuration_route(*_configuration)
+
+
+# ----------------------------------------------------------------------------- strategies
+
+STRATEGY = COMPANY + "/strategies/{scope}"
+STRATEGY_DEFAULT = "default"
+ScopeId = Annotated[str, Path(min_length=1, max_length=200, description="A pool id, or `default`.")]
+
+
+def require_strategy_scope(
+    principal: Principal, company: str, scope: str, *, customers: bool
+) -> None:
+    """A strategy's scope as the caller may see it: a pool of theirs (any pool when they may
+    view all); the default is readable by all, but what it does to customers (a dry run, a
+    backtest) and its changes only by those who may view all pools, since it covers the
+    customers of no pool. Out of scope looks like an unknown pool."""
+    if scope == STRATEGY_DEFAULT:
+        if customers and not principal.may_view_all:
+            raise unknown_pool(company, scope)
+    elif not principal.sees_pool(company, scope):
+        raise unknown_pool(company, scope)
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyRoute:
+    """A route of the aging service's strategies the gateway forwards as it is."""
+
+    method: str
+    suffix: str
+    permission: Permission
+    customers: bool
+    """Whether its answer is about the scope's customers (or changes the strategy)."""
+    summary: str
+    name: str
+    query: tuple[str, ...] = ()
+    """The query parameters forwarded (`STRATEGY_QUERY`); any other is not."""
+
+
+STRATEGY_QUERY: dict[str, dict[str, Any]] = {
+    "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "A version (default: the newest"
+        " or, for a dry run, the one in force at the day's end).",
+    },
+    "as_of": {"type": "string", "format": "date", "description": "The day (default: today)."},
+    "limit": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 10000,
+        "description": "At most this many due steps (default 1,000).",
+    },
+}
+
+
+STRATEGY_ROUTES: tuple[StrategyRoute, ...] = (
+    StrategyRoute(
+        "PUT",
+        "",
+        Permission.MANAGE_STRATEGIES,
+        True,
+        "Make a new version of a pool's (or the default) collection strategy",
+        "put_strategy",
+    ),
+    StrategyRoute(
+        "GET",
+        "",
+        Permission.READ,
+        False,
+        "A strategy: its newest version, or `version`",
+        "get_strategy",
+        ("version",),
+    ),
+    StrategyRoute(
+        "GET",
+        "/versions",
+        Permission.READ,
+        False,
+        "Every version of a strategy, oldest first",
+        "strategy_versions",
+    ),
+    StrategyRoute(
+        "GET",
+        "/due",
+        Permission.READ,
+        True,
+        "A dry run: what the strategy has fall due on a day (emits nothing)",
+        "strategy_due",
+        ("as_of", "version", "limit"),
+    ),
+    StrategyRoute(
+        "POST",
+        "/backtest",
+        Permission.READ,
+        True,
+        "Replay a strategy version over a past period (emits nothing)",
+        "strategy_backtest",
+    ),
+)
+"""The strategy routes: the aging service's own paths, its query parameters and bodies; the
+signed-in caller is the version's author (`X-Arrears-Actor`)."""
+
+
+def add_strategy_route(route: StrategyRoute) -> None:
+    async def endpoint(
+        request: Request,
+        principal: Caller,
+        company: CompanyId,
+        scope: ScopeId,
+        body: Annotated[dict[str, Any] | None, Body()] = None,
+    ) -> Response:
+        require(principal, route.permission)
+        require_strategy_scope(principal, company, scope, customers=route.customers)
+        response = await gateway_of(request).upstreams.call(
+            "aging",
+            route.method,
+            f"/v1/companies/{part(company)}/strategies/{part(scope)}{route.suffix}",
+            params=[(k, v) for k, v in request.query_params.multi_items() if k in route.query],
+            json=body if route.method != "GET" else None,
+            headers={"X-Arrears-Actor": principal.actor},
+            changes=route.method == "PUT",
+        )
+        return passthrough(response)
+
+    if route.method == "GET":  # no body to document
+        endpoint.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [p for p in inspect.signature(endpoint).parameters.values() if p.name != "body"]
+        )
+    endpoint.__name__ = route.name
+    router.add_api_route(
+        STRATEGY + route.suffix,
+        endpoint,
+        methods=[route.method],
+        tags=["strategies"],
+        summary=route.summary,
+        description=f"The aging service's route, forwarded; needs `{route.permission.value}` "
+        "and the scope's pool (see docs/strategies.md).",
+        responses={
+            **ERRORS,
+            422: {"description": "Invalid strategy or request", "content": {PROBLEM_JSON: {}}},
+        },
+        openapi_extra={
+            "parameters": [
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "description": STRATEGY_QUERY[name]["description"],
+                    "schema": {k: v for k, v in STRATEGY_QUERY[name].items() if k != "description"},
+                }
+                for name in route.query
+            ]
+        }
+        if route.query
+        else None,
+    )
+
+
+for _strategy_route in STRATEGY_ROUTES:
+    add_strategy_route(_strategy_route)
+
+
+@router.get(
+    CUSTOMER + "/expected-payments",
+    tags=["customers"],
+    summary="When each open invoice is expected to be paid, and how that was derived",
+    responses=ERRORS,
+)
+async def expected_payments(
+    request: Request,
+    principal: Caller,
+    company: CompanyId,
+    customer_id: CustomerId,
+    as_of: AsOf = None,
+) -> Response:
+    params = strip_none(as_of=as_of)
+    return await customer_read(
+        request, principal, company, customer_id, "aging", "/expected-payments", params
+    )
 
 
 # ----------------------------------------------------------------------------- commands

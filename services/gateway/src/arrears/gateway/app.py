@@ -10,7 +10,16 @@ from pathlib import Path
 
 import httpx
 
-from arrears.gateway import admin, api, cash, dashboard, pages, webhook_routes, workspace
+from arrears.gateway import (
+    admin,
+    api,
+    cash,
+    dashboard,
+    pages,
+    strategy_pages,
+    webhook_routes,
+    workspace,
+)
 from arrears.gateway.auth import Authenticator, JwtVerifier, ensure_first_admin
 from arrears.gateway.handlers import ProfileProjection
 from arrears.gateway.settings import GatewaySettings
@@ -75,6 +84,7 @@ def build_spec(transports: Transports | None = None) -> ServiceSpec:
             cash.page_router,
             dashboard.router,
             admin.router,
+            strategy_pages.router,
         ),
         background=partial(gateway_runtime, transports=transports),
         refusal_page=refusal_page,

@@ -394,7 +394,7 @@ async def customer_page(
     page = PageData(gateway, principal, company, customer_id, query=multi_query(request), base=base)
     flash = await gateway.auth.take_flash(session)
     behind = await catch_up(gateway.upstreams, written_of(flash))
-    aging, panels, head, lists = await gateway.scope.read(
+    aging, panels, head, lists, expected = await gateway.scope.read(
         principal,
         company,
         customer_id,
@@ -406,6 +406,7 @@ async def customer_page(
             load_panels(CUSTOMER_PANELS + CUSTOMER_WIDE_PANELS, page),
             ledger_head(gateway, company, customer_id),
             pick_lists(gateway, company),
+            expected_of(gateway, company, customer_id, tab),
         ),
     )
     receivables, payments = (aging["transactions"][t] for t in ("open", "unsettled_payments"))
@@ -449,6 +450,7 @@ async def customer_page(
             "money_note": views.money_note(aging["customer"]),
             "receivables": receivables["items"],
             "payments": payments["items"],
+            "expected": expected,
             "panels": [p for p in panels if p[0] in CUSTOMER_PANELS],
             "wide_panels": [p for p in panels if p[0] in CUSTOMER_WIDE_PANELS],
             "page_query": page.query,
@@ -459,6 +461,16 @@ async def customer_page(
             "lists": {name.name.lower(): lists.entries(name) for name in PickList},
         },
     )
+
+
+async def expected_of(gateway: Gateway, company: str, customer_id: str, tab: str) -> dict[str, str]:
+    """On the open-transactions tab: each open invoice's expected payment date in words."""
+    if tab != "open":
+        return {}
+    found = await gateway.upstreams.get_json(
+        "aging", customer_path(company, customer_id, "/expected-payments")
+    )
+    return views.expected_payments(found["items"])
 
 
 # ----------------------------------------------------------------------------- actions

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
 from urllib.parse import urlencode
@@ -358,6 +358,32 @@ def money_note(customer: Mapping[str, Any]) -> str:
     if invoiced and invoiced != accounting:
         text += f" This customer's documents are in {invoiced}; each line shows its own currency."
     return text
+
+
+def expected_payment_text(item: Mapping[str, Any]) -> str | None:
+    """An invoice's expected payment date as the aging service derived it, in words:
+    "expected 12 Jul 2026 (median 9 days late over 14 invoices)"; None without a basis."""
+    if not item.get("expected_date") or item.get("basis") not in ("customer", "company"):
+        return None
+    day = date.fromisoformat(str(item["expected_date"]))
+    median = Decimal(str(item["median_days_late"])).normalize()
+    days = f"{abs(median):f} day{'' if abs(median) == 1 else 's'}"
+    late = "on time" if median == 0 else f"{days} {'late' if median > 0 else 'early'}"
+    count = int(item["sample_size"])
+    whose = "invoices" if item["basis"] == "customer" else "invoices of the company"
+    return (
+        f"expected {day.day} {day:%b %Y} (median {late} over {count} "
+        f"{whose if count != 1 else whose.replace('invoices', 'invoice', 1)})"
+    )
+
+
+def expected_payments(items: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """transaction id -> its expected payment date in words (invoices with a basis)."""
+    return {
+        str(item["transaction_id"]): text
+        for item in items
+        if (text := expected_payment_text(item)) is not None
+    }
 
 
 TAB_STATUS = {"disputed": "disputed", "promised": "promised_to_pay"}

@@ -33,7 +33,7 @@ from arrears.gateway.upstream import Scope, Upstreams
 from arrears.gateway.views import url_with
 from arrears.shared.boundary import set_actor
 from arrears.shared.clock import Clock
-from arrears.shared.errors import Problem
+from arrears.shared.errors import RETRY_AFTER_S, Problem
 from arrears.shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -192,6 +192,8 @@ def render(
         "principal": principal,
         "can_configure": principal is not None and principal.can(Permission.CONFIGURE),
         "can_supervise": principal is not None and principal.can(Permission.SUPERVISE),
+        "can_manage_strategies": principal is not None
+        and principal.can(Permission.MANAGE_STRATEGIES),
         "flash": None,
         **context,
     }
@@ -224,7 +226,10 @@ class PageRoute(APIRoute):
                 target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
                 return RedirectResponse(url_with("/login", next=target), status_code=303)
             except Problem as problem:
-                return error_page(request, problem.status, problem.title, problem.detail)
+                page = error_page(request, problem.status, problem.title, problem.detail)
+                if problem.status == 503:
+                    page.headers["Retry-After"] = str(RETRY_AFTER_S)
+                return page
             except RequestValidationError as error:
                 first = error.errors()[0] if error.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))

@@ -36,6 +36,7 @@ class Permission(StrEnum):
     POST_DOCUMENTS = "post_documents"
     CHANGE_CUSTOMER = "change_customer"
     CONFIGURE = "configure"
+    MANAGE_STRATEGIES = "manage_strategies"
     MANAGE_ACCOUNTS = "manage_accounts"
     OVERRIDE_CONTACT_RULES = "override_contact_rules"
     MANAGE_WEBHOOKS = "manage_webhooks"
@@ -55,6 +56,7 @@ PERMISSIONS: dict[Permission, frozenset[Role]] = {
     Permission.POST_DOCUMENTS: frozenset({N}),
     Permission.CHANGE_CUSTOMER: frozenset({S, N}),
     Permission.CONFIGURE: frozenset({M}),
+    Permission.MANAGE_STRATEGIES: frozenset({S, M}),
     Permission.MANAGE_ACCOUNTS: frozenset({M}),
     Permission.OVERRIDE_CONTACT_RULES: frozenset({S}),
     Permission.MANAGE_WEBHOOKS: frozenset({M, N}),
@@ -74,6 +76,8 @@ PERMISSION_TEXT: dict[Permission, str] = {
     Permission.POST_DOCUMENTS: "register customers, post invoices, notes, fees and payments",
     Permission.CHANGE_CUSTOMER: "change a customer's profile and credit limit",
     Permission.CONFIGURE: "define aging periods, pools and letter sequences",
+    Permission.MANAGE_STRATEGIES: "make new versions of the collection strategies of the pools "
+    "one sees (and of the company default, when one may view all pools)",
     Permission.MANAGE_ACCOUNTS: "manage accounts of the workspace",
     Permission.OVERRIDE_CONTACT_RULES: "send a message the contact rules refuse, with a reason",
     Permission.MANAGE_WEBHOOKS: "manage webhook subscriptions, their deliveries and replays",

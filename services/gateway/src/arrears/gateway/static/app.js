@@ -22,4 +22,33 @@ document.addEventListener("DOMContentLoaded", () => {
     subject.addEventListener("input", update);
     body.addEventListener("input", update);
   }
+  // The strategy editor: add a step row (from the template) or remove one.
+  const rows = document.querySelector("#strategy-rows tbody");
+  const template = document.getElementById("step-row-template");
+  const add = document.getElementById("add-step");
+  if (rows && template && add) {
+    const renumber = () => {
+      rows.querySelectorAll("tr.step-row").forEach((row, index) => {
+        row.cells[0].textContent = String(index + 1);
+        row.querySelectorAll("[aria-label]").forEach((input) => {
+          input.setAttribute("aria-label",
+            input.getAttribute("aria-label").replace(/([Ss]tep) (\d+|new)/, "$1 " + (index + 1)));
+        });
+      });
+    };
+    const arm = (row) => {
+      const remove = row.querySelector("button.remove-step");
+      remove.hidden = false;
+      remove.addEventListener("click", () => { row.remove(); renumber(); });
+    };
+    rows.querySelectorAll("tr.step-row").forEach(arm);
+    add.hidden = false;
+    add.addEventListener("click", () => {
+      const row = template.content.querySelector("tr").cloneNode(true);
+      rows.appendChild(row);
+      arm(row);
+      renumber();
+      row.querySelector("select").focus();
+    });
+  }
 });
